@@ -1,0 +1,47 @@
+# Each target creates .venv on first use and installs what it needs.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP_BASE := $(VENV)/.installed-base
+STAMP_DEV := $(VENV)/.installed-dev
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: demo test bench lint format clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP_BASE): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(STAMP_DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@ $(STAMP_BASE)
+
+## demo: play a few thousand hands between baseline players on the batched engine, print a summary
+demo: $(STAMP_BASE)
+	$(BIN)/gamelm demo
+
+## test: install everything (with the test oracles) and run lint + the whole suite
+test: $(STAMP_DEV)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest
+
+## bench: throughput next to the reference libraries (evaluator, engine)
+bench: $(STAMP_DEV)
+	$(BIN)/gamelm bench evaluator
+	$(BIN)/gamelm bench engine --seats 2
+	$(BIN)/gamelm bench engine --seats 6
+
+lint: $(STAMP_DEV)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: $(STAMP_DEV)
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info

@@ -1,0 +1,127 @@
+"""Cards as small integers.
+
+A card is an int in ``0..51``: ``rank * 4 + suit`` with ranks ``23456789TJQKA`` (0..12) and suits
+``cdhs`` (0..3). This is the encoding phevaluator uses, so ``2c`` is 0 and ``As`` is 51.
+
+>>> parse_card("As")
+51
+>>> parse_cards("AsKd").tolist()
+[51, 45]
+>>> format_cards(parse_cards(["Td", "2c"]))
+'Td2c'
+>>> parse_cards("AsAs")
+Traceback (most recent call last):
+...
+ValueError: duplicate card 'As' in 'AsAs'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+RANKS = "23456789TJQKA"
+SUITS = "cdhs"
+NUM_CARDS = 52
+
+CARD_NAMES: tuple[str, ...] = tuple(r + s for r in RANKS for s in SUITS)
+_NAME_TO_CARD = {name: i for i, name in enumerate(CARD_NAMES)}
+# Accept lower-case ranks ("ts", "ah") as well: the canonical form is printed back.
+_NAME_TO_CARD.update({name[0].lower() + name[1]: i for i, name in enumerate(CARD_NAMES)})
+
+CardsLike = str | Sequence[str] | Sequence[int] | npt.NDArray[np.integer]
+
+
+def rank_of(card: int | npt.NDArray[np.integer]) -> int | npt.NDArray[np.integer]:
+    """Rank index 0..12 (2..A) of a card or an array of cards."""
+    return card // 4
+
+
+def suit_of(card: int | npt.NDArray[np.integer]) -> int | npt.NDArray[np.integer]:
+    """Suit index 0..3 (c, d, h, s) of a card or an array of cards."""
+    return card % 4
+
+
+def parse_card(text: str) -> int:
+    """Parse one card such as ``"As"``, ``"Td"`` or ``"2c"``.
+
+    Raises ``ValueError`` naming the bad input.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"a card must be a string like 'As', got {text!r}")
+    card = _NAME_TO_CARD.get(text.strip())
+    if card is None:
+        raise ValueError(
+            f"bad card {text!r}: expected a rank from {RANKS} followed by a suit from {SUITS}"
+        )
+    return card
+
+
+def _split(text: str) -> list[str]:
+    compact = "".join(text.replace(",", " ").split())
+    if len(compact) % 2:
+        raise ValueError(f"bad card string {text!r}: cards are two characters each, like 'AsKd'")
+    return [compact[i : i + 2] for i in range(0, len(compact), 2)]
+
+
+def parse_cards(cards: CardsLike, count: int | None = None) -> npt.NDArray[np.int64]:
+    """Parse ``"AsKd"``, ``"As Kd"``, ``["As", "Kd"]`` or ints into an int array of cards.
+
+    Duplicates raise ``ValueError``; so does a wrong number of cards when ``count`` is given.
+
+    >>> parse_cards("As Kd 2c", count=3).tolist()
+    [51, 45, 0]
+    >>> parse_cards("1x")
+    Traceback (most recent call last):
+    ...
+    ValueError: bad card '1x': expected a rank from 23456789TJQKA followed by a suit from cdhs
+    """
+    if isinstance(cards, str):
+        out = [parse_card(c) for c in _split(cards)]
+        shown = cards
+    else:
+        out = []
+        for c in cards:
+            if isinstance(c, str):
+                out.append(parse_card(c))
+            elif isinstance(c, int | np.integer) and not isinstance(c, bool):
+                if not 0 <= int(c) < NUM_CARDS:
+                    raise ValueError(f"bad card {int(c)}: card ints are 0..51")
+                out.append(int(c))
+            else:
+                raise ValueError(f"bad card {c!r}: expected a string like 'As' or an int 0..51")
+        shown = " ".join(CARD_NAMES[c] for c in out) if len(out) == len(cards) else repr(cards)
+    seen: set[int] = set()
+    for c in out:
+        if c in seen:
+            raise ValueError(f"duplicate card {CARD_NAMES[c]!r} in {shown!r}")
+        seen.add(c)
+    if count is not None and len(out) != count:
+        raise ValueError(f"expected {count} cards, got {len(out)} in {shown!r}")
+    return np.asarray(out, dtype=np.int64)
+
+
+def format_card(card: int) -> str:
+    """``51 -> "As"``."""
+    if not 0 <= int(card) < NUM_CARDS:
+        raise ValueError(f"bad card {card}: card ints are 0..51")
+    return CARD_NAMES[int(card)]
+
+
+def format_cards(cards: Iterable[int], sep: str = "") -> str:
+    """``[51, 45] -> "AsKd"`` (or ``"As Kd"`` with ``sep=" "``)."""
+    return sep.join(format_card(int(c)) for c in cards)
+
+
+def card_mask(cards: Iterable[int]) -> int:
+    """52-bit integer with bit ``c`` set for every card ``c``.
+
+    >>> card_mask(parse_cards("2c3c"))
+    17
+    """
+    mask = 0
+    for c in cards:
+        mask |= 1 << int(c)
+    return mask
