@@ -50,9 +50,9 @@ def play_both(seed: int):
 
 def test_rules_agree_with_pokerkit_on_random_hands():
     showdowns = multiway_side_pots = 0
-    for seed in range(3000):
+    for seed in range(1000):
         final = play_both(seed)
         showdowns += final.showdown
         multiway_side_pots += final.showdown and len(final.pots) > 1
     # the generator must actually reach the hard cases
-    assert showdowns > 600 and multiway_side_pots > 150
+    assert showdowns > 200 and multiway_side_pots > 50

@@ -1,0 +1,130 @@
+"""Action abstraction: a small menu of actions mapped to legal chip amounts.
+
+The menu is ``fold, check/call, bet/raise f1*pot, f2*pot, ..., all-in``. A pot-fraction raise is
+``max_bet + f * (pot + amount to call)`` (the pot after calling, the usual pot-limit convention),
+rounded down, then clamped up to the minimum raise. A fraction is legal when raising is legal and
+its amount is below all-in (all-in has its own entry, so no two entries are the same chips). Raw
+chip amounts are accepted too (`decode_raw`).
+
+>>> from gamelm.poker.batch import BatchEngine
+>>> eng = BatchEngine(1, 2, 1, 2, starting_stacks=200)
+>>> eng.reset(seed=0)
+>>> menu = ActionAbstraction(fractions=(0.5, 1.0))
+>>> menu.names
+('fold', 'check/call', 'raise 0.5 pot', 'raise 1 pot', 'all-in')
+>>> menu.legal_mask(eng).astype(int).tolist()
+[[1, 1, 1, 1, 1]]
+>>> menu.raise_targets(eng)[0].tolist()  # pot 3, SB owes 1: raise to 2 + 0.5 * 4, then 2 + 4
+[4, 6]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from gamelm.poker.batch import CHECK_CALL, FOLD, RAISE, BatchEngine
+
+FOLD_ID, CALL_ID = 0, 1
+
+
+@dataclass(frozen=True)
+class ActionAbstraction:
+    """Fold, check/call, raises by pot fractions, all-in."""
+
+    fractions: tuple[float, ...] = (0.5, 1.0)
+
+    def __post_init__(self) -> None:
+        fr = tuple(float(f) for f in self.fractions)
+        if any(f <= 0 for f in fr) or len(set(fr)) != len(fr):
+            raise ValueError(f"pot fractions must be distinct and positive, got {self.fractions}")
+        object.__setattr__(self, "fractions", tuple(sorted(fr)))
+
+    @classmethod
+    def parse(cls, text: str) -> ActionAbstraction:
+        """``"0.5,1,2"`` -> fractions (0.5, 1.0, 2.0)."""
+        try:
+            return cls(tuple(float(x) for x in text.split(",") if x.strip()))
+        except ValueError as exc:
+            raise ValueError(f"bad pot fractions {text!r}: {exc}") from None
+
+    @property
+    def num_actions(self) -> int:
+        return 3 + len(self.fractions)
+
+    @property
+    def all_in_id(self) -> int:
+        return 2 + len(self.fractions)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        raises = tuple(f"raise {f:g} pot" for f in self.fractions)
+        return ("fold", "check/call", *raises, "all-in")
+
+    def raise_targets(self, eng: BatchEngine) -> npt.NDArray[np.int64]:
+        """``(N, len(fractions))`` raise-to amounts, clamped to ``[min raise, all-in]``."""
+        legal = eng.legal()
+        pot_after_call = eng.pot() + legal.call_amount
+        frac = np.asarray(self.fractions)
+        target = eng.max_bet[:, None] + np.floor(frac[None, :] * pot_after_call[:, None]).astype(
+            np.int64
+        )
+        return np.clip(target, legal.min_raise_to[:, None], legal.max_raise_to[:, None])
+
+    def legal_mask(self, eng: BatchEngine) -> npt.NDArray[np.bool_]:
+        """``(N, A)`` legal menu entries at every table (all False where the hand is done)."""
+        legal = eng.legal()
+        n = eng.num_tables
+        mask = np.zeros((n, self.num_actions), bool)
+        live = ~eng.done
+        mask[:, FOLD_ID] = legal.can_fold
+        mask[:, CALL_ID] = live
+        mask[:, 2 : 2 + len(self.fractions)] = legal.can_raise[:, None] & (
+            self.raise_targets(eng) < legal.max_raise_to[:, None]
+        )
+        mask[:, self.all_in_id] = legal.can_raise
+        return mask
+
+    def decode(
+        self, eng: BatchEngine, action_ids: npt.ArrayLike
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Menu ids -> (kind, raise-to amount) arrays for `BatchEngine.step`."""
+        ids = np.asarray(action_ids, np.int64)
+        n_fr = len(self.fractions)
+        if ids.shape != (eng.num_tables,):
+            raise ValueError(f"expected {eng.num_tables} action ids, got shape {ids.shape}")
+        if ((ids < 0) | (ids >= self.num_actions)).any():
+            raise ValueError(f"action ids are 0..{self.num_actions - 1} ({', '.join(self.names)})")
+        kind = np.where(ids == FOLD_ID, FOLD, np.where(ids == CALL_ID, CHECK_CALL, RAISE))
+        legal = eng.legal()
+        amount = legal.max_raise_to.copy()
+        if n_fr:
+            targets = self.raise_targets(eng)
+            is_frac = (ids >= 2) & (ids < 2 + n_fr)
+            pick = np.clip(ids - 2, 0, n_fr - 1)
+            amount = np.where(is_frac, targets[np.arange(eng.num_tables), pick], amount)
+        return kind, np.where(kind == RAISE, amount, 0)
+
+    def step(self, eng: BatchEngine, action_ids: npt.ArrayLike) -> None:
+        """Decode menu ids and step the engine (illegal entries raise `IllegalActionError`)."""
+        kind, amount = self.decode(eng, action_ids)
+        eng.step(kind, amount)
+
+
+def decode_raw(
+    eng: BatchEngine, raise_to: npt.ArrayLike
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Raw chip actions: ``-1`` fold, ``0`` check/call, ``x > 0`` raise to ``x`` chips."""
+    amt = np.asarray(raise_to, np.int64)
+    kind = np.where(amt < 0, FOLD, np.where(amt == 0, CHECK_CALL, RAISE))
+    return kind, np.maximum(amt, 0)
+
+
+def sample_uniform(mask: npt.NDArray[np.bool_], rng: np.random.Generator) -> npt.NDArray[np.int64]:
+    """One legal id per row, uniformly at random (rows with no legal id get check/call)."""
+    u = rng.random(mask.shape)
+    u[~mask] = -1.0
+    ids = u.argmax(axis=1)
+    return np.where(mask.any(axis=1), ids, CALL_ID)

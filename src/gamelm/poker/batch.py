@@ -1,0 +1,464 @@
+"""Batched No-Limit Hold'em: N tables of P seats played in lockstep with numpy.
+
+Struct of arrays: one array per field (``stacks[N, P]``, ``board[N, 5]``...), updated in place.
+Every table has one player to act; ``step`` applies one action per table at once (tables that are
+finished, or left out by ``mask``, do not move). Finished tables stay finished until ``reset``.
+The rules are those of `gamelm.poker.rules` (seat order, blinds, minimum raises, short all-ins,
+uncalled bets, side pots, PokerKit's odd-chip convention); a differential test plays thousands of
+random hands through both and PokerKit.
+
+>>> eng = BatchEngine(num_tables=4, num_players=2, small_blind=1, big_blind=2, starting_stacks=200)
+>>> eng.reset(seed=0)
+>>> eng.actor.tolist(), eng.pot().tolist()
+([1, 1, 1, 1], [3, 3, 3, 3])
+>>> eng.step(np.full(4, FOLD))
+>>> eng.done.all(), eng.payoffs()[:, 1].tolist()
+(np.True_, [-1, -1, -1, -1])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from gamelm.poker.evaluator import evaluate_batch
+from gamelm.poker.rules import MAX_SEATS, IllegalActionError
+
+FOLD, CHECK_CALL, RAISE = 0, 1, 2
+ACTION_KIND_NAMES = ("fold", "check/call", "raise")
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass
+class LegalBatch:
+    """Legal options of the player to act at every table (meaningless where ``done``)."""
+
+    actor: IntArray
+    can_fold: BoolArray
+    call_amount: IntArray
+    can_raise: BoolArray
+    min_raise_to: IntArray
+    max_raise_to: IntArray
+
+
+class BatchEngine:
+    """N tables x P seats of NLHE (seat P-1 is the button, as in `gamelm.poker.rules`).
+
+    Args:
+        num_tables: tables played in lockstep.
+        num_players: seats per table, 2..10.
+        small_blind, big_blind, ante: forced bets in chips (the ante is posted by every seat).
+        starting_stacks: one stack for all seats, one per seat ``(P,)``, or one per table and seat
+            ``(N, P)``; ``reset`` can override it.
+    """
+
+    def __init__(
+        self,
+        num_tables: int,
+        num_players: int,
+        small_blind: int,
+        big_blind: int,
+        starting_stacks: int | npt.ArrayLike = 100,
+        ante: int = 0,
+    ) -> None:
+        if num_tables < 1:
+            raise ValueError(f"num_tables must be at least 1, got {num_tables}")
+        if not 2 <= num_players <= MAX_SEATS:
+            raise ValueError(f"a table has 2 to {MAX_SEATS} seats, got {num_players}")
+        if not 0 < small_blind <= big_blind:
+            raise ValueError(
+                f"blinds must satisfy 0 < small blind <= big blind, got {small_blind}/{big_blind}"
+            )
+        if ante < 0:
+            raise ValueError(f"the ante cannot be negative, got {ante}")
+        n, p = num_tables, num_players
+        self.num_tables, self.num_players = n, p
+        self.small_blind, self.big_blind, self.ante = int(small_blind), int(big_blind), int(ante)
+        self.default_stacks = self._stack_array(starting_stacks)
+        blinds = np.zeros(p, dtype=np.int64)
+        if p == 2:
+            blinds[:] = (big_blind, small_blind)
+        else:
+            blinds[:2] = (small_blind, big_blind)
+        self.blinds = blinds
+        self._rows = np.arange(n)
+        self._seats = np.arange(p)
+        # _order[a][s] = how many seats after a comes s (1..P, P for a itself)
+        self._order = (self._seats[None, :] - self._seats[:, None] - 1) % p + 0
+        self._order[self._seats, self._seats] = p
+        shape = (n, p)
+        self.start_stacks = np.zeros(shape, np.int64)
+        self.stacks = np.zeros(shape, np.int64)
+        self.bets = np.zeros(shape, np.int64)
+        self.contrib = np.zeros(shape, np.int64)  # chips put in this hand, antes excluded
+        self.antes = np.zeros(shape, np.int64)
+        self.folded = np.zeros(shape, bool)
+        self.pending = np.zeros(shape, bool)  # still to act this round (PokerKit's actor queue)
+        self.acted = np.zeros(shape, bool)
+        self.hole = np.zeros((n, p, 2), np.uint8)
+        self.board = np.zeros((n, 5), np.uint8)
+        self.street = np.zeros(n, np.int64)  # 0 preflop .. 3 river
+        self.actor = np.zeros(n, np.int64)
+        self.done = np.ones(n, bool)
+        self.max_bet = np.zeros(n, np.int64)
+        self.last_raise = np.zeros(n, np.int64)
+        self.short_sum = np.zeros(n, np.int64)
+        self.short_any = np.zeros(n, bool)
+        self.showdown = np.zeros(n, bool)
+        self.strength = np.zeros(shape, np.int64)  # hand strengths at showdown (0 otherwise)
+        self._legal: LegalBatch | None = None
+
+    # -- set-up -----------------------------------------------------------------------------
+    def _stack_array(self, stacks: int | npt.ArrayLike) -> IntArray:
+        arr = np.broadcast_to(
+            np.asarray(stacks, dtype=np.int64), (self.num_tables, self.num_players)
+        )
+        if (arr <= 0).any():
+            raise ValueError("every starting stack must be positive")
+        return arr.copy()
+
+    def reset(
+        self,
+        mask: npt.ArrayLike | None = None,
+        *,
+        rng: np.random.Generator | None = None,
+        seed: int | None = None,
+        starting_stacks: int | npt.ArrayLike | None = None,
+        hole: npt.ArrayLike | None = None,
+        board: npt.ArrayLike | None = None,
+    ) -> None:
+        """Start new hands at the tables in ``mask`` (all by default).
+
+        Cards come from ``rng`` (or ``seed``) unless ``hole`` ``(N, P, 2)`` and ``board``
+        ``(N, 5)`` are given (rows for the masked tables are used).
+        """
+        idx = self._rows if mask is None else np.flatnonzero(np.asarray(mask, bool))
+        if idx.size == 0:
+            return
+        if starting_stacks is not None:
+            start = self._stack_array(starting_stacks)[idx]
+        else:
+            start = self.default_stacks[idx]
+        p = self.num_players
+        if hole is not None or board is not None:
+            if hole is None or board is None:
+                raise ValueError("give both hole and board cards, or neither")
+            h = np.asarray(hole, np.int64).reshape(self.num_tables, p, 2)[idx]
+            b = np.asarray(board, np.int64).reshape(self.num_tables, 5)[idx]
+            every = np.concatenate([h.reshape(idx.size, -1), b], axis=1)
+            srt = np.sort(every, axis=1)
+            if (every < 0).any() or (every > 51).any() or (srt[:, 1:] == srt[:, :-1]).any():
+                raise ValueError("cards must be distinct ints 0..51 at every table")
+            self.hole[idx] = h
+            self.board[idx] = b
+        else:
+            gen = rng if rng is not None else np.random.default_rng(seed)
+            deck = self._deal(gen, idx.size, 2 * p + 5)
+            self.hole[idx] = deck[:, : 2 * p].reshape(idx.size, p, 2)
+            self.board[idx] = deck[:, 2 * p :]
+        antes = np.minimum(self.ante, start)
+        after_ante = start - antes
+        blinds = np.minimum(self.blinds[None, :], after_ante)
+        self.start_stacks[idx] = start
+        self.antes[idx] = antes
+        self.stacks[idx] = after_ante - blinds
+        self.bets[idx] = blinds
+        self.contrib[idx] = blinds
+        self.folded[idx] = False
+        self.street[idx] = 0
+        self.done[idx] = False
+        self.showdown[idx] = False
+        self.strength[idx] = 0
+        self._legal = None
+        self._close_rounds(self._begin_round(idx))
+
+    @staticmethod
+    def _deal(gen: np.random.Generator, m: int, k: int) -> npt.NDArray[np.uint8]:
+        """First ``k`` cards of ``m`` shuffled decks (a partial Fisher-Yates shuffle per row)."""
+        deck = np.broadcast_to(np.arange(52, dtype=np.uint8), (m, 52)).copy()
+        rows = np.arange(m)
+        for i in range(k):
+            j = i + gen.integers(0, 52 - i, size=m)
+            picked = deck[rows, j]
+            deck[rows, j] = deck[:, i]
+            deck[:, i] = picked
+        return deck[:, :k]
+
+    # -- queries ----------------------------------------------------------------------------
+    def legal(self) -> LegalBatch:
+        """Legal options at every table (cached until the next change)."""
+        if self._legal is None:
+            self._legal = self._compute_legal()
+        return self._legal
+
+    def _compute_legal(self) -> LegalBatch:
+        p = self.num_players
+        flat = self._rows * p + self.actor
+        stack = self.stacks.ravel()[flat]
+        bet = self.bets.ravel()[flat]
+        owe = self.max_bet - bet
+        call = np.minimum(stack, owe)
+        acted = self.acted.ravel()[flat]
+        covering = (self.stacks + self.bets > self.max_bet[:, None]) & ~self.folded
+        others = covering.sum(axis=1) - covering.ravel()[flat]
+        can_raise = (
+            (call >= self.last_raise)
+            & ~(self.short_any & acted)
+            & (stack > owe)
+            & (others > 0)
+            & ~self.done
+        )
+        max_to = stack + bet
+        min_to = np.minimum(max_to, np.maximum(self.last_raise, self.big_blind) + self.max_bet)
+        return LegalBatch(
+            actor=self.actor.copy(),
+            can_fold=(bet < self.max_bet) & ~self.done,
+            call_amount=call,
+            can_raise=can_raise,
+            min_raise_to=min_to,
+            max_raise_to=max_to,
+        )
+
+    def pot(self) -> IntArray:
+        """All chips committed at each table (antes and current bets included)."""
+        return self.contrib.sum(axis=1) + self.antes.sum(axis=1)
+
+    def payoffs(self) -> IntArray:
+        """``(N, P)`` chips won or lost in the current hand (final once ``done``)."""
+        return self.stacks - self.start_stacks
+
+    def visible_board_count(self) -> IntArray:
+        """Number of board cards visible at each table."""
+        count = np.array([0, 3, 4, 5])[self.street]
+        return np.where(self.done & self.showdown, 5, count)
+
+    # -- acting -----------------------------------------------------------------------------
+    def step(
+        self,
+        kind: npt.ArrayLike,
+        amount: npt.ArrayLike | None = None,
+        mask: npt.ArrayLike | None = None,
+    ) -> None:
+        """Apply one action per table: ``kind`` is FOLD, CHECK_CALL or RAISE (to ``amount``).
+
+        Tables that are done or outside ``mask`` are left alone. An illegal action at any table
+        raises `IllegalActionError` naming the table and the rule, and changes nothing.
+        """
+        n, p = self.num_tables, self.num_players
+        kind = np.broadcast_to(np.asarray(kind, np.int64), (n,))
+        amount_arr = np.broadcast_to(np.asarray(0 if amount is None else amount, np.int64), (n,))
+        act = ~self.done if mask is None else (np.asarray(mask, bool) & ~self.done)
+        legal = self.legal()
+        self._validate(kind, amount_arr, act, legal)
+
+        is_fold = act & (kind == FOLD)
+        is_raise = act & (kind == RAISE)
+        flat = self._rows * p + self.actor
+        bet = self.bets.ravel()[flat]
+        chips = np.where(kind == CHECK_CALL, legal.call_amount, amount_arr - bet)
+        chips = np.where(act & ~is_fold, chips, 0)
+        stacks, bets = self.stacks.ravel(), self.bets.ravel()
+        stacks[flat] -= chips
+        bets[flat] += chips
+        self.contrib.ravel()[flat] += chips
+        self.folded.ravel()[flat] |= is_fold
+        pend = self.pending.ravel()
+        pend[flat] &= ~act
+        self.acted.ravel()[flat] |= act
+
+        r = np.flatnonzero(is_raise)
+        if r.size:
+            self._apply_raises(r, flat[r], amount_arr[r])
+
+        live = p - self.folded.sum(axis=1)
+        over = act & ((live <= 1) | ~self.pending.any(axis=1))
+        go_on = act & ~over
+        key = np.where(self.pending, self._order[self.actor], p)
+        self.actor = np.where(go_on, key.argmin(axis=1), self.actor)
+        self._legal = None
+        e = np.flatnonzero(over)
+        if e.size:
+            self._close_rounds(e)
+
+    def _validate(
+        self, kind: IntArray, amount: IntArray, act: BoolArray, legal: LegalBatch
+    ) -> None:
+        bad = act & ((kind < 0) | (kind > 2))
+        if bad.any():
+            t = int(np.flatnonzero(bad)[0])
+            raise IllegalActionError(f"table {t}: unknown action kind {int(kind[t])}")
+        bad = act & (kind == FOLD) & ~legal.can_fold
+        if bad.any():
+            t = int(np.flatnonzero(bad)[0])
+            raise IllegalActionError(
+                f"table {t}: seat {int(self.actor[t])} cannot fold: there is no bet to call "
+                "(check instead)"
+            )
+        raising = act & (kind == RAISE)
+        bad = raising & ~legal.can_raise
+        if bad.any():
+            t = int(np.flatnonzero(bad)[0])
+            raise IllegalActionError(
+                f"table {t}: seat {int(self.actor[t])} cannot raise: {self._why_no_raise(t)}"
+            )
+        bad = raising & ((amount < legal.min_raise_to) | (amount > legal.max_raise_to))
+        if bad.any():
+            t = int(np.flatnonzero(bad)[0])
+            lo, hi = int(legal.min_raise_to[t]), int(legal.max_raise_to[t])
+            why = (
+                f"the minimum raise is to {lo}"
+                if amount[t] < lo
+                else f"that is more than the stack allows (at most {hi})"
+            )
+            raise IllegalActionError(
+                f"table {t}: seat {int(self.actor[t])} cannot raise to {int(amount[t])}: {why}"
+            )
+
+    def _why_no_raise(self, t: int) -> str:
+        a = int(self.actor[t])
+        owe = int(self.max_bet[t] - self.bets[t, a])
+        call = min(int(self.stacks[t, a]), owe)
+        if call < self.last_raise[t]:
+            return "a short all-in cannot be raised by a player who only has to call it"
+        if self.short_any[t] and self.acted[t, a]:
+            return "an all-in that is not a full raise does not reopen the betting"
+        if self.stacks[t, a] <= owe:
+            return "the stack does not exceed the amount to call"
+        return "every opponent is all-in or folded"
+
+    def _apply_raises(self, r: IntArray, flat: IntArray, amount: IntArray) -> None:
+        inc = amount - self.max_bet[r]
+        full = inc >= self.last_raise[r]
+        rf = r[full]
+        self.acted[rf] = False
+        self.acted.ravel()[flat[full]] = True
+        last = np.maximum(self.last_raise[r], inc)
+        self.last_raise[r] = last
+        all_in = self.stacks.ravel()[flat] == 0
+        short = np.where(all_in, self.short_sum[r] + inc, 0)
+        keep = all_in & (short < last)
+        self.short_sum[r] = np.where(keep, short, 0)
+        self.short_any[r] = keep
+        self.pending[r] = ~self.folded[r] & (self.stacks[r] > 0)
+        self.pending.ravel()[flat] = False
+        self.max_bet[r] = amount
+
+    # -- rounds, streets, showdown --------------------------------------------------------------
+    def _begin_round(self, e: IntArray) -> IntArray:
+        """Start the betting round of ``street[e]``; return the tables where nobody can act."""
+        p = self.num_players
+        bets, stacks = self.bets[e], self.stacks[e]
+        live = ~self.folded[e]
+        preflop = self.street[e] == 0
+        # preflop the seat after the largest blind opens (ties: the later seat); postflop seat 0
+        blind_key = bets * (self.blinds > 0)[None, :] * (p + 1) + self._seats[None, :]
+        opener = np.where(preflop, (blind_key.argmax(axis=1) + 1) % p, 0)
+        totals = np.where(live, bets + stacks, -1)
+        second = np.sort(totals, axis=1)[:, -2]
+        effective = np.minimum(stacks, np.maximum(0, second[:, None] - bets))
+        pend = live & (stacks > 0) & (effective > 0)
+        self.pending[e] = pend
+        self.acted[e] = False
+        self.last_raise[e] = 0
+        self.short_sum[e] = 0
+        self.short_any[e] = False
+        max_bet = bets.max(axis=1)
+        self.max_bet[e] = max_bet
+        key = np.where(pend, (self._seats[None, :] - opener[:, None]) % p, p)
+        first = key.argmin(axis=1)
+        self.actor[e] = first
+        count = pend.sum(axis=1)
+        rows = np.arange(e.size)
+        idle = (count == 0) | ((count == 1) & (bets[rows, first] >= max_bet))
+        return e[idle]
+
+    def _close_rounds(self, e: IntArray) -> None:
+        """End the betting rounds at tables ``e`` and move them on until someone must act."""
+        while e.size:
+            e = self._collect(e)
+            river = self.street[e] == 3
+            if river.any():
+                self._finish_showdown(e[river])
+                e = e[~river]
+            self.street[e] += 1
+            e = self._begin_round(e)
+
+    def _collect(self, e: IntArray) -> IntArray:
+        """Return uncalled bets, clear bets; finish uncontested hands. Return the tables left."""
+        bets = self.bets[e]
+        live = (~self.folded[e]).sum(axis=1)
+        contested = live > 1
+        cutoff = np.sort(bets, axis=1)[:, -2]
+        excess = np.maximum(bets - cutoff[:, None], 0) * contested[:, None]
+        self.stacks[e] += excess
+        self.contrib[e] -= excess
+        self.bets[e] = 0
+        self.max_bet[e] = 0
+        self.pending[e] = False
+        won = e[~contested]
+        if won.size:
+            winner = (~self.folded[won]).argmax(axis=1)
+            pot = self.contrib[won].sum(axis=1) + self.antes[won].sum(axis=1)
+            self.stacks[won, winner] += pot
+            self.done[won] = True
+        return e[contested]
+
+    def _finish_showdown(self, e: IntArray) -> None:
+        m, p = e.size, self.num_players
+        cards = np.concatenate(
+            [self.hole[e], np.broadcast_to(self.board[e][:, None, :], (m, p, 5))], axis=2
+        )
+        live = ~self.folded[e]
+        strength = np.where(live, evaluate_batch(cards.reshape(m * p, 7)).reshape(m, p), -1)
+        self.strength[e] = np.maximum(strength, 0)
+        contrib = self.contrib[e]
+        levels = np.sort(contrib, axis=1)
+        antes = self.antes[e].sum(axis=1)
+        amounts, eligible = [], []
+        prev = np.zeros(m, np.int64)
+        for k in range(p):
+            level = levels[:, k]
+            amt = (np.minimum(contrib, level[:, None]) - np.minimum(contrib, prev[:, None])).sum(1)
+            if k == 0:
+                amt = amt + antes
+            amounts.append(amt)
+            eligible.append(live & (contrib >= level[:, None]))
+            prev = level
+        # hands that can win no pot are killed before the pots are split (PokerKit's order)
+        can_win = np.zeros((m, p), bool)
+        for amt, elig in zip(amounts, eligible):
+            s = np.where(elig, strength, -1)
+            can_win |= elig & (s == s.max(axis=1, keepdims=True)) & (amt > 0)[:, None]
+        payout = np.zeros((m, p), np.int64)
+        rows = np.arange(m)
+        acc = np.zeros(m, np.int64)
+        group_count = np.full(m, -1)
+        group = np.zeros((m, p), bool)
+        for amt, elig in zip(amounts, eligible):
+            elig = elig & can_win
+            count = elig.sum(axis=1)
+            has = amt > 0
+            flush = has & (count != group_count) & (acc > 0)
+            self._split(payout, rows, np.where(flush, acc, 0), group, strength)
+            acc = np.where(flush, 0, acc) + amt
+            group_count = np.where(has, count, group_count)
+            group = np.where(has[:, None], elig, group)
+        self._split(payout, rows, acc, group, strength)
+        self.stacks[e] += payout
+        self.showdown[e] = True
+        self.done[e] = True
+
+    @staticmethod
+    def _split(
+        payout: IntArray, rows: IntArray, amount: IntArray, elig: BoolArray, strength: IntArray
+    ) -> None:
+        s = np.where(elig, strength, -1)
+        winners = elig & (s == s.max(axis=1, keepdims=True))
+        count = np.maximum(winners.sum(axis=1), 1)
+        share = amount // count
+        payout += winners * share[:, None]
+        payout[rows, winners.argmax(axis=1)] += amount - share * count
