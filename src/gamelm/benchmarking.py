@@ -1,0 +1,267 @@
+"""Throughput of gamelm's evaluator and engine next to the reference libraries, in one run.
+
+Every implementation is timed for the same wall-clock budget on the same machine, one after the
+other, so the ratios mean something on a noisy machine. References are called the fastest way they
+allow (phevaluator's C core directly, card conversion outside the timing). A reference that is not
+installed is reported as missing, never estimated.
+
+Engine random play: every implementation plays full hands of heads-up or 6-max NLHE at 100 big
+blinds with a uniformly random choice among fold / check-call / pot raise / all-in (OpenSpiel's
+``fcpa`` abstraction; RLCard's actions without the half-pot raise).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from gamelm.poker.abstraction import ActionAbstraction, sample_uniform
+from gamelm.poker.batch import BatchEngine
+from gamelm.poker.cards import CARD_NAMES
+from gamelm.poker.evaluator import evaluate_batch
+
+Result = dict[str, dict[str, float]]
+
+
+def _timed(fn: Callable[[], int], seconds: float) -> tuple[float, float]:
+    """Call ``fn`` (returns units done) until ``seconds`` pass; return (units, elapsed)."""
+    fn()  # warm-up: caches, tables, JIT-less imports
+    done, start = 0, time.perf_counter()
+    while True:
+        done += fn()
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return done, elapsed
+
+
+# -- evaluator -------------------------------------------------------------------------------
+
+
+def bench_evaluator(seconds: float = 2.0, seed: int = 0) -> Result:
+    """7-card hands per second for gamelm and each installed reference."""
+    rng = np.random.default_rng(seed)
+    big = np.argsort(rng.random((1 << 21, 52)), axis=1)[:, :7].astype(np.uint8)
+    small = [tuple(int(c) for c in row) for row in big[:20000]]
+    out: Result = {}
+
+    def run_gamelm() -> int:
+        evaluate_batch(big)
+        return len(big)
+
+    n, t = _timed(run_gamelm, seconds)
+    out["gamelm"] = {"hands_per_s": n / t}
+
+    try:
+        from phevaluator import _pheval
+
+        ev7 = _pheval.evaluate_7cards
+
+        def run_phe() -> int:
+            for h in small:
+                ev7(*h)
+            return len(small)
+
+        n, t = _timed(run_phe, seconds)
+        out["phevaluator"] = {"hands_per_s": n / t}
+    except ImportError:
+        pass
+
+    try:
+        import eval7
+
+        hands7 = [[eval7.Card(CARD_NAMES[c]) for c in h] for h in small]
+
+        def run_eval7() -> int:
+            for h in hands7:
+                eval7.evaluate(h)
+            return len(hands7)
+
+        n, t = _timed(run_eval7, seconds)
+        out["eval7"] = {"hands_per_s": n / t}
+    except ImportError:
+        pass
+
+    try:
+        import treys
+
+        ints = [treys.Card.new(name) for name in CARD_NAMES]
+        evaluator = treys.Evaluator()
+        hands_t = [([ints[c] for c in h[:2]], [ints[c] for c in h[2:]]) for h in small[:5000]]
+
+        def run_treys() -> int:
+            for hole, board in hands_t:
+                evaluator.evaluate(hole, board)
+            return len(hands_t)
+
+        n, t = _timed(run_treys, seconds)
+        out["treys"] = {"hands_per_s": n / t}
+    except ImportError:
+        pass
+
+    try:
+        import pokerkit
+
+        hands_pk = [
+            list(pokerkit.Card.parse("".join(CARD_NAMES[c] for c in h))) for h in small[:500]
+        ]
+
+        def run_pk() -> int:
+            for h in hands_pk:
+                pokerkit.StandardHighHand.from_game(h)
+            return len(hands_pk)
+
+        n, t = _timed(run_pk, seconds)
+        out["pokerkit"] = {"hands_per_s": n / t}
+    except ImportError:
+        pass
+    return out
+
+
+# -- engine ----------------------------------------------------------------------------------
+
+
+def _gamelm_engine(seats: int, seconds: float, seed: int, tables: int) -> dict[str, float]:
+    eng = BatchEngine(tables, seats, 1, 2, starting_stacks=200)
+    menu = ActionAbstraction(fractions=(1.0,))  # fold, call, pot, all-in
+    rng = np.random.default_rng(seed)
+    eng.reset(rng=rng)
+    hands = decisions = 0
+    start = time.perf_counter()
+    while True:
+        decisions += int((~eng.done).sum())
+        menu.step(eng, sample_uniform(menu.legal_mask(eng), rng))
+        finished = eng.done
+        k = int(finished.sum())
+        if k:
+            hands += k
+            eng.reset(finished, rng=rng)
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return {"hands_per_s": hands / elapsed, "decisions_per_s": decisions / elapsed}
+
+
+def _pokerkit_engine(seats: int, seconds: float, seed: int) -> dict[str, float]:
+    import pokerkit as pk
+
+    rnd = random.Random(seed)
+    automations = (
+        pk.Automation.ANTE_POSTING,
+        pk.Automation.BET_COLLECTION,
+        pk.Automation.BLIND_OR_STRADDLE_POSTING,
+        pk.Automation.CARD_BURNING,
+        pk.Automation.HOLE_DEALING,
+        pk.Automation.BOARD_DEALING,
+        pk.Automation.HOLE_CARDS_SHOWING_OR_MUCKING,
+        pk.Automation.HAND_KILLING,
+        pk.Automation.CHIPS_PUSHING,
+        pk.Automation.CHIPS_PULLING,
+    )
+    hands = decisions = 0
+    start = time.perf_counter()
+    while True:
+        s = pk.NoLimitTexasHoldem.create_state(
+            automations, False, 0, (1, 2), 2, (200,) * seats, seats
+        )
+        while s.status:
+            options: list[int | None] = [0]  # None: fold, 0: check/call, x: raise to x
+            if s.can_fold():
+                options.append(None)
+            if s.can_complete_bet_or_raise_to():
+                pot_to = s.pot_completion_betting_or_raising_to_amount
+                max_to = s.max_completion_betting_or_raising_to_amount
+                options.append(max_to)
+                if pot_to is not None and pot_to < max_to:
+                    options.append(pot_to)
+            choice = rnd.choice(options)
+            if choice is None:
+                s.fold()
+            elif choice == 0:
+                s.check_or_call()
+            else:
+                s.complete_bet_or_raise_to(choice)
+            decisions += 1
+        hands += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return {"hands_per_s": hands / elapsed, "decisions_per_s": decisions / elapsed}
+
+
+def _rlcard_engine(seats: int, seconds: float, seed: int) -> dict[str, float]:
+    from rlcard.games.nolimitholdem.game import NolimitholdemGame
+    from rlcard.games.nolimitholdem.round import Action
+
+    game = NolimitholdemGame(num_players=seats)
+    game.configure({"game_num_players": seats, "chips_for_each": 200, "dealer_id": None})
+    game.np_random = np.random.RandomState(seed)
+    rnd = random.Random(seed)
+    wanted = {Action.FOLD, Action.CHECK_CALL, Action.RAISE_POT, Action.ALL_IN}
+    hands = decisions = 0
+    start = time.perf_counter()
+    while True:
+        game.init_game()
+        while not game.is_over():
+            legal = [a for a in game.get_legal_actions() if a in wanted]
+            game.step(rnd.choice(legal))
+            decisions += 1
+        game.get_payoffs()
+        hands += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return {"hands_per_s": hands / elapsed, "decisions_per_s": decisions / elapsed}
+
+
+def openspiel_game_string(seats: int) -> str:
+    """universal_poker NLHE, 1/2 blinds, 100 big blinds, fold/call/pot/all-in."""
+    blinds = " ".join(["1", "2"] + ["0"] * (seats - 2)) if seats > 2 else "2 1"
+    first = "2 1 1 1" if seats == 2 else "3 1 1 1"
+    return (
+        "universal_poker(betting=nolimit,bettingAbstraction=fcpa,numPlayers="
+        f"{seats},numRounds=4,blind={blinds},firstPlayer={first},numSuits=4,numRanks=13,"
+        f"numHoleCards=2,numBoardCards=0 3 1 1,stack={' '.join(['200'] * seats)})"
+    )
+
+
+def _openspiel_engine(seats: int, seconds: float, seed: int) -> dict[str, float]:
+    import pyspiel
+
+    game = pyspiel.load_game(openspiel_game_string(seats))
+    rnd = random.Random(seed)
+    hands = decisions = 0
+    start = time.perf_counter()
+    while True:
+        state = game.new_initial_state()
+        while not state.is_terminal():
+            if state.is_chance_node():
+                outcomes = state.chance_outcomes()
+                state.apply_action(outcomes[rnd.randrange(len(outcomes))][0])
+            else:
+                state.apply_action(rnd.choice(state.legal_actions()))
+                decisions += 1
+        state.returns()
+        hands += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return {"hands_per_s": hands / elapsed, "decisions_per_s": decisions / elapsed}
+
+
+def bench_engine(
+    seats: int = 2, seconds: float = 3.0, seed: int = 0, tables: int = 16384
+) -> Result:
+    """Random-play hands and decisions per second for gamelm and each installed reference."""
+    if seats < 2 or seats > 10:
+        raise ValueError(f"seats must be 2..10, got {seats}")
+    out: Result = {"gamelm": _gamelm_engine(seats, seconds, seed, tables)}
+    for name, fn, module in (
+        ("openspiel", _openspiel_engine, "pyspiel"),
+        ("rlcard", _rlcard_engine, "rlcard"),
+        ("pokerkit", _pokerkit_engine, "pokerkit"),
+    ):
+        try:
+            __import__(module)
+        except ImportError:
+            continue
+        out[name] = fn(seats, seconds, seed)
+    return out

@@ -1,0 +1,287 @@
+"""The ``gamelm`` command line."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    help="gamelm: train and evaluate language-model agents for No-Limit Hold'em.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+bench_app = typer.Typer(help="Throughput next to the reference libraries.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+console = Console()
+
+AGENTS = ("random",)
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code=2)
+
+
+def _simulate(
+    seats: int,
+    hands: int,
+    seed: int,
+    stack_bb: int,
+    small_blind: int,
+    big_blind: int,
+    ante: int,
+    tables: int,
+    fractions: str,
+    phh_out: Path | None,
+    progress: bool = True,
+) -> dict:
+    from tqdm import tqdm
+
+    from gamelm.poker.abstraction import ActionAbstraction, sample_uniform
+    from gamelm.poker.batch import BatchEngine
+    from gamelm.poker.history import BatchRecorder, dumps, write_atomic
+
+    try:
+        menu = ActionAbstraction.parse(fractions)
+        tables = max(1, min(tables, hands))
+        eng = BatchEngine(
+            tables, seats, small_blind, big_blind, starting_stacks=stack_bb * big_blind, ante=ante
+        )
+    except ValueError as exc:
+        _fail(str(exc))
+    rng = np.random.default_rng(seed)
+    recorder = BatchRecorder(tables) if phh_out is not None else None
+    if phh_out is not None:
+        phh_out.mkdir(parents=True, exist_ok=True)
+    # every seat's result per finished hand, in chips
+    results = np.zeros((hands, seats), np.int64)
+    started = min(tables, hands)
+    mask = np.arange(tables) < started
+    eng.reset(mask, rng=rng)
+    hand_id = np.full(tables, -1)
+    hand_id[:started] = np.arange(started)
+    if recorder is not None:
+        recorder.start(eng, np.flatnonzero(mask))
+    finished = 0
+    bar = tqdm(total=hands, unit="hand", disable=not progress, leave=False)
+    t0 = time.perf_counter()
+    decisions = 0
+    while finished < hands:
+        active = ~eng.done
+        decisions += int(active.sum())
+        kind, amount = menu.decode(eng, sample_uniform(menu.legal_mask(eng), rng))
+        if recorder is not None:
+            recorder.record(eng, kind, amount)
+        eng.step(kind, amount)
+        just = np.flatnonzero(active & eng.done)
+        if just.size == 0:
+            continue
+        results[hand_id[just]] = eng.payoffs()[just]
+        if recorder is not None:
+            for t, rec in zip(just, recorder.finish(eng, just)):
+                rec.extra["hand"] = int(hand_id[t])
+                rec.extra["seed"] = seed
+                write_atomic(phh_out / f"hand_{hand_id[t]:07d}.phh", dumps(rec))
+        finished += just.size
+        bar.update(just.size)
+        # deal new hands at the tables that finished, while hands remain to be started
+        room = hands - started
+        restart = just[:room]
+        if restart.size:
+            m = np.zeros(tables, bool)
+            m[restart] = True
+            eng.reset(m, rng=rng)
+            hand_id[restart] = np.arange(started, started + restart.size)
+            started += restart.size
+            if recorder is not None:
+                recorder.start(eng, restart)
+    bar.close()
+    elapsed = time.perf_counter() - t0
+    return {
+        "results": results,
+        "elapsed": elapsed,
+        "decisions": decisions,
+        "big_blind": big_blind,
+    }
+
+
+def _summary_table(title: str, out: dict) -> Table:
+    results = out["results"] / out["big_blind"]  # in big blinds per hand
+    n = len(results)
+    table = Table(title=title)
+    table.add_column("seat")
+    table.add_column("position")
+    table.add_column("net (bb)", justify="right")
+    table.add_column("bb/100", justify="right")
+    table.add_column("95% CI", justify="right")
+    seats = results.shape[1]
+    names = _position_names(seats)
+    for s in range(seats):
+        mean = results[:, s].mean() * 100
+        se = results[:, s].std(ddof=1) / math.sqrt(n) * 100 if n > 1 else float("nan")
+        table.add_row(
+            str(s),
+            names[s],
+            f"{results[:, s].sum():,.0f}",
+            f"{mean:+.1f}",
+            f"[{mean - 1.96 * se:+.1f}, {mean + 1.96 * se:+.1f}]",
+        )
+    table.caption = (
+        f"{n:,} hands in {out['elapsed']:.2f}s ({n / out['elapsed']:,.0f} hands/s, "
+        f"{out['decisions'] / out['elapsed']:,.0f} decisions/s)"
+    )
+    return table
+
+
+def _position_names(seats: int) -> list[str]:
+    """SB, BB, UTG ... CO, BTN (heads-up: BB and SB/BTN)."""
+    if seats == 2:
+        return ["BB", "SB/BTN"]
+    k = seats - 3  # seats between the big blind and the button
+    tail = ["LJ", "HJ", "CO"][3 - min(max(k - 1, 0), 3) :] if k > 1 else []
+    head = ["UTG"] + [f"UTG+{i}" for i in range(1, 8)]
+    return ["SB", "BB", *head[: k - len(tail)], *tail, "BTN"]
+
+
+@app.command()
+def simulate(
+    seats: Annotated[int, typer.Option(help="Seats per table, 2..10.")] = 2,
+    hands: Annotated[int, typer.Option(help="Number of hands to play.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Seed of the cards and the random players.")] = 0,
+    phh_out: Annotated[
+        Path | None, typer.Option(help="Write one PHH file per hand into this folder.")
+    ] = None,
+    agents: Annotated[str, typer.Option(help="Players: 'random' (more come with agents).")] = (
+        "random"
+    ),
+    stack: Annotated[int, typer.Option(help="Starting stack in big blinds.")] = 100,
+    small_blind: Annotated[int, typer.Option(help="Small blind in chips.")] = 1,
+    big_blind: Annotated[int, typer.Option(help="Big blind in chips.")] = 2,
+    ante: Annotated[int, typer.Option(help="Ante in chips, posted by every seat.")] = 0,
+    tables: Annotated[int, typer.Option(help="Tables played in lockstep.")] = 4096,
+    fractions: Annotated[str, typer.Option(help="Raise sizes as pot fractions.")] = "0.5,1",
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+) -> None:
+    """Play HANDS hands through the batched engine and print each seat's results."""
+    if hands < 1:
+        _fail(f"--hands must be at least 1, got {hands}")
+    if stack < 1:
+        _fail(f"--stack must be at least 1 big blind, got {stack}")
+    names = [a.strip() for a in agents.split(",") if a.strip()]
+    unknown = [a for a in names if a not in AGENTS]
+    if not names or unknown:
+        _fail(
+            f"unknown agent {unknown[0] if unknown else agents!r}; available: {', '.join(AGENTS)}"
+        )
+    out = _simulate(
+        seats,
+        hands,
+        seed,
+        stack,
+        small_blind,
+        big_blind,
+        ante,
+        tables,
+        fractions,
+        phh_out,
+        progress=not as_json,
+    )
+    if as_json:
+        res = out["results"]
+        print(
+            json.dumps(
+                {
+                    "hands": len(res),
+                    "hands_per_s": len(res) / out["elapsed"],
+                    "net_chips": res.sum(axis=0).tolist(),
+                }
+            )
+        )
+        return
+    console.print(_summary_table(f"{seats}-seat random play, seed {seed}", out))
+    if phh_out is not None:
+        console.print(f"wrote {hands:,} hand histories to {phh_out}")
+
+
+@app.command()
+def demo(
+    hands: Annotated[int, typer.Option(help="Hands per table size.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+) -> None:
+    """Play a few thousand hands between random players, heads-up and 6-max, and summarise."""
+    for seats in (2, 6):
+        out = _simulate(seats, hands, seed, 100, 1, 2, 0, 1024, "0.5,1", None)
+        console.print(_summary_table(f"{seats}-seat: random players, 100bb, seed {seed}", out))
+    console.print(
+        "Random players are only a smoke test of the engine; training and real agents come in "
+        "later releases (see the README)."
+    )
+
+
+def _print_bench(title: str, result: dict, key: str) -> None:
+    table = Table(title=title)
+    table.add_column("implementation")
+    table.add_column("hands/s", justify="right")
+    if any("decisions_per_s" in v for v in result.values()):
+        table.add_column("decisions/s", justify="right")
+    table.add_column("gamelm is", justify="right")
+    ours = result["gamelm"][key]
+    for name, v in result.items():
+        row = [name, f"{v['hands_per_s']:,.0f}"]
+        if "decisions_per_s" in v:
+            row.append(f"{v['decisions_per_s']:,.0f}")
+        row.append("-" if name == "gamelm" else f"{ours / v[key]:.1f}x")
+        table.add_row(*row)
+    console.print(table)
+
+
+@bench_app.command("evaluator")
+def bench_evaluator_cmd(
+    seconds: Annotated[float, typer.Option(help="Time budget per implementation.")] = 2.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """7-card evaluations per second: gamelm, phevaluator, eval7, treys, PokerKit."""
+    from gamelm.benchmarking import bench_evaluator
+
+    result = bench_evaluator(seconds)
+    if as_json:
+        print(json.dumps(result))
+    else:
+        _print_bench("7-card hand evaluation (one thread)", result, "hands_per_s")
+
+
+@bench_app.command("engine")
+def bench_engine_cmd(
+    seats: Annotated[int, typer.Option(help="Seats per table (2 = heads-up, 6 = 6-max).")] = 2,
+    seconds: Annotated[float, typer.Option(help="Time budget per implementation.")] = 3.0,
+    tables: Annotated[int, typer.Option(help="gamelm tables in lockstep.")] = 16384,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Random-play hands/s at 100bb: gamelm, OpenSpiel, RLCard, PokerKit."""
+    from gamelm.benchmarking import bench_engine
+
+    try:
+        result = bench_engine(seats, seconds, tables=tables)
+    except ValueError as exc:
+        _fail(str(exc))
+    if as_json:
+        print(json.dumps(result))
+    else:
+        _print_bench(f"{seats}-seat random play, 100bb (one thread)", result, "hands_per_s")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+import io
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from gamelm.cli import app
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["simulate"], ["demo"], ["bench"], ["bench", "evaluator"], ["bench", "engine"]],
+)
+def test_help_everywhere(args):
+    result = runner.invoke(app, [*args, "--help"])
+    assert result.exit_code == 0
+    assert "Usage" in result.output
+
+
+def test_simulate_writes_phh_that_pokerkit_replays(tmp_path):
+    pokerkit = pytest.importorskip("pokerkit")
+    out = tmp_path / "hands"
+    result = runner.invoke(
+        app, ["simulate", "--seats", "3", "--hands", "40", "--seed", "7", "--phh-out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    files = sorted(out.glob("*.phh"))
+    assert len(files) == 40
+    assert not list(out.glob("*.tmp"))
+    for f in files:
+        hh = pokerkit.HandHistory.load(io.BytesIO(f.read_bytes()))
+        assert list(list(hh)[-1].stacks) == hh.finishing_stacks
+
+
+def test_simulate_json_is_reproducible():
+    a = runner.invoke(app, ["simulate", "--seats", "6", "--hands", "500", "--seed", "3", "--json"])
+    b = runner.invoke(app, ["simulate", "--seats", "6", "--hands", "500", "--seed", "3", "--json"])
+    assert a.exit_code == b.exit_code == 0
+    ja, jb = json.loads(a.output), json.loads(b.output)
+    assert ja["hands"] == 500 and ja["net_chips"] == jb["net_chips"]
+    assert sum(ja["net_chips"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["simulate", "--agents", "foo"], "unknown agent"),
+        (["simulate", "--seats", "11"], "2 to 10 seats"),
+        (["simulate", "--hands", "0"], "--hands"),
+        (["simulate", "--fractions", "0.5,x"], "pot fractions"),
+        (["bench", "engine", "--seats", "1"], "seats"),
+    ],
+)
+def test_bad_input_is_one_clear_line(args, needle):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert needle in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bench_json_keys():
+    result = runner.invoke(app, ["bench", "evaluator", "--seconds", "0.05", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["gamelm"]["hands_per_s"] > 0
+    for name in ("phevaluator", "eval7", "treys", "pokerkit"):
+        assert data[name]["hands_per_s"] > 0
+    result = runner.invoke(
+        app, ["bench", "engine", "--seats", "2", "--seconds", "0.2", "--tables", "256", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    for name in ("gamelm", "openspiel", "rlcard", "pokerkit"):
+        assert data[name]["hands_per_s"] > 0 and data[name]["decisions_per_s"] > 0
