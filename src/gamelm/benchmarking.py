@@ -225,13 +225,15 @@ def openspiel_game_string(seats: int) -> str:
 
 
 def _openspiel_engine(seats: int, seconds: float, seed: int) -> dict[str, float]:
+    """Hands/s from OpenSpiel's own C++ loop (``evaluate_bots`` with uniform random bots), the
+    fastest way it offers; decisions/s = hands/s x the mean decisions per hand of the same game
+    and policy, counted in a Python loop over 2,000 hands."""
     import pyspiel
 
     game = pyspiel.load_game(openspiel_game_string(seats))
     rnd = random.Random(seed)
-    hands = decisions = 0
-    start = time.perf_counter()
-    while True:
+    decisions = 0
+    for _ in range(2000):
         state = game.new_initial_state()
         while not state.is_terminal():
             if state.is_chance_node():
@@ -240,11 +242,19 @@ def _openspiel_engine(seats: int, seconds: float, seed: int) -> dict[str, float]
             else:
                 state.apply_action(rnd.choice(state.legal_actions()))
                 decisions += 1
-        state.returns()
-        hands += 1
+    per_hand = decisions / 2000
+    bots = [pyspiel.make_uniform_random_bot(i, seed + i) for i in range(seats)]
+    pyspiel.evaluate_bots(game.new_initial_state(), bots, seed)
+    hands = 0
+    start = time.perf_counter()
+    while True:
+        for _ in range(100):
+            pyspiel.evaluate_bots(game.new_initial_state(), bots, seed + hands)
+            hands += 1
         elapsed = time.perf_counter() - start
         if elapsed >= seconds:
-            return {"hands_per_s": hands / elapsed, "decisions_per_s": decisions / elapsed}
+            rate = hands / elapsed
+            return {"hands_per_s": rate, "decisions_per_s": rate * per_hand}
 
 
 def bench_engine(

@@ -66,12 +66,17 @@ class ActionAbstraction:
     def raise_targets(self, eng: BatchEngine) -> npt.NDArray[np.int64]:
         """``(N, len(fractions))`` raise-to amounts, clamped to ``[min raise, all-in]``."""
         legal = eng.legal()
-        pot_after_call = eng.pot() + legal.call_amount
-        frac = np.asarray(self.fractions)
-        target = eng.max_bet[:, None] + np.floor(frac[None, :] * pot_after_call[:, None]).astype(
-            np.int64
-        )
-        return np.clip(target, legal.min_raise_to[:, None], legal.max_raise_to[:, None])
+        key = ("raise_targets", self.fractions)
+        if key not in legal.cache:  # computed once per engine state
+            pot_after_call = eng.pot() + legal.call_amount
+            frac = np.asarray(self.fractions)
+            target = eng.max_bet[:, None] + np.floor(
+                frac[None, :] * pot_after_call[:, None]
+            ).astype(np.int64)
+            legal.cache[key] = np.clip(
+                target, legal.min_raise_to[:, None], legal.max_raise_to[:, None]
+            )
+        return legal.cache[key]
 
     def legal_mask(self, eng: BatchEngine) -> npt.NDArray[np.bool_]:
         """``(N, A)`` legal menu entries at every table (all False where the hand is done)."""

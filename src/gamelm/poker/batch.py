@@ -21,7 +21,7 @@ random hands through both and PokerKit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +46,7 @@ class LegalBatch:
     can_raise: BoolArray
     min_raise_to: IntArray
     max_raise_to: IntArray
+    cache: dict = field(default_factory=dict, repr=False)  # derived arrays (e.g. menu amounts)
 
 
 class BatchEngine:
@@ -411,8 +412,21 @@ class BatchEngine:
     def _begin_round(self, e: IntArray) -> IntArray:
         """Start the betting round of ``street[e]``; return the tables where nobody can act."""
         p = self.num_players
-        bets, stacks = self._bets[:, e], self._stacks[:, e]
+        stacks = self._stacks[:, e]
         live = ~self._folded[:, e]
+        self._acted[:, e] = False
+        self.last_raise[e] = 0
+        self.short_sum[e] = 0
+        self.short_any[e] = False
+        if (self.street[e] > 0).all():
+            # postflop: no bets yet, seat 0 opens, a lone player with chips never acts
+            _, second = self._top_two(np.where(live, stacks, -1))
+            pend = live & (stacks > 0) & (second > 0)
+            self._pending[:, e] = pend
+            self.max_bet[e] = 0
+            self.actor[e] = np.where(pend, self._seats, p).min(axis=0) % p
+            return e[pend.sum(axis=0) <= 1]
+        bets = self._bets[:, e]
         preflop = self.street[e] == 0
         # preflop the seat after the largest blind opens (ties: the later seat); postflop seat 0
         blind_key = bets * (self.blinds > 0)[:, None] * (p + 1) + self._seats
@@ -421,10 +435,6 @@ class BatchEngine:
         effective = np.minimum(stacks, np.maximum(0, second - bets))
         pend = live & (stacks > 0) & (effective > 0)
         self._pending[:, e] = pend
-        self._acted[:, e] = False
-        self.last_raise[e] = 0
-        self.short_sum[e] = 0
-        self.short_any[e] = False
         max_bet = bets.max(axis=0)
         self.max_bet[e] = max_bet
         first = np.where(pend, (self._seats - opener) % p, p).min(axis=0)
@@ -476,6 +486,24 @@ class BatchEngine:
         strength = np.where(live, evaluate_batch(cards.reshape(p * m, 7)).reshape(p, m), -1)
         self._strength[:, e] = np.maximum(strength, 0)
         contrib = self._contrib[:, e]
+        # Fast path: one pot (every player still in put in the same, nobody who folded more).
+        top, _ = self._top_two(contrib)
+        single = ~(live & (contrib < top)).any(axis=0)
+        if single.any():
+            cols = np.flatnonzero(single)
+            pot = contrib[:, cols].sum(axis=0) + self._antes[:, e[cols]].sum(axis=0)
+            payout = np.zeros((p, cols.size), np.int64)
+            self._split(payout, np.arange(cols.size), pot, live[:, cols], strength[:, cols])
+            self._stacks[:, e[cols]] += payout
+            if single.all():
+                self.showdown[e] = True
+                self.done[e] = True
+                return
+            keep = ~single
+            self.showdown[e[cols]] = True
+            self.done[e[cols]] = True
+            e, m = e[keep], int(keep.sum())
+            live, strength, contrib = live[:, keep], strength[:, keep], contrib[:, keep]
         levels = np.sort(contrib, axis=0)
         antes = self._antes[:, e].sum(axis=0)
         amounts, eligible = [], []
