@@ -375,7 +375,10 @@ class BatchEngine:
         owe = int(self.max_bet[t] - self._bets[a, t])
         call = min(int(self._stacks[a, t]), owe)
         if call < self.last_raise[t]:
-            return "a short all-in cannot be raised by a player who only has to call it"
+            return (
+                "an all-in short of a full raise does not reopen the betting for a player "
+                "who only has to call it"
+            )
         if self.short_any[t] and self._acted[a, t]:
             return "an all-in that is not a full raise does not reopen the betting"
         if self._stacks[a, t] <= owe:

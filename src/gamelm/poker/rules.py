@@ -223,7 +223,10 @@ class State:
         max_bet = max(self.bets)
         call = min(self.stacks[p], max_bet - self.bets[p])
         if call < self.last_raise:
-            return "a short all-in cannot be raised by a player who only has to call it"
+            return (
+                "an all-in short of a full raise does not reopen the betting for a player "
+                "who only has to call it"
+            )
         if self.short_all_ins and sum(self.short_all_ins) < self.last_raise and p in self.acted:
             return "an all-in that is not a full raise does not reopen the betting"
         if self.stacks[p] <= max_bet - self.bets[p]:
