@@ -74,18 +74,13 @@ def record_from_state(state: rules.State) -> HandRecord:
     """The record of a hand played with `gamelm.poker.rules` (finished or not)."""
     cfg = state.config
     actions = []
-    street = 0
-    # replay to know the street of each action
-    replay = rules.start_hand(cfg, [c for h in state.hole for c in h], state.board_deal)
-    for seat, action in state.history:
-        street = replay.street
+    for street, seat, action in state.history:
         if isinstance(action, rules.Fold):
             actions.append((street, seat, "f", 0))
         elif isinstance(action, rules.CheckCall):
             actions.append((street, seat, "cc", 0))
         else:
             actions.append((street, seat, "cbr", int(action.amount)))
-        replay = rules.apply_action(replay, action)
     return HandRecord(
         small_blind=cfg.small_blind,
         big_blind=cfg.big_blind,

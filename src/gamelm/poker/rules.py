@@ -161,7 +161,7 @@ class State:
     short_all_ins: tuple[int, ...] = ()  # increments of consecutive all-in raises
     winnings: tuple[int, ...] = ()  # chips each seat won at the end
     pots: tuple[Pot, ...] = ()  # final pots (after the hand)
-    history: tuple[tuple[int, Action], ...] = field(default=(), repr=False)
+    history: tuple[tuple[int, int, Action], ...] = field(default=(), repr=False)  # street, seat
 
     # -- views ---------------------------------------------------------------------------------
     @property
@@ -413,7 +413,7 @@ def apply_action(state: State, action: Action) -> State:
         acted=frozenset(acted),
         last_raise=last_raise,
         short_all_ins=tuple(shorts),
-        history=(*state.history, (p, record)),
+        history=(*state.history, (state.street, p, record)),
     )
     if not actors or sum(not f for f in folded) <= 1:
         return _end_round(state)
