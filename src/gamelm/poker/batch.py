@@ -1,14 +1,23 @@
 """Batched No-Limit Hold'em: N tables of P seats played in lockstep with numpy.
 
-Struct of arrays: one array per field, updated in place. Per-seat fields are stored seat-major,
-``(P, N)``, so that every reduction over the seats of all tables is a few contiguous vector
-operations (numpy reduces a short last axis ~20x slower); the public attributes ``stacks``,
-``bets``, ``folded``, ``hole``... are ``(N, P)`` views of them.
-Every table has one player to act; ``step`` applies one action per table at once (tables that are
-finished, or left out by ``mask``, do not move). Finished tables stay finished until ``reset``.
-The rules are those of `gamelm.poker.rules` (seat order, blinds, minimum raises, short all-ins,
-uncalled bets, side pots, PokerKit's odd-chip convention); a differential test plays thousands of
-random hands through both and PokerKit.
+Struct of arrays, updated in place, laid out so that a step costs a few vector operations over the
+N tables and almost nothing per seat:
+
+* chip fields (stacks, bets, starting stacks, antes) are ``(P, N)`` arrays, seat-major, so that
+  the actor's entries are one flat gather and the rare reductions over seats are contiguous;
+* per-seat flags (folded, all-in, still to act, acted since the last full raise, cannot cover the
+  current bet) are one integer bitmask per table; "how many are still in", "who acts next" and
+  "who wins uncontested" are lookups in small tables indexed by those masks;
+* the pot, the highest and second-highest bet (for the uncalled bet) and the seat that made the
+  highest bet are kept per table as the hand goes, so closing a betting round touches no seat
+  array but the bets.
+
+The public attributes ``stacks``, ``bets``, ``hole``... are ``(N, P)`` views; ``folded`` is
+decoded from its bitmask. Every table has one player to act; ``step`` applies one action per
+table at once (tables that are finished, or left out by ``mask``, do not move). Finished tables
+stay finished until ``reset``. The rules are those of `gamelm.poker.rules` (seat order, blinds,
+minimum raises, short all-ins, uncalled bets, side pots, PokerKit's odd-chip convention); a
+differential test plays thousands of random hands through both and PokerKit.
 
 >>> eng = BatchEngine(num_tables=4, num_players=2, small_blind=1, big_blind=2, starting_stacks=200)
 >>> eng.reset(seed=0)
@@ -22,6 +31,7 @@ random hands through both and PokerKit.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +41,7 @@ from gamelm.poker.rules import MAX_SEATS, IllegalActionError
 
 FOLD, CHECK_CALL, RAISE = 0, 1, 2
 ACTION_KIND_NAMES = ("fold", "check/call", "raise")
+MAX_CHIPS = 2**62  # chips at one table must stay far from int64 overflow
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -38,7 +49,10 @@ BoolArray = npt.NDArray[np.bool_]
 
 @dataclass
 class LegalBatch:
-    """Legal options of the player to act at every table (meaningless where ``done``)."""
+    """Legal options of the player to act at every table (meaningless where ``done``).
+
+    ``stack`` and ``bet`` are the actor's chips behind and chips bet on this street.
+    """
 
     actor: IntArray
     can_fold: BoolArray
@@ -46,7 +60,36 @@ class LegalBatch:
     can_raise: BoolArray
     min_raise_to: IntArray
     max_raise_to: IntArray
+    stack: IntArray
+    bet: IntArray
     cache: dict = field(default_factory=dict, repr=False)  # derived arrays (e.g. menu amounts)
+
+
+@dataclass(frozen=True)
+class _SeatTables:
+    """Lookup tables over the ``2**P`` seat bitmasks of a P-seat table."""
+
+    bit: IntArray  # (P,) 1 << seat
+    weight: IntArray  # (P, 1) 1 << seat, to pack a (P, m) bool array into bitmasks
+    count: IntArray  # (2**P,) seats in the mask
+    lowest: IntArray  # (2**P,) lowest seat in the mask (P if empty)
+    after: IntArray  # (P * 2**P,) [seat * 2**P + mask]: first seat of mask after seat, cyclically
+
+
+@cache
+def _seat_tables(p: int) -> _SeatTables:
+    size = 1 << p
+    masks = np.arange(size)
+    has = (masks[:, None] >> np.arange(p)) & 1  # (2**P, P)
+    count = has.sum(axis=1)
+    lowest = np.where(has.any(axis=1), has.argmax(axis=1), p)
+    after = np.empty((p, size), np.int64)
+    for seat in range(p):
+        order = (seat + 1 + np.arange(p)) % p  # the seats after ``seat``, ending with it
+        first = has[:, order].argmax(axis=1)
+        after[seat] = np.where(count > 0, order[first], p)
+    bit = 1 << np.arange(p)
+    return _SeatTables(bit, bit[:, None].copy(), count, lowest, after.ravel())
 
 
 class BatchEngine:
@@ -89,20 +132,28 @@ class BatchEngine:
         else:
             blinds[:2] = (small_blind, big_blind)
         self.blinds = blinds
+        self._lut = _seat_tables(p)
+        self._full = (1 << p) - 1
         self._rows = np.arange(n)
         self._seats = np.arange(p)[:, None]  # (P, 1) to broadcast against (P, N)
         shape = (p, n)  # seat-major
         self._start = np.zeros(shape, np.int64)
         self._stacks = np.zeros(shape, np.int64)
         self._bets = np.zeros(shape, np.int64)
-        self._contrib = np.zeros(shape, np.int64)  # chips put in this hand, antes excluded
         self._antes = np.zeros(shape, np.int64)
-        self._folded = np.zeros(shape, bool)
-        self._pending = np.zeros(shape, bool)  # still to act this round (PokerKit's actor queue)
-        self._acted = np.zeros(shape, bool)
         self._strength = np.zeros(shape, np.int64)
         self._hole = np.zeros((p, n, 2), np.uint8)
         self.board = np.zeros((n, 5), np.uint8)
+        # per-table seat bitmasks
+        self._folded = np.zeros(n, np.int64)
+        self._all_in = np.zeros(n, np.int64)  # no chips behind
+        self._pending = np.zeros(n, np.int64)  # still to act this round (PokerKit's actor queue)
+        self._acted = np.zeros(n, np.int64)  # acted since the last full raise
+        self._capped = np.zeros(n, np.int64)  # stack + bet <= max_bet: cannot cover the bet
+        # per-table scalars
+        self._pot = np.zeros(n, np.int64)  # antes and every bet, uncalled chips returned
+        self._second = np.zeros(n, np.int64)  # second-highest bet of the street
+        self._top_seat = np.zeros(n, np.int64)  # a seat whose bet is max_bet
         self.street = np.zeros(n, np.int64)  # 0 preflop .. 3 river
         self.actor = np.zeros(n, np.int64)
         self.done = np.ones(n, bool)
@@ -125,18 +176,19 @@ class BatchEngine:
         return self._bets.T
 
     @property
-    def contrib(self) -> IntArray:
-        """``(N, P)`` chips put in over the hand, antes excluded."""
-        return self._contrib.T
-
-    @property
     def antes(self) -> IntArray:
         """``(N, P)`` antes posted."""
         return self._antes.T
 
     @property
+    def contrib(self) -> IntArray:
+        """``(N, P)`` chips put in over the hand, antes excluded (before the pots are paid)."""
+        return (self._start - self._antes - self._stacks).T
+
+    @property
     def folded(self) -> BoolArray:
-        return self._folded.T
+        """``(N, P)`` seats that folded (a new array)."""
+        return self._unpack(self._folded)
 
     @property
     def start_stacks(self) -> IntArray:
@@ -153,19 +205,28 @@ class BatchEngine:
         """``(N, P)`` hand strengths of a showdown (0 for folded seats and before)."""
         return self._strength.T
 
+    def _unpack(self, bits: IntArray) -> BoolArray:
+        return ((bits[:, None] >> np.arange(self.num_players)) & 1).astype(bool)
+
+    def _pack(self, flags: BoolArray) -> IntArray:
+        """``(P, m)`` bools -> ``(m,)`` bitmasks."""
+        return (flags * self._lut.weight).sum(axis=0)
+
     # -- set-up -----------------------------------------------------------------------------
     def _stack_array(self, stacks: int | npt.ArrayLike) -> IntArray:
         try:
             arr = np.broadcast_to(
                 np.asarray(stacks, dtype=np.int64), (self.num_tables, self.num_players)
             )
-        except ValueError:
+        except (ValueError, OverflowError):
             raise ValueError(
                 f"starting stacks must be one number, {self.num_players} numbers or a "
-                f"({self.num_tables}, {self.num_players}) array"
+                f"({self.num_tables}, {self.num_players}) array of integers"
             ) from None
         if (arr <= 0).any():
             raise ValueError("every starting stack must be positive")
+        if (arr.sum(axis=1) >= MAX_CHIPS).any():
+            raise ValueError(f"the chips at one table must add up to less than {MAX_CHIPS}")
         return arr.copy()
 
     def reset(
@@ -207,22 +268,51 @@ class BatchEngine:
             deck = self._deal(gen, m, 2 * p + 5)  # (2P + 5, m)
             self._hole[:, idx] = deck[: 2 * p].reshape(p, 2, m).transpose(0, 2, 1)
             self.board[idx] = deck[2 * p :].T
-        start = start.T  # (P, m)
+        self._begin_hand(idx, start.T)
+
+    def _begin_hand(self, idx: IntArray, start: IntArray) -> None:
+        """Post antes and blinds at tables ``idx`` (``start`` is ``(P, m)``); open preflop."""
+        lut, p = self._lut, self.num_players
         antes = np.minimum(self.ante, start)
         after_ante = start - antes
-        blinds = np.minimum(self.blinds[:, None], after_ante)
+        bets = np.minimum(self.blinds[:, None], after_ante)
+        stacks = after_ante - bets
         self._start[:, idx] = start
         self._antes[:, idx] = antes
-        self._stacks[:, idx] = after_ante - blinds
-        self._bets[:, idx] = blinds
-        self._contrib[:, idx] = blinds
-        self._folded[:, idx] = False
+        self._stacks[:, idx] = stacks
+        self._bets[:, idx] = bets
         self._strength[:, idx] = 0
+        self._pot[idx] = antes.sum(axis=0) + bets.sum(axis=0)
         self.street[idx] = 0
         self.done[idx] = False
         self.showdown[idx] = False
+        self.last_raise[idx] = 0
+        self.short_sum[idx] = 0
+        self.short_any[idx] = False
+        self._folded[idx] = 0
+        self._acted[idx] = 0
+        self._all_in[idx] = self._pack(stacks == 0)
+        top, second = self._top_two(bets)
+        self.max_bet[idx] = top
+        self._second[idx] = second
+        self._top_seat[idx] = bets.argmax(axis=0)
+        self._capped[idx] = self._pack(stacks + bets <= top)
+        # a player acts only if someone else could match more than their bet
+        _, second_total = self._top_two(bets + stacks)
+        pend = (stacks > 0) & (second_total > bets)
+        pend_bits = self._pack(pend)
+        self._pending[idx] = pend_bits
+        # the seat after the largest blind opens (ties: the later seat)
+        blind_key = bets * (self.blinds > 0)[:, None] * (p + 1) + self._seats
+        opener = blind_key.argmax(axis=0) + 1  # first seat to consider, mod p
+        actor = lut.after[(opener - 1) % p * (1 << p) + pend_bits]
+        self.actor[idx] = actor % p
+        count = lut.count[pend_bits]
+        cols = np.arange(idx.size)
+        idle = (count == 0) | ((count == 1) & (bets[actor % p, cols] >= top))
         self._legal = None
-        self._close_rounds(self._begin_round(idx))
+        if idle.any():
+            self._close_rounds(idx[idle])
 
     @staticmethod
     def _deal(gen: np.random.Generator, m: int, k: int) -> npt.NDArray[np.uint8]:
@@ -245,39 +335,40 @@ class BatchEngine:
             self._legal = self._compute_legal()
         return self._legal
 
-    def _actor_flat(self) -> IntArray:
-        return self.actor * self.num_tables + self._rows
-
     def _compute_legal(self) -> LegalBatch:
-        flat = self._actor_flat()
-        stack = self._stacks.ravel()[flat]
-        bet = self._bets.ravel()[flat]
+        flat = self.actor * self.num_tables + self._rows
+        stack = self._stacks.ravel().take(flat)
+        bet = self._bets.ravel().take(flat)
         owe = self.max_bet - bet
         call = np.minimum(stack, owe)
-        acted = self._acted.ravel()[flat]
-        covering = (self._stacks + self._bets > self.max_bet) & ~self._folded
-        others = covering.sum(axis=0) - covering.ravel()[flat]
+        me = self._lut.bit.take(self.actor)
+        acted = (self._acted & me) != 0
+        # someone else still in could put in more than the current bet
+        covered = (self._full & ~(self._folded | self._capped | me)) != 0
+        live = ~self.done
         can_raise = (
             (call >= self.last_raise)
             & ~(self.short_any & acted)
             & (stack > owe)
-            & (others > 0)
-            & ~self.done
+            & covered
+            & live
         )
         max_to = stack + bet
         min_to = np.minimum(max_to, np.maximum(self.last_raise, self.big_blind) + self.max_bet)
         return LegalBatch(
             actor=self.actor.copy(),
-            can_fold=(bet < self.max_bet) & ~self.done,
+            can_fold=(bet < self.max_bet) & live,
             call_amount=call,
             can_raise=can_raise,
             min_raise_to=min_to,
             max_raise_to=max_to,
+            stack=stack,
+            bet=bet,
         )
 
     def pot(self) -> IntArray:
         """All chips committed at each table (antes and current bets included)."""
-        return self._contrib.sum(axis=0) + self._antes.sum(axis=0)
+        return self._pot.copy()
 
     def payoffs(self) -> IntArray:
         """``(N, P)`` chips won or lost in the current hand (final once ``done``)."""
@@ -300,37 +391,36 @@ class BatchEngine:
         Tables that are done or outside ``mask`` are left alone. An illegal action at any table
         raises `IllegalActionError` naming the table and the rule, and changes nothing.
         """
-        n, p = self.num_tables, self.num_players
+        n, lut = self.num_tables, self._lut
         kind = np.broadcast_to(np.asarray(kind, np.int64), (n,))
         amount_arr = np.broadcast_to(np.asarray(0 if amount is None else amount, np.int64), (n,))
         act = ~self.done if mask is None else (np.asarray(mask, bool) & ~self.done)
         legal = self.legal()
         self._validate(kind, amount_arr, act, legal)
 
-        is_fold = act & (kind == FOLD)
+        is_call = act & (kind == CHECK_CALL)
         is_raise = act & (kind == RAISE)
-        flat = self._actor_flat()
-        bet = self._bets.ravel()[flat]
-        chips = np.where(kind == CHECK_CALL, legal.call_amount, amount_arr - bet)
-        chips = np.where(act & ~is_fold, chips, 0)
-        self._stacks.ravel()[flat] -= chips
-        self._bets.ravel()[flat] += chips
-        self._contrib.ravel()[flat] += chips
-        self._folded.ravel()[flat] |= is_fold
-        self._pending.ravel()[flat] &= ~act
-        self._acted.ravel()[flat] |= act
+        chips = np.where(is_call, legal.call_amount, 0)
+        chips = np.where(is_raise, amount_arr - legal.bet, chips)
+        flat = self.actor * n + self._rows
+        stack = legal.stack - chips
+        bet = legal.bet + chips
+        self._stacks.ravel()[flat] = stack
+        self._bets.ravel()[flat] = bet
+        self._pot += chips
+        me = lut.bit.take(self.actor) * act  # 0 where the table does not move
+        self._folded |= me * (kind == FOLD)
+        self._pending &= ~me
+        self._acted |= me
+        self._all_in |= me * (stack == 0)
+        np.maximum(self._second, np.where(is_call, bet, 0), out=self._second)
+        if is_raise.any():
+            self._apply_raises(is_raise, amount_arr, me, stack)
 
-        r = np.flatnonzero(is_raise)
-        if r.size:
-            self._apply_raises(r, flat[r], amount_arr[r])
-
-        live = p - self._folded.sum(axis=0)
-        over = act & ((live <= 1) | ~self._pending.any(axis=0))
+        over = act & ((lut.count.take(self._full & ~self._folded) <= 1) | (self._pending == 0))
         go_on = act & ~over
-        # next to act: the first pending seat after the actor, cyclically
-        after = (self._seats - self.actor - 1) % p  # (P, N): 0 for the next seat
-        first = np.where(self._pending, after, p).min(axis=0)
-        self.actor = np.where(go_on, (self.actor + 1 + first) % p, self.actor)
+        nxt = lut.after.take(self.actor * (1 << self.num_players) + self._pending)
+        self.actor = np.where(go_on, nxt, self.actor)
         self._legal = None
         e = np.flatnonzero(over)
         if e.size:
@@ -379,27 +469,34 @@ class BatchEngine:
                 "an all-in short of a full raise does not reopen the betting for a player "
                 "who only has to call it"
             )
-        if self.short_any[t] and self._acted[a, t]:
+        if self.short_any[t] and self._acted[t] >> a & 1:
             return "an all-in that is not a full raise does not reopen the betting"
         if self._stacks[a, t] <= owe:
             return "the stack does not exceed the amount to call"
         return "every opponent is all-in or folded"
 
-    def _apply_raises(self, r: IntArray, flat: IntArray, amount: IntArray) -> None:
-        inc = amount - self.max_bet[r]
-        full = inc >= self.last_raise[r]
-        self._acted[:, r[full]] = False
-        self._acted.ravel()[flat[full]] = True
-        last = np.maximum(self.last_raise[r], inc)
-        self.last_raise[r] = last
-        all_in = self._stacks.ravel()[flat] == 0
-        short = np.where(all_in, self.short_sum[r] + inc, 0)
+    def _apply_raises(
+        self, is_raise: BoolArray, amount: IntArray, me: IntArray, stack: IntArray
+    ) -> None:
+        """Raises at the tables in ``is_raise`` (``me``: the actor's bit, ``stack``: after it)."""
+        inc = amount - self.max_bet
+        full = is_raise & (inc >= self.last_raise)
+        self._acted = np.where(full, me, self._acted)  # a full raise reopens the betting
+        last = np.maximum(self.last_raise, inc)
+        self.last_raise = np.where(is_raise, last, self.last_raise)
+        all_in = stack == 0
+        short = np.where(all_in, self.short_sum + inc, 0)
         keep = all_in & (short < last)
-        self.short_sum[r] = np.where(keep, short, 0)
-        self.short_any[r] = keep
-        self._pending[:, r] = ~self._folded[:, r] & (self._stacks[:, r] > 0)
-        self._pending.ravel()[flat] = False
-        self.max_bet[r] = amount
+        self.short_sum = np.where(is_raise, np.where(keep, short, 0), self.short_sum)
+        self.short_any = np.where(is_raise, keep, self.short_any)
+        everyone_else = self._full & ~(self._folded | self._all_in | me)
+        self._pending = np.where(is_raise, everyone_else, self._pending)
+        self._second = np.where(is_raise, self.max_bet, self._second)
+        self._top_seat = np.where(is_raise, self.actor, self._top_seat)
+        self.max_bet = np.where(is_raise, amount, self.max_bet)
+        r = np.flatnonzero(is_raise)
+        capped = self._stacks[:, r] + self._bets[:, r] <= self.max_bet[r]
+        self._capped[r] = self._pack(capped)
 
     # -- rounds, streets, showdown --------------------------------------------------------------
     @staticmethod
@@ -412,90 +509,64 @@ class BatchEngine:
             top = np.maximum(top, row)
         return top, second
 
-    def _begin_round(self, e: IntArray) -> IntArray:
-        """Start the betting round of ``street[e]``; return the tables where nobody can act."""
-        p = self.num_players
-        stacks = self._stacks[:, e]
-        live = ~self._folded[:, e]
-        self._acted[:, e] = False
+    def _close_rounds(self, e: IntArray) -> None:
+        """End the betting rounds at tables ``e``; open the next street or finish the hand."""
+        lut, n = self._lut, self.num_tables
+        live = self._full & ~self._folded[e]
+        contested = lut.count.take(live) > 1
+        # the uncalled part of the highest bet goes back to its owner
+        excess = np.where(contested, self.max_bet[e] - self._second[e], 0)
+        top = self._top_seat[e] * n + e
+        self._stacks.ravel()[top] += excess
+        self._pot[e] -= excess
+        self._bets[:, e] = 0
+        self.max_bet[e] = 0
+        self._second[e] = 0
+        self._pending[e] = 0
+        if not contested.all():
+            w = e[~contested]
+            winner = lut.lowest.take(live[~contested])
+            self._stacks.ravel()[winner * n + w] += self._pot[w]
+            self.done[w] = True
+            e, live = e[contested], live[contested]
+        river = self.street[e] == 3
+        if river.any():
+            self._finish_showdown(e[river])
+            e, live = e[~river], live[~river]
+        if not e.size:
+            return
+        # the next street: seat 0 opens; nobody acts unless two players still have chips
+        self.street[e] += 1
+        pend = live & ~self._all_in[e]
+        self._pending[e] = pend
+        self._capped[e] = self._all_in[e]
+        self._acted[e] = 0
         self.last_raise[e] = 0
         self.short_sum[e] = 0
         self.short_any[e] = False
-        if (self.street[e] > 0).all():
-            # postflop: no bets yet, seat 0 opens, a lone player with chips never acts
-            _, second = self._top_two(np.where(live, stacks, -1))
-            pend = live & (stacks > 0) & (second > 0)
-            self._pending[:, e] = pend
-            self.max_bet[e] = 0
-            self.actor[e] = np.where(pend, self._seats, p).min(axis=0) % p
-            return e[pend.sum(axis=0) <= 1]
-        bets = self._bets[:, e]
-        preflop = self.street[e] == 0
-        # preflop the seat after the largest blind opens (ties: the later seat); postflop seat 0
-        blind_key = bets * (self.blinds > 0)[:, None] * (p + 1) + self._seats
-        opener = np.where(preflop, (blind_key.argmax(axis=0) + 1) % p, 0)
-        _, second = self._top_two(np.where(live, bets + stacks, -1))
-        effective = np.minimum(stacks, np.maximum(0, second - bets))
-        pend = live & (stacks > 0) & (effective > 0)
-        self._pending[:, e] = pend
-        max_bet = bets.max(axis=0)
-        self.max_bet[e] = max_bet
-        first = np.where(pend, (self._seats - opener) % p, p).min(axis=0)
-        actor = (opener + first) % p
-        self.actor[e] = actor
-        count = pend.sum(axis=0)
-        cols = np.arange(e.size)
-        idle = (count == 0) | ((count == 1) & (bets[actor % p, cols] >= max_bet))
-        return e[idle]
-
-    def _close_rounds(self, e: IntArray) -> None:
-        """End the betting rounds at tables ``e`` and move them on until someone must act."""
-        while e.size:
-            e = self._collect(e)
-            river = self.street[e] == 3
-            if river.any():
-                self._finish_showdown(e[river])
-                e = e[~river]
-            self.street[e] += 1
-            e = self._begin_round(e)
-
-    def _collect(self, e: IntArray) -> IntArray:
-        """Return uncalled bets, clear bets; finish uncontested hands. Return the tables left."""
-        bets = self._bets[:, e]
-        live = ~self._folded[:, e]
-        contested = live.sum(axis=0) > 1
-        _, cutoff = self._top_two(bets)
-        excess = np.maximum(bets - cutoff, 0) * contested
-        self._stacks[:, e] += excess
-        self._contrib[:, e] -= excess
-        self._bets[:, e] = 0
-        self.max_bet[e] = 0
-        self._pending[:, e] = False
-        won = ~contested
-        if won.any():
-            w = e[won]
-            winner = live[:, won].argmax(axis=0)
-            pot = self._contrib[:, w].sum(axis=0) + self._antes[:, w].sum(axis=0)
-            self._stacks[winner, w] += pot
-            self.done[w] = True
-        return e[contested]
+        self.actor[e] = lut.lowest.take(pend) % self.num_players
+        idle = lut.count.take(pend) <= 1
+        if idle.any():  # the board is run out: nobody can bet any more
+            i = e[idle]
+            self.street[i] = 3
+            self._finish_showdown(i)
 
     def _finish_showdown(self, e: IntArray) -> None:
         m, p = e.size, self.num_players
         cards = np.empty((p, m, 7), np.uint8)
         cards[:, :, :2] = self._hole[:, e]
         cards[:, :, 2:] = self.board[e][None, :, :]
-        live = ~self._folded[:, e]
+        live = ~self._unpack(self._folded[e]).T
         strength = np.where(live, evaluate_batch(cards.reshape(p * m, 7)).reshape(p, m), -1)
         self._strength[:, e] = np.maximum(strength, 0)
-        contrib = self._contrib[:, e]
+        contrib = self._start[:, e] - self._antes[:, e] - self._stacks[:, e]
         # Fast path: one pot (every player still in put in the same, nobody who folded more).
         top, _ = self._top_two(contrib)
         single = ~(live & (contrib < top)).any(axis=0)
         if single.any():
             cols = np.flatnonzero(single)
-            pot = contrib[:, cols].sum(axis=0) + self._antes[:, e[cols]].sum(axis=0)
             payout = np.zeros((p, cols.size), np.int64)
+            pot = self._pot[e[cols]]
             self._split(payout, np.arange(cols.size), pot, live[:, cols], strength[:, cols])
             self._stacks[:, e[cols]] += payout
             if single.all():
