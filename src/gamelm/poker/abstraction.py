@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from gamelm.poker.batch import CHECK_CALL, FOLD, RAISE, BatchEngine
 
-FOLD_ID, CALL_ID = 0, 1
+FOLD_ID, CALL_ID = FOLD, CHECK_CALL  # menu ids 0 and 1 are the engine's kinds
 
 
 @dataclass(frozen=True)
@@ -102,15 +102,15 @@ class ActionAbstraction:
             raise ValueError(f"expected {eng.num_tables} action ids, got shape {ids.shape}")
         if ((ids < 0) | (ids >= self.num_actions)).any():
             raise ValueError(f"action ids are 0..{self.num_actions - 1} ({', '.join(self.names)})")
-        kind = np.where(ids == FOLD_ID, FOLD, np.where(ids == CALL_ID, CHECK_CALL, RAISE))
+        kind = np.minimum(ids, RAISE)  # ids 0 and 1 are FOLD and CHECK_CALL
         legal = eng.legal()
-        amount = legal.max_raise_to.copy()
+        amount = np.where(kind == RAISE, legal.max_raise_to, 0)
         if n_fr:
-            targets = self.raise_targets(eng)
-            is_frac = (ids >= 2) & (ids < 2 + n_fr)
-            pick = np.clip(ids - 2, 0, n_fr - 1)
-            amount = np.where(is_frac, targets[np.arange(eng.num_tables), pick], amount)
-        return kind, np.where(kind == RAISE, amount, 0)
+            # fraction j of table t is targets.flat[t * n_fr + j]
+            flat = np.arange(0, ids.size * n_fr, n_fr) + np.clip(ids - 2, 0, n_fr - 1)
+            chosen = self.raise_targets(eng).ravel().take(flat)
+            amount = np.where((ids >= 2) & (ids < 2 + n_fr), chosen, amount)
+        return kind, amount
 
     def step(self, eng: BatchEngine, action_ids: npt.ArrayLike) -> None:
         """Decode menu ids and step the engine (illegal entries raise `IllegalActionError`)."""
@@ -128,8 +128,19 @@ def decode_raw(
 
 
 def sample_uniform(mask: npt.NDArray[np.bool_], rng: np.random.Generator) -> npt.NDArray[np.int64]:
-    """One legal id per row, uniformly at random (rows with no legal id get check/call)."""
-    u = rng.random(mask.shape)
-    u[~mask] = -1.0
-    ids = u.argmax(axis=1)
-    return np.where(mask.any(axis=1), ids, CALL_ID)
+    """One legal id per row, uniformly at random (rows with no legal id get check/call).
+
+    >>> sample_uniform(np.array([[0, 1, 0, 1], [0, 0, 0, 0]], bool), np.random.default_rng(0))
+    array([3, 1])
+    """
+    cols = np.ascontiguousarray(np.asarray(mask, bool).T).view(np.int8)  # one row per entry
+    count = cols[0].copy()
+    for col in cols[1:]:
+        count += col
+    pick = (rng.random(count.size) * count).astype(np.int8)  # which legal entry, 0-based
+    seen = np.zeros_like(count)  # legal entries up to the current id
+    ids = np.zeros_like(count)
+    for col in cols[:-1]:
+        seen += col
+        ids += seen <= pick  # past the picked entry once seen > pick
+    return np.where(count > 0, ids, CALL_ID).astype(np.int64)

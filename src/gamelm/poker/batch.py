@@ -36,7 +36,7 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 
-from gamelm.poker.evaluator import evaluate_batch
+from gamelm.poker.evaluator import evaluate_cards
 from gamelm.poker.rules import MAX_SEATS, IllegalActionError
 
 FOLD, CHECK_CALL, RAISE = 0, 1, 2
@@ -126,6 +126,8 @@ class BatchEngine:
         self.num_tables, self.num_players = n, p
         self.small_blind, self.big_blind, self.ante = int(small_blind), int(big_blind), int(ante)
         self.default_stacks = self._stack_array(starting_stacks)
+        self.default_stacks.setflags(write=False)
+        self._default_start = np.ascontiguousarray(self.default_stacks.T)
         blinds = np.zeros(p, dtype=np.int64)
         if p == 2:
             blinds[:] = (big_blind, small_blind)
@@ -140,10 +142,12 @@ class BatchEngine:
         self._start = np.zeros(shape, np.int64)
         self._stacks = np.zeros(shape, np.int64)
         self._bets = np.zeros(shape, np.int64)
-        self._antes = np.zeros(shape, np.int64)
+        self._stake = np.zeros(shape, np.int64)  # starting stack less the ante: chips to bet
         self._strength = np.zeros(shape, np.int64)
+        # Cards are bytes laid out so that one 64-bit OR gives a seat's 7 cards at a showdown:
+        # a seat's hole cards are one little-endian uint16, a board is bytes 2..6 of a uint64.
         self._hole = np.zeros((p, n, 2), np.uint8)
-        self.board = np.zeros((n, 5), np.uint8)
+        self._board8 = np.zeros((n, 8), np.uint8)
         # per-table seat bitmasks
         self._folded = np.zeros(n, np.int64)
         self._all_in = np.zeros(n, np.int64)  # no chips behind
@@ -163,6 +167,8 @@ class BatchEngine:
         self.short_any = np.zeros(n, bool)
         self.showdown = np.zeros(n, bool)
         self._legal: LegalBatch | None = None
+        same = (self.default_stacks == self.default_stacks[0]).all()
+        self._same_start = self._opening(self._default_start[:, :1]) if same else None
 
     # (N, P) views of the seat-major state
     @property
@@ -178,12 +184,12 @@ class BatchEngine:
     @property
     def antes(self) -> IntArray:
         """``(N, P)`` antes posted."""
-        return self._antes.T
+        return (self._start - self._stake).T
 
     @property
     def contrib(self) -> IntArray:
         """``(N, P)`` chips put in over the hand, antes excluded (before the pots are paid)."""
-        return (self._start - self._antes - self._stacks).T
+        return (self._stake - self._stacks).T
 
     @property
     def folded(self) -> BoolArray:
@@ -201,6 +207,11 @@ class BatchEngine:
         return self._hole.transpose(1, 0, 2)
 
     @property
+    def board(self) -> npt.NDArray[np.uint8]:
+        """``(N, 5)`` board cards of each deal (a view; streets not reached are not shown)."""
+        return self._board8[:, 2:7]
+
+    @property
     def strength(self) -> IntArray:
         """``(N, P)`` hand strengths of a showdown (0 for folded seats and before)."""
         return self._strength.T
@@ -208,9 +219,13 @@ class BatchEngine:
     def _unpack(self, bits: IntArray) -> BoolArray:
         return ((bits[:, None] >> np.arange(self.num_players)) & 1).astype(bool)
 
-    def _pack(self, flags: BoolArray) -> IntArray:
+    @staticmethod
+    def _pack(flags: BoolArray) -> IntArray:
         """``(P, m)`` bools -> ``(m,)`` bitmasks."""
-        return (flags * self._lut.weight).sum(axis=0)
+        bits = flags[0].astype(np.int64)
+        for seat in range(1, len(flags)):
+            bits |= flags[seat].astype(np.int64) << seat
+        return bits
 
     # -- set-up -----------------------------------------------------------------------------
     def _stack_array(self, stacks: int | npt.ArrayLike) -> IntArray:
@@ -248,9 +263,13 @@ class BatchEngine:
         if idx.size == 0:
             return
         if starting_stacks is not None:
-            start = self._stack_array(starting_stacks)[idx]
+            opening = self._opening(
+                np.ascontiguousarray(self._stack_array(starting_stacks).T[:, idx])
+            )
+        elif self._same_start is not None:
+            opening = self._same_start  # every table starts alike: one column broadcast
         else:
-            start = self.default_stacks[idx]
+            opening = self._opening(self._default_start[:, idx])
         p, m = self.num_players, idx.size
         if hole is not None or board is not None:
             if hole is None or board is None:
@@ -268,21 +287,57 @@ class BatchEngine:
             deck = self._deal(gen, m, 2 * p + 5)  # (2P + 5, m)
             self._hole[:, idx] = deck[: 2 * p].reshape(p, 2, m).transpose(0, 2, 1)
             self.board[idx] = deck[2 * p :].T
-        self._begin_hand(idx, start.T)
+        self._begin_hand(idx, opening)
 
-    def _begin_hand(self, idx: IntArray, start: IntArray) -> None:
-        """Post antes and blinds at tables ``idx`` (``start`` is ``(P, m)``); open preflop."""
+    def _opening(self, start: IntArray) -> dict[str, IntArray]:
+        """The state after antes and blinds for starting stacks ``start`` ``(P, m)``."""
         lut, p = self._lut, self.num_players
         antes = np.minimum(self.ante, start)
         after_ante = start - antes
         bets = np.minimum(self.blinds[:, None], after_ante)
         stacks = after_ante - bets
-        self._start[:, idx] = start
-        self._antes[:, idx] = antes
-        self._stacks[:, idx] = stacks
-        self._bets[:, idx] = bets
+        top, second = self._top_two(bets)
+        # a player acts only if someone else could match more than their bet
+        _, second_total = self._top_two(bets + stacks)
+        pending = self._pack((stacks > 0) & (second_total > bets))
+        # the seat after the largest blind opens (ties: the later seat)
+        blind_key = bets * (self.blinds > 0)[:, None] * (p + 1) + self._seats
+        last_blind = blind_key.argmax(axis=0)
+        actor = lut.after[last_blind * (1 << p) + pending] % p
+        count = lut.count[pending]
+        idle = (count == 0) | ((count == 1) & (bets[actor, np.arange(actor.size)] >= top))
+        return {
+            "start": start,
+            "antes": antes,
+            "stacks": stacks,
+            "bets": bets,
+            "pot": antes.sum(axis=0) + bets.sum(axis=0),
+            "all_in": self._pack(stacks == 0),
+            "max_bet": top,
+            "second": second,
+            "top_seat": bets.argmax(axis=0),
+            "capped": self._pack(stacks + bets <= top),
+            "pending": pending,
+            "actor": actor,
+            "idle": idle,
+        }
+
+    def _begin_hand(self, idx: IntArray, opening: dict[str, IntArray]) -> None:
+        """Write ``opening`` (one column per table of ``idx``, or one for all) and open preflop."""
+        o = opening
+        self._start[:, idx] = o["start"]
+        self._stake[:, idx] = o["start"] - o["antes"]
+        self._stacks[:, idx] = o["stacks"]
+        self._bets[:, idx] = o["bets"]
         self._strength[:, idx] = 0
-        self._pot[idx] = antes.sum(axis=0) + bets.sum(axis=0)
+        self._pot[idx] = o["pot"]
+        self._all_in[idx] = o["all_in"]
+        self.max_bet[idx] = o["max_bet"]
+        self._second[idx] = o["second"]
+        self._top_seat[idx] = o["top_seat"]
+        self._capped[idx] = o["capped"]
+        self._pending[idx] = o["pending"]
+        self.actor[idx] = o["actor"]
         self.street[idx] = 0
         self.done[idx] = False
         self.showdown[idx] = False
@@ -291,27 +346,11 @@ class BatchEngine:
         self.short_any[idx] = False
         self._folded[idx] = 0
         self._acted[idx] = 0
-        self._all_in[idx] = self._pack(stacks == 0)
-        top, second = self._top_two(bets)
-        self.max_bet[idx] = top
-        self._second[idx] = second
-        self._top_seat[idx] = bets.argmax(axis=0)
-        self._capped[idx] = self._pack(stacks + bets <= top)
-        # a player acts only if someone else could match more than their bet
-        _, second_total = self._top_two(bets + stacks)
-        pend = (stacks > 0) & (second_total > bets)
-        pend_bits = self._pack(pend)
-        self._pending[idx] = pend_bits
-        # the seat after the largest blind opens (ties: the later seat)
-        blind_key = bets * (self.blinds > 0)[:, None] * (p + 1) + self._seats
-        opener = blind_key.argmax(axis=0) + 1  # first seat to consider, mod p
-        actor = lut.after[(opener - 1) % p * (1 << p) + pend_bits]
-        self.actor[idx] = actor % p
-        count = lut.count[pend_bits]
-        cols = np.arange(idx.size)
-        idle = (count == 0) | ((count == 1) & (bets[actor % p, cols] >= top))
         self._legal = None
-        if idle.any():
+        idle = o["idle"]
+        if idle.size == 1 and idx.size > 1:
+            idle = np.broadcast_to(idle, idx.shape)
+        if idle.any():  # nobody can act preflop: return the uncalled blind and run the board
             self._close_rounds(idx[idle])
 
     @staticmethod
@@ -321,8 +360,8 @@ class BatchEngine:
         deck[:] = np.arange(52, dtype=np.uint8)[:, None]
         flat = deck.ravel()
         cols = np.arange(m)
-        for i in range(k):
-            j = (i + gen.integers(0, 52 - i, size=m)) * m + cols
+        for i in range(k):  # swap position i with a uniform position in i..51
+            j = gen.integers(i, 52, size=m, dtype=np.uint8).astype(np.int64) * m + cols
             picked = flat[j]
             flat[j] = deck[i]
             deck[i] = picked
@@ -347,11 +386,7 @@ class BatchEngine:
         covered = (self._full & ~(self._folded | self._capped | me)) != 0
         live = ~self.done
         can_raise = (
-            (call >= self.last_raise)
-            & ~(self.short_any & acted)
-            & (stack > owe)
-            & covered
-            & live
+            (call >= self.last_raise) & ~(self.short_any & acted) & (stack > owe) & covered & live
         )
         max_to = stack + bet
         min_to = np.minimum(max_to, np.maximum(self.last_raise, self.big_blind) + self.max_bet)
@@ -494,9 +529,8 @@ class BatchEngine:
         self._second = np.where(is_raise, self.max_bet, self._second)
         self._top_seat = np.where(is_raise, self.actor, self._top_seat)
         self.max_bet = np.where(is_raise, amount, self.max_bet)
-        r = np.flatnonzero(is_raise)
-        capped = self._stacks[:, r] + self._bets[:, r] <= self.max_bet[r]
-        self._capped[r] = self._pack(capped)
+        capped = self._pack(self._stacks + self._bets <= self.max_bet)  # all tables: no gathers
+        self._capped = np.where(is_raise, capped, self._capped)
 
     # -- rounds, streets, showdown --------------------------------------------------------------
     @staticmethod
@@ -530,44 +564,54 @@ class BatchEngine:
             self.done[w] = True
             e, live = e[contested], live[contested]
         river = self.street[e] == 3
-        if river.any():
-            self._finish_showdown(e[river])
-            e, live = e[~river], live[~river]
-        if not e.size:
-            return
-        # the next street: seat 0 opens; nobody acts unless two players still have chips
-        self.street[e] += 1
-        pend = live & ~self._all_in[e]
-        self._pending[e] = pend
-        self._capped[e] = self._all_in[e]
-        self._acted[e] = 0
-        self.last_raise[e] = 0
-        self.short_sum[e] = 0
-        self.short_any[e] = False
-        self.actor[e] = lut.lowest.take(pend) % self.num_players
-        idle = lut.count.take(pend) <= 1
-        if idle.any():  # the board is run out: nobody can bet any more
-            i = e[idle]
-            self.street[i] = 3
-            self._finish_showdown(i)
+        shown = [e[river]]
+        e, live = e[~river], live[~river]
+        if e.size:
+            # the next street: seat 0 opens; nobody acts unless two players still have chips
+            self.street[e] += 1
+            pend = live & ~self._all_in[e]
+            self._pending[e] = pend
+            self._capped[e] = self._all_in[e]
+            self._acted[e] = 0
+            self.last_raise[e] = 0
+            self.short_sum[e] = 0
+            self.short_any[e] = False
+            self.actor[e] = lut.lowest.take(pend) % self.num_players
+            idle = lut.count.take(pend) <= 1
+            if idle.any():  # the board is run out: nobody can bet any more
+                self.street[e[idle]] = 3
+                shown.append(e[idle])
+        showdown = np.concatenate(shown) if len(shown) > 1 else shown[0]
+        if showdown.size:
+            self._finish_showdown(showdown)
 
     def _finish_showdown(self, e: IntArray) -> None:
-        m, p = e.size, self.num_players
-        cards = np.empty((p, m, 7), np.uint8)
-        cards[:, :, :2] = self._hole[:, e]
-        cards[:, :, 2:] = self.board[e][None, :, :]
-        live = ~self._unpack(self._folded[e]).T
-        strength = np.where(live, evaluate_batch(cards.reshape(p * m, 7)).reshape(p, m), -1)
+        m, p, n = e.size, self.num_players, self.num_tables
+        live = ~self._unpack(self._folded[e]).T  # (P, m)
+        # evaluate the hands still in: flat (seat, table) positions
+        k = np.flatnonzero(live)
+        seat, col = np.divmod(k, m)
+        table = e[col]
+        hole = self._hole.view("<u2").reshape(p * n).take(seat * n + table)
+        words = self._board8.view("<u8").reshape(n).take(table) | hole
+        cards = words.view(np.uint8).reshape(k.size, 8)[:, :7]
+        strength = np.full(p * m, -1, np.int64)
+        strength[k] = evaluate_cards(cards)
+        strength = strength.reshape(p, m)
         self._strength[:, e] = np.maximum(strength, 0)
-        contrib = self._start[:, e] - self._antes[:, e] - self._stacks[:, e]
+        contrib = self._stake[:, e] - self._stacks[:, e]
         # Fast path: one pot (every player still in put in the same, nobody who folded more).
         top, _ = self._top_two(contrib)
         single = ~(live & (contrib < top)).any(axis=0)
         if single.any():
             cols = np.flatnonzero(single)
-            payout = np.zeros((p, cols.size), np.int64)
+            s = strength[:, cols]  # -1 for seats that folded
+            winners = s == s.max(axis=0)
+            count = winners.sum(axis=0)
             pot = self._pot[e[cols]]
-            self._split(payout, np.arange(cols.size), pot, live[:, cols], strength[:, cols])
+            share = pot // count
+            payout = winners * share
+            payout[winners.argmax(axis=0), np.arange(cols.size)] += pot - share * count
             self._stacks[:, e[cols]] += payout
             if single.all():
                 self.showdown[e] = True
@@ -579,7 +623,7 @@ class BatchEngine:
             e, m = e[keep], int(keep.sum())
             live, strength, contrib = live[:, keep], strength[:, keep], contrib[:, keep]
         levels = np.sort(contrib, axis=0)
-        antes = self._antes[:, e].sum(axis=0)
+        antes = (self._start[:, e] - self._stake[:, e]).sum(axis=0)
         amounts, eligible = [], []
         prev = np.zeros(m, np.int64)
         for k in range(p):

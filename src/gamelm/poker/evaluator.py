@@ -274,6 +274,11 @@ def evaluate_batch(cards: npt.ArrayLike) -> npt.NDArray[np.int64]:
         raise ValueError(f"cards must be integers 0..51, got dtype {arr.dtype}")
     if arr.size and (arr.min() < 0 or arr.max() > 51):
         raise ValueError("cards must be integers 0..51")
+    return evaluate_cards(arr)
+
+
+def evaluate_cards(arr: npt.NDArray[np.integer]) -> npt.NDArray[np.int64]:
+    """`evaluate_batch` without the input checks, for callers whose cards are known valid."""
     tables = _tables()
     keys = _card_keys()
     rank_table = tables[f"rank{arr.shape[1]}"]
