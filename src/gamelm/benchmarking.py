@@ -243,7 +243,7 @@ def _openspiel_engine(seats: int, seconds: float, seed: int) -> dict[str, float]
 
 
 def bench_engine(
-    seats: int = 2, seconds: float = 3.0, seed: int = 0, tables: int = 16384
+    seats: int = 2, seconds: float = 3.0, seed: int = 0, tables: int = 65536
 ) -> Result:
     """Random-play hands and decisions per second for gamelm and each installed reference."""
     if seats < 2 or seats > 10:

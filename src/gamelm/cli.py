@@ -263,7 +263,7 @@ def bench_evaluator_cmd(
 def bench_engine_cmd(
     seats: Annotated[int, typer.Option(help="Seats per table (2 = heads-up, 6 = 6-max).")] = 2,
     seconds: Annotated[float, typer.Option(help="Time budget per implementation.")] = 3.0,
-    tables: Annotated[int, typer.Option(help="gamelm tables in lockstep.")] = 16384,
+    tables: Annotated[int, typer.Option(help="gamelm tables in lockstep.")] = 65536,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Random-play hands/s at 100bb: gamelm, OpenSpiel, RLCard, PokerKit."""

@@ -65,51 +65,51 @@ class ActionAbstraction:
 
     def raise_targets(self, eng: BatchEngine) -> npt.NDArray[np.int64]:
         """``(N, len(fractions))`` raise-to amounts, clamped to ``[min raise, all-in]``."""
+        return self._targets(eng).T
+
+    def _targets(self, eng: BatchEngine) -> npt.NDArray[np.int64]:
+        """``(len(fractions), N)``: one contiguous row per fraction, computed once per state."""
         legal = eng.legal()
         key = ("raise_targets", self.fractions)
-        if key not in legal.cache:  # computed once per engine state
+        if key not in legal.cache:
             pot_after_call = eng.pot() + legal.call_amount
-            frac = np.asarray(self.fractions)
-            target = eng.max_bet[:, None] + np.floor(
-                frac[None, :] * pot_after_call[:, None]
-            ).astype(np.int64)
-            legal.cache[key] = np.clip(
-                target, legal.min_raise_to[:, None], legal.max_raise_to[:, None]
-            )
+            rows = [
+                np.floor(f * pot_after_call).astype(np.int64) + eng.max_bet for f in self.fractions
+            ]
+            target = np.array(rows).reshape(len(self.fractions), eng.num_tables)
+            legal.cache[key] = np.clip(target, legal.min_raise_to, legal.max_raise_to)
         return legal.cache[key]
 
     def legal_mask(self, eng: BatchEngine) -> npt.NDArray[np.bool_]:
-        """``(N, A)`` legal menu entries at every table (all False where the hand is done)."""
+        """``(N, A)`` legal menu entries at every table (all False where the hand is done).
+
+        The array is the transpose of a C-contiguous ``(A, N)`` one (cheap per-entry columns).
+        """
         legal = eng.legal()
-        n = eng.num_tables
-        mask = np.zeros((n, self.num_actions), bool)
-        live = ~eng.done
-        mask[:, FOLD_ID] = legal.can_fold
-        mask[:, CALL_ID] = live
-        mask[:, 2 : 2 + len(self.fractions)] = legal.can_raise[:, None] & (
-            self.raise_targets(eng) < legal.max_raise_to[:, None]
-        )
-        mask[:, self.all_in_id] = legal.can_raise
-        return mask
+        mask = np.empty((self.num_actions, eng.num_tables), bool)
+        mask[FOLD_ID] = legal.can_fold
+        mask[CALL_ID] = ~eng.done
+        if self.fractions:
+            mask[2 : 2 + len(self.fractions)] = legal.can_raise & (
+                self._targets(eng) < legal.max_raise_to
+            )
+        mask[self.all_in_id] = legal.can_raise
+        return mask.T
 
     def decode(
         self, eng: BatchEngine, action_ids: npt.ArrayLike
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Menu ids -> (kind, raise-to amount) arrays for `BatchEngine.step`."""
         ids = np.asarray(action_ids, np.int64)
-        n_fr = len(self.fractions)
         if ids.shape != (eng.num_tables,):
             raise ValueError(f"expected {eng.num_tables} action ids, got shape {ids.shape}")
         if ((ids < 0) | (ids >= self.num_actions)).any():
             raise ValueError(f"action ids are 0..{self.num_actions - 1} ({', '.join(self.names)})")
         kind = np.minimum(ids, RAISE)  # ids 0 and 1 are FOLD and CHECK_CALL
-        legal = eng.legal()
-        amount = np.where(kind == RAISE, legal.max_raise_to, 0)
-        if n_fr:
-            # fraction j of table t is targets.flat[t * n_fr + j]
-            flat = np.arange(0, ids.size * n_fr, n_fr) + np.clip(ids - 2, 0, n_fr - 1)
-            chosen = self.raise_targets(eng).ravel().take(flat)
-            amount = np.where((ids >= 2) & (ids < 2 + n_fr), chosen, amount)
+        amount = eng.legal().max_raise_to * (ids == self.all_in_id)
+        if self.fractions:
+            for j, target in enumerate(self._targets(eng)):
+                np.copyto(amount, target, where=ids == 2 + j)
         return kind, amount
 
     def step(self, eng: BatchEngine, action_ids: npt.ArrayLike) -> None:

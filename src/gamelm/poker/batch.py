@@ -3,8 +3,9 @@
 Struct of arrays, updated in place, laid out so that a step costs a few vector operations over the
 N tables and almost nothing per seat:
 
-* chip fields (stacks, bets, starting stacks, antes) are ``(P, N)`` arrays, seat-major, so that
-  the actor's entries are one flat gather and the rare reductions over seats are contiguous;
+* chip fields (stacks, bets, starting stacks, antes) are ``(P, N)`` int32 arrays, seat-major, so
+  that the actor's entries are one flat gather and the rare reductions over seats are contiguous
+  (int32 halves the memory traffic; the chips at one table must add up to less than 2**31);
 * per-seat flags (folded, all-in, still to act, acted since the last full raise, cannot cover the
   current bet) are one integer bitmask per table; "how many are still in", "who acts next" and
   "who wins uncontested" are lookups in small tables indexed by those masks;
@@ -41,9 +42,11 @@ from gamelm.poker.rules import MAX_SEATS, IllegalActionError
 
 FOLD, CHECK_CALL, RAISE = 0, 1, 2
 ACTION_KIND_NAMES = ("fold", "check/call", "raise")
-MAX_CHIPS = 2**62  # chips at one table must stay far from int64 overflow
+CHIP = np.int32  # dtype of chips, bitmasks and seat indices in the engine state
+MAX_CHIPS = 2**31 - 1  # chips at one table must fit in CHIP
 
 IntArray = npt.NDArray[np.int64]
+ChipArray = npt.NDArray[np.int32]
 BoolArray = npt.NDArray[np.bool_]
 
 
@@ -54,14 +57,14 @@ class LegalBatch:
     ``stack`` and ``bet`` are the actor's chips behind and chips bet on this street.
     """
 
-    actor: IntArray
+    actor: ChipArray
     can_fold: BoolArray
-    call_amount: IntArray
+    call_amount: ChipArray
     can_raise: BoolArray
-    min_raise_to: IntArray
-    max_raise_to: IntArray
-    stack: IntArray
-    bet: IntArray
+    min_raise_to: ChipArray
+    max_raise_to: ChipArray
+    stack: ChipArray
+    bet: ChipArray
     cache: dict = field(default_factory=dict, repr=False)  # derived arrays (e.g. menu amounts)
 
 
@@ -69,11 +72,10 @@ class LegalBatch:
 class _SeatTables:
     """Lookup tables over the ``2**P`` seat bitmasks of a P-seat table."""
 
-    bit: IntArray  # (P,) 1 << seat
-    weight: IntArray  # (P, 1) 1 << seat, to pack a (P, m) bool array into bitmasks
-    count: IntArray  # (2**P,) seats in the mask
-    lowest: IntArray  # (2**P,) lowest seat in the mask (P if empty)
-    after: IntArray  # (P * 2**P,) [seat * 2**P + mask]: first seat of mask after seat, cyclically
+    bit: ChipArray  # (P,) 1 << seat
+    count: ChipArray  # (2**P,) seats in the mask
+    lowest: ChipArray  # (2**P,) lowest seat in the mask (P if empty)
+    after: ChipArray  # (P * 2**P,) [seat * 2**P + mask]: first seat of mask after seat, cyclically
 
 
 @cache
@@ -83,13 +85,13 @@ def _seat_tables(p: int) -> _SeatTables:
     has = (masks[:, None] >> np.arange(p)) & 1  # (2**P, P)
     count = has.sum(axis=1)
     lowest = np.where(has.any(axis=1), has.argmax(axis=1), p)
-    after = np.empty((p, size), np.int64)
+    after = np.empty((p, size), CHIP)
     for seat in range(p):
         order = (seat + 1 + np.arange(p)) % p  # the seats after ``seat``, ending with it
         first = has[:, order].argmax(axis=1)
         after[seat] = np.where(count > 0, order[first], p)
-    bit = 1 << np.arange(p)
-    return _SeatTables(bit, bit[:, None].copy(), count, lowest, after.ravel())
+    bit = (1 << np.arange(p)).astype(CHIP)
+    return _SeatTables(bit, count.astype(CHIP), lowest.astype(CHIP), after.ravel())
 
 
 class BatchEngine:
@@ -122,13 +124,15 @@ class BatchEngine:
             )
         if ante < 0:
             raise ValueError(f"the ante cannot be negative, got {ante}")
+        if max(big_blind, ante) > MAX_CHIPS:
+            raise ValueError(f"blinds and antes must be at most {MAX_CHIPS} chips")
         n, p = num_tables, num_players
         self.num_tables, self.num_players = n, p
         self.small_blind, self.big_blind, self.ante = int(small_blind), int(big_blind), int(ante)
         self.default_stacks = self._stack_array(starting_stacks)
         self.default_stacks.setflags(write=False)
         self._default_start = np.ascontiguousarray(self.default_stacks.T)
-        blinds = np.zeros(p, dtype=np.int64)
+        blinds = np.zeros(p, dtype=CHIP)
         if p == 2:
             blinds[:] = (big_blind, small_blind)
         else:
@@ -139,31 +143,31 @@ class BatchEngine:
         self._rows = np.arange(n)
         self._seats = np.arange(p)[:, None]  # (P, 1) to broadcast against (P, N)
         shape = (p, n)  # seat-major
-        self._start = np.zeros(shape, np.int64)
-        self._stacks = np.zeros(shape, np.int64)
-        self._bets = np.zeros(shape, np.int64)
-        self._stake = np.zeros(shape, np.int64)  # starting stack less the ante: chips to bet
-        self._strength = np.zeros(shape, np.int64)
+        self._start = np.zeros(shape, CHIP)
+        self._stacks = np.zeros(shape, CHIP)
+        self._bets = np.zeros(shape, CHIP)
+        self._stake = np.zeros(shape, CHIP)  # starting stack less the ante: chips to bet
+        self._strength = np.zeros(shape, CHIP)
         # Cards are bytes laid out so that one 64-bit OR gives a seat's 7 cards at a showdown:
         # a seat's hole cards are one little-endian uint16, a board is bytes 2..6 of a uint64.
         self._hole = np.zeros((p, n, 2), np.uint8)
         self._board8 = np.zeros((n, 8), np.uint8)
         # per-table seat bitmasks
-        self._folded = np.zeros(n, np.int64)
-        self._all_in = np.zeros(n, np.int64)  # no chips behind
-        self._pending = np.zeros(n, np.int64)  # still to act this round (PokerKit's actor queue)
-        self._acted = np.zeros(n, np.int64)  # acted since the last full raise
-        self._capped = np.zeros(n, np.int64)  # stack + bet <= max_bet: cannot cover the bet
+        self._folded = np.zeros(n, CHIP)
+        self._all_in = np.zeros(n, CHIP)  # no chips behind
+        self._pending = np.zeros(n, CHIP)  # still to act this round (PokerKit's actor queue)
+        self._acted = np.zeros(n, CHIP)  # acted since the last full raise
+        self._capped = np.zeros(n, CHIP)  # stack + bet <= max_bet: cannot cover the bet
         # per-table scalars
-        self._pot = np.zeros(n, np.int64)  # antes and every bet, uncalled chips returned
-        self._second = np.zeros(n, np.int64)  # second-highest bet of the street
-        self._top_seat = np.zeros(n, np.int64)  # a seat whose bet is max_bet
-        self.street = np.zeros(n, np.int64)  # 0 preflop .. 3 river
-        self.actor = np.zeros(n, np.int64)
+        self._pot = np.zeros(n, CHIP)  # antes and every bet, uncalled chips returned
+        self._second = np.zeros(n, CHIP)  # second-highest bet of the street
+        self._top_seat = np.zeros(n, CHIP)  # a seat whose bet is max_bet
+        self.street = np.zeros(n, CHIP)  # 0 preflop .. 3 river
+        self.actor = np.zeros(n, CHIP)
         self.done = np.ones(n, bool)
-        self.max_bet = np.zeros(n, np.int64)
-        self.last_raise = np.zeros(n, np.int64)
-        self.short_sum = np.zeros(n, np.int64)
+        self.max_bet = np.zeros(n, CHIP)
+        self.last_raise = np.zeros(n, CHIP)
+        self.short_sum = np.zeros(n, CHIP)
         self.short_any = np.zeros(n, bool)
         self.showdown = np.zeros(n, bool)
         self._legal: LegalBatch | None = None
@@ -172,22 +176,22 @@ class BatchEngine:
 
     # (N, P) views of the seat-major state
     @property
-    def stacks(self) -> IntArray:
+    def stacks(self) -> ChipArray:
         """``(N, P)`` chips behind (not yet bet)."""
         return self._stacks.T
 
     @property
-    def bets(self) -> IntArray:
+    def bets(self) -> ChipArray:
         """``(N, P)`` chips bet on the current street."""
         return self._bets.T
 
     @property
-    def antes(self) -> IntArray:
+    def antes(self) -> ChipArray:
         """``(N, P)`` antes posted."""
         return (self._start - self._stake).T
 
     @property
-    def contrib(self) -> IntArray:
+    def contrib(self) -> ChipArray:
         """``(N, P)`` chips put in over the hand, antes excluded (before the pots are paid)."""
         return (self._stake - self._stacks).T
 
@@ -197,7 +201,7 @@ class BatchEngine:
         return self._unpack(self._folded)
 
     @property
-    def start_stacks(self) -> IntArray:
+    def start_stacks(self) -> ChipArray:
         """``(N, P)`` stacks at the start of the current hand."""
         return self._start.T
 
@@ -212,7 +216,7 @@ class BatchEngine:
         return self._board8[:, 2:7]
 
     @property
-    def strength(self) -> IntArray:
+    def strength(self) -> ChipArray:
         """``(N, P)`` hand strengths of a showdown (0 for folded seats and before)."""
         return self._strength.T
 
@@ -222,9 +226,9 @@ class BatchEngine:
     @staticmethod
     def _pack(flags: BoolArray) -> IntArray:
         """``(P, m)`` bools -> ``(m,)`` bitmasks."""
-        bits = flags[0].astype(np.int64)
+        bits = flags[0].astype(CHIP)
         for seat in range(1, len(flags)):
-            bits |= flags[seat].astype(np.int64) << seat
+            bits |= flags[seat].astype(CHIP) << seat
         return bits
 
     # -- set-up -----------------------------------------------------------------------------
@@ -240,7 +244,7 @@ class BatchEngine:
             ) from None
         if (arr <= 0).any():
             raise ValueError("every starting stack must be positive")
-        if (arr.sum(axis=1) >= MAX_CHIPS).any():
+        if (arr.sum(axis=1) > MAX_CHIPS).any():
             raise ValueError(f"the chips at one table must add up to less than {MAX_CHIPS}")
         return arr.copy()
 
@@ -401,13 +405,13 @@ class BatchEngine:
             bet=bet,
         )
 
-    def pot(self) -> IntArray:
+    def pot(self) -> ChipArray:
         """All chips committed at each table (antes and current bets included)."""
         return self._pot.copy()
 
     def payoffs(self) -> IntArray:
-        """``(N, P)`` chips won or lost in the current hand (final once ``done``)."""
-        return (self._stacks - self._start).T
+        """``(N, P)`` chips won or lost in the current hand (final once ``done``), as int64."""
+        return (self._stacks.astype(np.int64) - self._start).T
 
     def visible_board_count(self) -> IntArray:
         """Number of board cards visible at each table."""
@@ -432,6 +436,7 @@ class BatchEngine:
         act = ~self.done if mask is None else (np.asarray(mask, bool) & ~self.done)
         legal = self.legal()
         self._validate(kind, amount_arr, act, legal)
+        amount_arr = amount_arr.astype(CHIP)  # valid raises fit; other tables' amounts are unused
 
         is_call = act & (kind == CHECK_CALL)
         is_raise = act & (kind == RAISE)
@@ -455,7 +460,7 @@ class BatchEngine:
         over = act & ((lut.count.take(self._full & ~self._folded) <= 1) | (self._pending == 0))
         go_on = act & ~over
         nxt = lut.after.take(self.actor * (1 << self.num_players) + self._pending)
-        self.actor = np.where(go_on, nxt, self.actor)
+        np.copyto(self.actor, nxt, where=go_on)
         self._legal = None
         e = np.flatnonzero(over)
         if e.size:
@@ -514,23 +519,21 @@ class BatchEngine:
         self, is_raise: BoolArray, amount: IntArray, me: IntArray, stack: IntArray
     ) -> None:
         """Raises at the tables in ``is_raise`` (``me``: the actor's bit, ``stack``: after it)."""
+        put = np.copyto  # masked in-place updates: tables that did not raise keep their values
         inc = amount - self.max_bet
-        full = is_raise & (inc >= self.last_raise)
-        self._acted = np.where(full, me, self._acted)  # a full raise reopens the betting
+        put(self._acted, me, where=is_raise & (inc >= self.last_raise))  # a full raise reopens
         last = np.maximum(self.last_raise, inc)
-        self.last_raise = np.where(is_raise, last, self.last_raise)
-        all_in = stack == 0
-        short = np.where(all_in, self.short_sum + inc, 0)
-        keep = all_in & (short < last)
-        self.short_sum = np.where(is_raise, np.where(keep, short, 0), self.short_sum)
-        self.short_any = np.where(is_raise, keep, self.short_any)
-        everyone_else = self._full & ~(self._folded | self._all_in | me)
-        self._pending = np.where(is_raise, everyone_else, self._pending)
-        self._second = np.where(is_raise, self.max_bet, self._second)
-        self._top_seat = np.where(is_raise, self.actor, self._top_seat)
-        self.max_bet = np.where(is_raise, amount, self.max_bet)
+        put(self.last_raise, last, where=is_raise)
+        short = (self.short_sum + inc) * (stack == 0)  # all-ins short of a full raise add up
+        keep = (stack == 0) & (short < last)
+        put(self.short_sum, short * keep, where=is_raise)
+        put(self.short_any, keep, where=is_raise)
+        put(self._pending, self._full & ~(self._folded | self._all_in | me), where=is_raise)
+        put(self._second, self.max_bet, where=is_raise)
+        put(self._top_seat, self.actor, where=is_raise)
+        put(self.max_bet, amount, where=is_raise)
         capped = self._pack(self._stacks + self._bets <= self.max_bet)  # all tables: no gathers
-        self._capped = np.where(is_raise, capped, self._capped)
+        put(self._capped, capped, where=is_raise)
 
     # -- rounds, streets, showdown --------------------------------------------------------------
     @staticmethod
