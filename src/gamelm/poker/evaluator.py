@@ -35,6 +35,7 @@ from __future__ import annotations
 import itertools
 import os
 import tempfile
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -246,14 +247,83 @@ def _evaluate_chunk(
     for j in range(1, k.shape[0]):
         total += k[j]
     out[:] = np.take(rank_table, total & _RANK_MASK)
+    _fix_flushes(total, lambda rows: cards[rows], out, flush_table)
+
+
+def _fix_flushes(
+    total: npt.NDArray[np.int64],
+    cards_of: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.integer]],
+    out: npt.NDArray[np.int64],
+    flush_table: npt.NDArray[np.int16],
+) -> None:
+    """Overwrite ``out`` where the key sums ``total`` show a flush (``cards_of(rows)`` gives
+    those rows' cards, one row per hand)."""
     rows = np.flatnonzero(total & (_FLUSH_BITS << _SUIT_SHIFT))
     if rows.size:  # about 3% of random 7-card hands
         flush_bits = (total[rows] >> _SUIT_SHIFT) & _FLUSH_BITS
         suit = _SUIT_FROM_BIT[flush_bits >> 3]
-        sub = cards[rows].astype(np.int64)
+        sub = cards_of(rows).astype(np.int64)
         in_suit = (sub & 3) == suit[:, None]
         mask = np.where(in_suit, np.left_shift(1, sub >> 2), 0).sum(axis=1)
         out[rows] = flush_table[mask]
+
+
+KEY_SUM_START = _FLUSH_PROBE << _SUIT_SHIFT  # the value a key sum starts from
+
+
+def card_keys() -> npt.NDArray[np.int64]:
+    """The 64-bit key of each card 0..51 (see the module docstring)."""
+    return _card_keys()
+
+
+def strengths_from_key_sums(
+    total: npt.NDArray[np.int64],
+    cards_of: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.integer]],
+) -> npt.NDArray[np.int64]:
+    """Strengths of 7-card hands from ``KEY_SUM_START`` plus the sum of their `card_keys`.
+
+    ``cards_of(rows)`` must return the ``(len(rows), 7)`` cards of the given hands; it is called
+    only for the few hands that may be flushes. For callers that add keys incrementally (shared
+    boards, equity sampling).
+    """
+    tables = _tables()
+    out = np.take(tables["rank7"], total & _RANK_MASK)
+    _fix_flushes(total, cards_of, out, tables["flush"])
+    return out
+
+
+def evaluate_on_boards(
+    board: npt.NDArray[np.integer], holes: npt.NDArray[np.integer]
+) -> npt.NDArray[np.int64]:
+    """Strengths of ``P`` two-card hands on ``T`` five-card boards, sharing the board's work.
+
+    ``board`` is ``(5, T)`` and ``holes`` ``(P, 2, T)`` (column-major: one row per card slot);
+    returns ``(P, T)``. Cards must be valid and distinct per column (not checked). Used by the
+    equity calculator, where every player shares the board.
+
+    >>> from gamelm.poker.cards import parse_cards
+    >>> board = parse_cards("2c7d9hJcTs")[:, None]
+    >>> holes = np.stack([parse_cards("AsKd"), parse_cards("8h8d")])[:, :, None]
+    >>> [category_name(s) for s in evaluate_on_boards(board, holes)[:, 0]]
+    ['high card', 'straight']
+    """
+    keys = _card_keys()
+    tables = _tables()
+    rank_table, flush_table = tables["rank7"], tables["flush"]
+    base = np.take(keys, board[0]) + (_FLUSH_PROBE << _SUIT_SHIFT)
+    for row in board[1:]:
+        base += np.take(keys, row)
+    out = np.empty((holes.shape[0], board.shape[1]), np.int64)
+    for p in range(holes.shape[0]):
+        total = base + np.take(keys, holes[p, 0]) + np.take(keys, holes[p, 1])
+        out[p] = np.take(rank_table, total & _RANK_MASK)
+        _fix_flushes(
+            total,
+            lambda rows, p=p: np.concatenate([board[:, rows], holes[p][:, rows]]).T,
+            out[p],
+            flush_table,
+        )
+    return out
 
 
 def evaluate_batch(cards: npt.ArrayLike) -> npt.NDArray[np.int64]:

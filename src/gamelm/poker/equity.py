@@ -1,0 +1,446 @@
+"""Showdown equity of hands and ranges, pot odds.
+
+`equity` gives each player's share of the pot if the board is dealt out and nobody folds (wins
+plus split shares), for two to ten players, each holding a known hand or a `Range`:
+
+* **exact** enumeration of every board completion and every combination of range holdings when
+  that is at most ``max_exact`` outcomes (always on the turn and river, usually on the flop);
+* **Monte Carlo** otherwise, vectorised: the deck is dealt for a whole chunk of trials at once
+  (partial Fisher-Yates per trial), weighted ranges are sampled by their cumulative weights with
+  trials whose cards collide rejected, and every player's hand is scored against the shared board
+  sum (`gamelm.poker.evaluator.evaluate_on_boards`). The result carries the standard error of each
+  player's equity.
+
+A range that holds every combo still possible with one weight (``random``) is dealt straight from
+the deck, which is the same distribution and faster.
+
+>>> r = equity(["AhKh", "random"], trials=200_000, seed=0)
+>>> round(r.equity[0], 2), r.exact
+(0.67, False)
+>>> equity(["AsAd", "KsKd"], board="2c7h9dTs").equity  # the turn: exact, kings need a king
+(0.9545454545454546, 0.045454545454545456)
+>>> pot_odds(call=50, pot=150)  # call 50 to win 150 + 50: 25% equity breaks even
+0.25
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import numpy.typing as npt
+
+from gamelm.poker.cards import CardsLike, parse_cards
+from gamelm.poker.evaluator import (
+    KEY_SUM_START,
+    card_keys,
+    evaluate_on_boards,
+    strengths_from_key_sums,
+)
+from gamelm.poker.ranges import COMBOS, Range
+
+PlayerSpec = str | Range | Sequence[int] | npt.NDArray[np.integer]
+IndexArray = npt.NDArray[np.intp]
+CardArray = npt.NDArray[np.uint8]
+_CHUNK = 32768  # trials per vectorised chunk: keeps the temporaries in cache
+
+
+@dataclass(frozen=True)
+class EquityResult:
+    """Each player's equity (share of the pot at showdown), its standard error, and how."""
+
+    equity: tuple[float, ...]
+    stderr: tuple[float, ...]  # 0 when exact
+    trials: int  # Monte Carlo trials, or outcomes enumerated
+    exact: bool
+
+
+@dataclass(frozen=True)
+class _Player:
+    cards: npt.NDArray[np.int64] | None  # a known hand
+    weights: npt.NDArray[np.float64] | None  # a range, blocked combos zeroed
+    uniform: bool  # the range is every unblocked combo with one weight: deal from the deck
+
+
+def pot_odds(call: float, pot: float) -> float:
+    """Equity needed to call ``call`` into ``pot`` (the pot before the call).
+
+    That is ``call / (pot + call)``: the share of the final pot the call pays for.
+    """
+    if call < 0 or pot < 0:
+        raise ValueError("call and pot must not be negative")
+    return 0.0 if call == 0 else call / (pot + call)
+
+
+def implied_odds(call: float, pot: float, future: float) -> float:
+    """Equity needed when ``future`` more chips are expected to be won when the hand hits."""
+    if future < 0:
+        raise ValueError("future winnings must not be negative")
+    return 0.0 if call == 0 else call / (pot + call + future)
+
+
+def _parse_player(spec: PlayerSpec, i: int) -> tuple[npt.NDArray[np.int64] | None, Range | None]:
+    if isinstance(spec, Range):
+        return None, spec
+    if isinstance(spec, str):
+        try:
+            cards = parse_cards(spec)
+        except ValueError:
+            cards = None
+        if cards is not None and cards.size == 2:
+            return cards.astype(np.int64), None
+        try:
+            return None, Range.parse(spec)
+        except ValueError as exc:
+            raise ValueError(f"player {i}: {exc}") from None
+    try:
+        cards = parse_cards(spec)
+    except ValueError as exc:
+        raise ValueError(f"player {i}: {exc}") from None
+    if cards.size != 2:
+        raise ValueError(f"player {i}: a hand has two cards, got {cards.size}")
+    return cards.astype(np.int64), None
+
+
+def _players(specs: Sequence[PlayerSpec], board: npt.NDArray[np.int64]) -> list[_Player]:
+    if isinstance(specs, str) or not 2 <= len(specs) <= 10:
+        raise ValueError("give 2 to 10 players (hands like 'AhKh' or ranges like 'TT+, AKs')")
+    parsed = [_parse_player(s, i) for i, s in enumerate(specs)]
+    known = [c for c, _ in parsed if c is not None]
+    dead = np.concatenate([board, *known]) if known else board
+    if np.unique(dead).size != dead.size:
+        raise ValueError("the same card is held twice (check the hands and the board)")
+    out = []
+    for i, (cards, rng_) in enumerate(parsed):
+        if cards is not None:
+            out.append(_Player(cards, None, False))
+            continue
+        assert rng_ is not None
+        w = rng_.without(dead)
+        if w.sum() <= 0:
+            raise ValueError(f"player {i}: no combo of the range is possible with these cards")
+        open_ = ~np.isin(COMBOS, dead).any(axis=1)
+        uniform = bool(np.all(w[open_] == w[open_][0]))
+        out.append(_Player(None, w, uniform))
+    return out
+
+
+def equity(
+    players: Sequence[PlayerSpec],
+    board: CardsLike = "",
+    *,
+    trials: int = 200_000,
+    seed: int | None = None,
+    rng: np.random.Generator | None = None,
+    max_exact: int = 2_000_000,
+) -> EquityResult:
+    """Equity of each player (hands like ``"AhKh"``, ranges like ``"TT+, AKs"`` or `Range`).
+
+    ``board`` has 0, 3, 4 or 5 cards. Exact when the outcomes to enumerate are at most
+    ``max_exact`` (use ``max_exact=0`` to force Monte Carlo), otherwise ``trials`` Monte Carlo
+    trials from ``rng`` (or ``seed``).
+    """
+    board_cards = parse_cards(board) if len(board) else np.zeros(0, np.int64)
+    if board_cards.size not in (0, 3, 4, 5):
+        raise ValueError(f"a board has 0, 3, 4 or 5 cards, got {board_cards.size}")
+    board_cards = board_cards.astype(np.int64)
+    ps = _players(players, board_cards)
+    if trials < 1:
+        raise ValueError(f"trials must be positive, got {trials}")
+    outcomes = _exact_size(ps, board_cards)
+    if outcomes is not None and outcomes <= max_exact:
+        return _exact(ps, board_cards)
+    gen = rng if rng is not None else np.random.default_rng(seed)
+    if all(p.cards is not None or p.uniform for p in ps):
+        fast = _monte_carlo_dealt(ps, board_cards, trials, gen)
+        if fast is not None:
+            return fast
+    return _monte_carlo(ps, board_cards, trials, gen)
+
+
+# -- exact --------------------------------------------------------------------------------------
+
+
+def _exact_size(ps: list[_Player], board: npt.NDArray[np.int64]) -> int | None:
+    """Outcomes to enumerate (range holdings x board completions), or None if too many."""
+    known = sum(2 for p in ps if p.cards is not None)
+    deck = 52 - board.size - known
+    size = math.comb(deck, 5 - board.size)
+    for p in ps:
+        if p.weights is not None:
+            size *= int(np.count_nonzero(p.weights))
+            if size > 10**12:
+                return None
+    return size
+
+
+def _scenarios(ps: list[_Player]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Every compatible assignment of holdings: ``(S, P, 2)`` cards and ``(S,)`` weights."""
+    cards = np.zeros((1, len(ps), 2), np.int64)
+    weight = np.ones(1)
+    for i, p in enumerate(ps):
+        if p.cards is not None:
+            cards[:, i] = p.cards
+            continue
+        assert p.weights is not None
+        idx = np.flatnonzero(p.weights)
+        s = cards.shape[0]
+        cards = np.repeat(cards, idx.size, axis=0)
+        weight = np.repeat(weight, idx.size) * np.tile(p.weights[idx], s)
+        cards[:, i] = np.tile(COMBOS[idx], (s, 1))
+        mine = cards[:, i]
+        clash = np.zeros(cards.shape[0], bool)
+        for j in range(i):
+            if ps[j].weights is not None:
+                clash |= (mine[:, :, None] == cards[:, j][:, None, :]).any(axis=(1, 2))
+        cards, weight = cards[~clash], weight[~clash]
+    return cards, weight
+
+
+@cache
+def _index_combinations(n: int, k: int) -> npt.NDArray[np.int64]:
+    """All ``k``-subsets of ``range(n)`` in lexicographic order, ``(C(n, k), k)``."""
+    if k == 0:
+        return np.zeros((1, 0), np.int64)
+    blocks = []
+    for first in range(n - k + 1):
+        rest = _index_combinations(n - first - 1, k - 1) + first + 1
+        blocks.append(np.concatenate([np.full((rest.shape[0], 1), first), rest], axis=1))
+    return np.concatenate(blocks)
+
+
+def _exact(ps: list[_Player], board: npt.NDArray[np.int64]) -> EquityResult:
+    holdings, weight = _scenarios(ps)
+    known = np.concatenate([board] + [p.cards for p in ps if p.cards is not None])
+    deck = np.setdiff1d(np.arange(52), known)
+    k = 5 - board.size
+    runs = deck[_index_combinations(deck.size, k)].astype(np.uint8)  # (B, k) board completions
+    num_players = len(ps)
+    total = np.zeros(num_players)
+    mass = 0.0
+    count = 0
+    per_block = max(1, _CHUNK * 4 // runs.shape[0])
+    ranged = [i for i, p in enumerate(ps) if p.weights is not None]
+    for start in range(0, holdings.shape[0], per_block):
+        h = holdings[start : start + per_block]  # (s, P, 2)
+        w = weight[start : start + per_block]
+        s, b = h.shape[0], runs.shape[0]
+        # a board completion that holds a card of a range holding cannot happen
+        ok = np.ones((s, b), bool)
+        for i in ranged:
+            for slot in range(k):
+                card = runs[None, :, slot]
+                ok &= (card != h[:, i, 0, None]) & (card != h[:, i, 1, None])
+        si, bi = np.nonzero(ok)
+        full = np.empty((5, si.size), np.uint8)
+        full[: board.size] = board[:, None]
+        full[board.size :] = runs[bi].T
+        holes = h[si].transpose(1, 2, 0).astype(np.uint8)  # (P, 2, n)
+        share = _shares(evaluate_on_boards(full, np.ascontiguousarray(holes)))
+        wt = w[si]
+        total += share @ wt
+        mass += wt.sum()
+        count += si.size
+    eq = tuple(float(x) for x in total / mass)
+    return EquityResult(eq, tuple(0.0 for _ in eq), count, True)
+
+
+def _shares(strength: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """``(P, T)`` strengths -> each player's share of the pot (1/k for a k-way tie)."""
+    winners = strength == strength.max(axis=0)
+    return winners / winners.sum(axis=0)
+
+
+# -- Monte Carlo --------------------------------------------------------------------------------
+
+
+def _monte_carlo_dealt(
+    ps: list[_Player], board: npt.NDArray[np.int64], trials: int, gen: np.random.Generator
+) -> EquityResult | None:
+    """Monte Carlo when every player is a known hand or ``random``: one fused pass per chunk.
+
+    Each trial takes one random byte per card to deal (raw generator output); a byte maps to a
+    card of the remaining deck (``byte % deck size``; bytes past the last whole multiple of the
+    deck size are rejected), and trials
+    whose cards are not distinct are rejected (a 64-bit mask of the cards has fewer bits). Card
+    keys are looked up straight from the bytes and summed onto the board's key sum, so each
+    player's hand costs two additions and one table lookup. Returns None when rejection would
+    waste too much (many cards to deal).
+    """
+    known = np.concatenate([board] + [p.cards for p in ps if p.cards is not None])
+    deck = np.setdiff1d(np.arange(52), known)
+    r = deck.size
+    dealt = [i for i, p in enumerate(ps) if p.cards is None]
+    k = 5 - board.size
+    draw = k + 2 * len(dealt)
+    limit = 256 - 256 % r
+    accept = math.perm(r, draw) / r**draw * (limit / 256) ** draw
+    if accept < 0.3:
+        return None
+    keys = card_keys()
+    byte = np.arange(256)
+    card_lut = deck[byte % r].astype(np.uint8)
+    key_lut = keys[card_lut]
+    # a byte past the limit sets every bit, so its trial cannot pass the distinctness test
+    bit_lut = np.where(
+        byte < limit, np.left_shift(np.uint64(1), card_lut.astype(np.uint64)), ~np.uint64(0)
+    ).astype(np.uint64)
+    board_key = KEY_SUM_START + int(keys[board].sum())
+    num_players = len(ps)
+    sums = np.zeros(num_players)
+    squares = np.zeros(num_players)
+    done = 0
+    while done < trials:
+        attempts = min(_CHUNK, int((trials - done) / accept) + 64)
+        # intp indices: numpy's take is several times slower with small index types
+        words = -(-draw * attempts // 8)  # raw 64-bit outputs of the generator, as bytes
+        raw = gen.bit_generator.random_raw(words).view(np.uint8)[: draw * attempts]
+        raw = raw.reshape(draw, attempts).astype(np.intp)
+        mask = bit_lut.take(raw[0])
+        for row in raw[1:]:
+            mask |= bit_lut.take(row)
+        ok = np.bitwise_count(mask) == draw
+        raw = raw.take(np.flatnonzero(ok)[: trials - done], axis=1)  # (draw, t)
+        t = raw.shape[1]
+        rk = key_lut.take(raw)
+        base = rk[0] + board_key if k else np.full(t, board_key)
+        for row in rk[1:k]:
+            base += row
+
+        def cards_of(rows: npt.NDArray[np.int64], i: int, raw: IndexArray = raw) -> CardArray:
+            """The 7 cards of player ``i`` in trials ``rows`` (for possible flushes only)."""
+            out = np.empty((rows.size, 7), np.uint8)
+            out[:, : board.size] = board
+            out[:, board.size : 5] = card_lut.take(raw[:k, rows]).T
+            p = ps[i]
+            if p.cards is not None:
+                out[:, 5:] = p.cards
+            else:
+                n = k + 2 * dealt.index(i)
+                out[:, 5:] = card_lut.take(raw[n : n + 2, rows]).T
+            return out
+
+        strength = np.empty((num_players, t), np.int64)
+        for i, p in enumerate(ps):
+            if p.cards is not None:
+                total = base + int(keys[p.cards].sum())
+            else:
+                n = k + 2 * dealt.index(i)
+                total = base + rk[n] + rk[n + 1]
+            strength[i] = strengths_from_key_sums(total, lambda rows, i=i: cards_of(rows, i))
+        share = _shares(strength)
+        sums += share.sum(axis=1)
+        squares += (share * share).sum(axis=1)
+        done += t
+    return _result(sums, squares, done)
+
+
+def _monte_carlo(
+    ps: list[_Player], board: npt.NDArray[np.int64], trials: int, gen: np.random.Generator
+) -> EquityResult:
+    """Deal the rest of the board and the range holdings for a chunk of trials at a time."""
+    known = np.concatenate([board] + [p.cards for p in ps if p.cards is not None])
+    deck = np.setdiff1d(np.arange(52), known).astype(np.uint8)
+    dealt = [i for i, p in enumerate(ps) if p.uniform]
+    weighted = [i for i, p in enumerate(ps) if p.weights is not None and not p.uniform]
+    cdfs = [np.cumsum(ps[i].weights) for i in weighted]
+    k = 5 - board.size
+    draw = k + 2 * len(dealt)
+    num_players = len(ps)
+    sums = np.zeros(num_players)
+    squares = np.zeros(num_players)
+    done = 0
+    while done < trials:
+        t = min(_CHUNK, trials - done)
+        if weighted:  # oversample a little: trials whose cards collide are dropped
+            t = min(_CHUNK, int(t * 1.3) + 64)
+        cards = _deal_from(gen, deck, draw, t)  # (draw, t)
+        t = cards.shape[1]
+        holes = np.empty((num_players, 2, t), np.uint8)
+        for i, p in enumerate(ps):
+            if p.cards is not None:
+                holes[i] = p.cards[:, None]
+        for n, i in enumerate(dealt):
+            holes[i] = cards[k + 2 * n : k + 2 * n + 2]
+        if weighted:
+            used = np.zeros(t, np.uint64)
+            for row in cards:
+                used |= _bits(row)
+            ok = np.ones(t, bool)
+            for i, cdf in zip(weighted, cdfs):
+                combo = np.searchsorted(cdf, gen.random(t) * cdf[-1], side="right")
+                pair = COMBOS[np.minimum(combo, cdf.size - 1)].T.astype(np.uint8)  # (2, t)
+                mine = _bits(pair[0]) | _bits(pair[1])
+                ok &= (used & mine) == 0
+                used |= mine
+                holes[i] = pair
+            keep = np.flatnonzero(ok)[: trials - done]
+            cards, holes = cards[:, keep], holes[:, :, keep]
+        full = np.empty((5, cards.shape[1]), np.uint8)
+        full[: board.size] = board[:, None]
+        full[board.size :] = cards[:k]
+        share = _shares(evaluate_on_boards(full, holes))
+        sums += share.sum(axis=1)
+        squares += (share * share).sum(axis=1)
+        done += share.shape[1]
+    return _result(sums, squares, done)
+
+
+def _result(
+    sums: npt.NDArray[np.float64], squares: npt.NDArray[np.float64], n: int
+) -> EquityResult:
+    mean = sums / n
+    var = np.maximum(squares / n - mean * mean, 0.0)
+    stderr = np.sqrt(var / max(n - 1, 1))
+    return EquityResult(tuple(float(x) for x in mean), tuple(float(x) for x in stderr), n, False)
+
+
+def _bits(cards: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
+    return np.left_shift(np.uint64(1), cards.astype(np.uint64))
+
+
+def _deal_from(
+    gen: np.random.Generator, deck: npt.NDArray[np.uint8], k: int, t: int
+) -> npt.NDArray[np.uint8]:
+    """``(k, t')``: ``k`` distinct cards of ``deck`` for each of ``t' <= t`` trials.
+
+    Few cards (the common case): ``k`` uniform random bytes per trial, kept when every byte is
+    below the largest multiple of the deck size (so ``byte % size`` is uniform) and the cards are
+    distinct (a 64-bit mask has ``k`` bits set); the trials kept are uniform deals. Many cards: a
+    partial Fisher-Yates shuffle per trial.
+    """
+    r = deck.size
+    accept = math.perm(r, k) / r**k * ((256 - 256 % r) / 256) ** k
+    if accept < 0.3:
+        return _shuffle_from(gen, deck, k, t)
+    limit = 256 - 256 % r
+    raw = gen.integers(0, 256, size=(k, t), dtype=np.uint8)
+    ok = np.ones(t, bool)
+    for row in raw:
+        ok &= row < limit
+    idx = raw % np.uint8(r)
+    mask = _bits(idx[0])
+    for row in idx[1:]:
+        mask |= _bits(row)
+    ok &= np.bitwise_count(mask) == k
+    return deck[idx[:, ok]]
+
+
+def _shuffle_from(
+    gen: np.random.Generator, deck: npt.NDArray[np.uint8], k: int, t: int
+) -> npt.NDArray[np.uint8]:
+    """``(k, t)``: ``k`` distinct cards of ``deck`` per trial (partial Fisher-Yates)."""
+    r = deck.size
+    shuffled = np.empty((r, t), np.uint8)
+    shuffled[:] = deck[:, None]
+    flat = shuffled.ravel()
+    cols = np.arange(t)
+    for i in range(k):
+        j = gen.integers(i, r, size=t, dtype=np.uint8).astype(np.intp) * t + cols
+        picked = flat[j]
+        flat[j] = shuffled[i]
+        shuffled[i] = picked
+    return shuffled[:k]
