@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gamelm.poker.positions import position_names
+
 app = typer.Typer(
     help="gamelm: train and evaluate language-model agents for No-Limit Hold'em.",
     no_args_is_help=True,
@@ -124,7 +126,7 @@ def _summary_table(title: str, out: dict) -> Table:
     table.add_column("bb/100", justify="right")
     table.add_column("95% CI", justify="right")
     seats = results.shape[1]
-    names = _position_names(seats)
+    names = position_names(seats)
     for s in range(seats):
         mean = results[:, s].mean() * 100
         se = results[:, s].std(ddof=1) / math.sqrt(n) * 100 if n > 1 else float("nan")
@@ -140,16 +142,6 @@ def _summary_table(title: str, out: dict) -> Table:
         f"{out['decisions'] / out['elapsed']:,.0f} decisions/s)"
     )
     return table
-
-
-def _position_names(seats: int) -> list[str]:
-    """SB, BB, UTG ... CO, BTN (heads-up: BB and SB/BTN)."""
-    if seats == 2:
-        return ["BB", "SB/BTN"]
-    k = seats - 3  # seats between the big blind and the button
-    tail = ["LJ", "HJ", "CO"][3 - min(max(k - 1, 0), 3) :] if k > 1 else []
-    head = ["UTG"] + [f"UTG+{i}" for i in range(1, 8)]
-    return ["SB", "BB", *head[: k - len(tail)], *tail, "BTN"]
 
 
 @app.command()

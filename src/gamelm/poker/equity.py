@@ -37,6 +37,7 @@ from gamelm.poker.cards import CardsLike, parse_cards
 from gamelm.poker.evaluator import (
     KEY_SUM_START,
     card_keys,
+    evaluate_cards,
     evaluate_on_boards,
     strengths_from_key_sums,
 )
@@ -444,3 +445,83 @@ def _shuffle_from(
         flat[j] = shuffled[i]
         shuffled[i] = picked
     return shuffled[:k]
+
+
+# -- many tables at once (agents) ----------------------------------------------------------------
+
+
+def hand_strength(
+    hole: npt.ArrayLike,
+    board: npt.ArrayLike,
+    board_count: npt.ArrayLike,
+    opponents: npt.ArrayLike,
+    *,
+    trials: int = 200,
+    rng: np.random.Generator,
+) -> npt.NDArray[np.float64]:
+    """Equity of ``m`` hands, each against its own number of random opponent hands.
+
+    ``hole`` is ``(m, 2)``, ``board`` ``(m, 5)`` of which the first ``board_count[i]`` cards are
+    dealt, ``opponents`` ``(m,)`` (at least 1). Monte Carlo with ``trials`` deals per hand, all
+    hands at once: every (hand, trial) row shuffles its own remaining deck (dead cards moved to
+    the back). Used by bots, so ``trials`` is small; the standard error is about
+    ``0.5 / sqrt(trials)``.
+
+    >>> from gamelm.poker.cards import parse_cards
+    >>> hole = np.stack([parse_cards("AsAh"), parse_cards("7c2d")])
+    >>> board = np.stack([parse_cards("AdKs2c7h9h")] * 2)
+    >>> s = hand_strength(hole, board, [3, 0], [1, 1], trials=2000, rng=np.random.default_rng(0))
+    >>> bool(s[0] > 0.9), bool(0.25 < s[1] < 0.4)
+    (True, True)
+    """
+    h = np.asarray(hole, np.int64)
+    b = np.asarray(board, np.int64)
+    bc = np.asarray(board_count, np.int64)
+    opp = np.asarray(opponents, np.int64)
+    m = h.shape[0]
+    if m == 0:
+        return np.zeros(0)
+    if (opp < 1).any() or (opp > 9).any():
+        raise ValueError("every hand needs 1 to 9 opponents")
+    max_opp = int(opp.max())
+    need = 5 - bc  # board cards still to come
+    draw = int((need + 2 * opp).max())
+    rows = m * trials
+    # dead[i, c]: card c is known at table i (hole cards and the dealt board)
+    dead = np.zeros((m, 52), bool)
+    dead[np.arange(m)[:, None], h] = True
+    slots = np.arange(5)[None, :] < bc[:, None]
+    ti, si = np.nonzero(slots)
+    dead[ti, b[ti, si]] = True
+    order = np.argsort(dead, axis=1, kind="stable").astype(np.uint8)  # live cards first
+    alive = 52 - dead.sum(axis=1)
+    deck = np.repeat(order, trials, axis=0)  # (rows, 52)
+    left = np.repeat(alive, trials)
+    flat = deck.ravel()
+    base = np.arange(rows) * 52
+    for i in range(draw):  # partial Fisher-Yates per row
+        j = base + i + (rng.random(rows) * (left - i)).astype(np.int64)
+        picked = flat[j]
+        flat[j] = deck[:, i]
+        deck[:, i] = picked
+    table = np.repeat(np.arange(m), trials)
+    full = np.empty((rows, 7), np.uint8)
+    full[:, :2] = h[table]
+    # board slot s: the dealt card if s < board_count, else drawn card s - board_count
+    for s in range(5):
+        dealt = s < bc[table]
+        drawn = deck[np.arange(rows), np.clip(s - bc[table], 0, 4)]
+        full[:, 2 + s] = np.where(dealt, b[table, s], drawn)
+    mine = evaluate_cards(full)
+    best_other = np.full(rows, -1, np.int64)
+    ties = np.zeros(rows, np.int64)
+    start = need[table]
+    for o in range(max_opp):
+        playing = o < opp[table]
+        full[:, 0] = deck[np.arange(rows), start + 2 * o]
+        full[:, 1] = deck[np.arange(rows), start + 2 * o + 1]
+        theirs = np.where(playing, evaluate_cards(full), -1)
+        ties = np.where(theirs > best_other, 0, ties) + (theirs == mine)
+        best_other = np.maximum(best_other, theirs)
+    share = np.where(mine > best_other, 1.0, np.where(mine == best_other, 1.0 / (1 + ties), 0.0))
+    return share.reshape(m, trials).mean(axis=1)

@@ -1,0 +1,159 @@
+"""The agent protocol: a batch of observations in, one menu action id per observation out.
+
+Agents are batched: a match asks an agent once per step for every table where one of its seats
+is to act, so a match of thousands of tables costs one call per agent per step. Actions are ids
+into the match's `gamelm.poker.abstraction.ActionAbstraction` menu (fold, check/call, pot-fraction
+raises, all-in); ``obs.legal`` says which are legal, and an agent must pick a legal one.
+
+>>> import numpy as np
+>>> from gamelm.poker.abstraction import ActionAbstraction
+>>> from gamelm.poker.batch import BatchEngine
+>>> eng = BatchEngine(2, 2, 1, 2, starting_stacks=200)
+>>> eng.reset(seed=0)
+>>> obs = observe(eng, ActionAbstraction((1.0,)), np.arange(2))
+>>> obs.legal.astype(int).tolist(), obs.to_call.tolist(), obs.pot.tolist()
+([[1, 1, 1, 1], [1, 1, 1, 1]], [1, 1], [3, 3])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from gamelm.poker.abstraction import CALL_ID, FOLD_ID, ActionAbstraction
+from gamelm.poker.batch import BatchEngine
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass
+class Observation:
+    """What the player to act sees at each of ``m`` tables (one row per table).
+
+    Chip amounts are in chips; divide by ``big_blind`` for big blinds. Seats are numbered as in
+    the engine (seat P-1 is the button). ``raises`` counts the bets and raises of the current
+    street, ``preflop_raises`` those of the preflop round (filled in by the match).
+    ``opponent_stats`` holds the `gamelm.agents.opponent_model.OpponentModel` features of every
+    seat when the match keeps a model (``(m, P, F)``), otherwise it is None.
+    """
+
+    tables: IntArray  # (m,) engine table index
+    seat: IntArray  # (m,) seat to act
+    num_players: int
+    big_blind: int
+    menu: ActionAbstraction
+    hole: npt.NDArray[np.uint8]  # (m, 2)
+    board: npt.NDArray[np.uint8]  # (m, 5): only the first ``board_count`` cards are dealt
+    board_count: IntArray  # (m,) 0, 3, 4 or 5
+    street: IntArray  # (m,) 0 preflop .. 3 river
+    stacks: IntArray  # (m, P) chips behind
+    bets: IntArray  # (m, P) chips bet on this street
+    folded: BoolArray  # (m, P)
+    pot: IntArray  # (m,) every chip committed, current bets included
+    to_call: IntArray  # (m,) chips the actor needs to call (capped by its stack)
+    min_raise_to: IntArray  # (m,)
+    max_raise_to: IntArray  # (m,) all-in
+    legal: BoolArray  # (m, A) legal menu entries
+    raise_to: IntArray  # (m, A) chips the actor's bet would total for each menu entry
+    raises: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    preflop_raises: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    opponent_stats: npt.NDArray[np.float64] | None = None
+
+    @property
+    def size(self) -> int:
+        return int(self.seat.size)
+
+    @property
+    def live_opponents(self) -> IntArray:
+        """Opponents who have not folded."""
+        live = (~self.folded).sum(axis=1)
+        return live - 1
+
+    def subset(self, rows: IntArray) -> Observation:
+        """The observation of the tables in ``rows`` only."""
+        o = self
+        return Observation(
+            tables=o.tables[rows],
+            seat=o.seat[rows],
+            num_players=o.num_players,
+            big_blind=o.big_blind,
+            menu=o.menu,
+            hole=o.hole[rows],
+            board=o.board[rows],
+            board_count=o.board_count[rows],
+            street=o.street[rows],
+            stacks=o.stacks[rows],
+            bets=o.bets[rows],
+            folded=o.folded[rows],
+            pot=o.pot[rows],
+            to_call=o.to_call[rows],
+            min_raise_to=o.min_raise_to[rows],
+            max_raise_to=o.max_raise_to[rows],
+            legal=o.legal[rows],
+            raise_to=o.raise_to[rows],
+            raises=o.raises[rows],
+            preflop_raises=o.preflop_raises[rows],
+            opponent_stats=None if o.opponent_stats is None else o.opponent_stats[rows],
+        )
+
+    @property
+    def pot_odds(self) -> npt.NDArray[np.float64]:
+        """Equity needed to call: to_call / (pot + to_call) (0 when there is nothing to call)."""
+        return self.to_call / np.maximum(self.pot + self.to_call, 1)
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """Anything that picks menu actions for a batch of observations."""
+
+    name: str
+
+    def act(self, obs: Observation, rng: np.random.Generator) -> IntArray:
+        """One legal menu id per observation row."""
+        ...
+
+
+def observe(
+    eng: BatchEngine,
+    menu: ActionAbstraction,
+    tables: IntArray,
+    raises: IntArray | None = None,
+    preflop_raises: IntArray | None = None,
+) -> Observation:
+    """The observations of the players to act at ``tables`` of ``eng``."""
+    legal = eng.legal()
+    mask = menu.legal_mask(eng)[tables]
+    targets = np.zeros((tables.size, menu.num_actions), np.int64)
+    targets[:, CALL_ID] = (legal.bet + legal.call_amount)[tables]
+    targets[:, 2 : 2 + len(menu.fractions)] = menu.raise_targets(eng)[tables]
+    targets[:, menu.all_in_id] = legal.max_raise_to[tables]
+    targets[:, FOLD_ID] = legal.bet[tables]
+    count = eng.visible_board_count()[tables]
+    return Observation(
+        tables=tables,
+        seat=eng.actor[tables].astype(np.int64),
+        num_players=eng.num_players,
+        big_blind=eng.big_blind,
+        menu=menu,
+        hole=eng.hole[tables, eng.actor[tables]],
+        board=eng.board[tables],
+        board_count=count,
+        street=eng.street[tables].astype(np.int64),
+        stacks=eng.stacks[tables].astype(np.int64),
+        bets=eng.bets[tables].astype(np.int64),
+        folded=eng.folded[tables],
+        pot=eng.pot()[tables].astype(np.int64),
+        to_call=legal.call_amount[tables].astype(np.int64),
+        min_raise_to=legal.min_raise_to[tables].astype(np.int64),
+        max_raise_to=legal.max_raise_to[tables].astype(np.int64),
+        legal=mask,
+        raise_to=targets,
+        raises=np.zeros(tables.size, np.int64) if raises is None else raises[tables],
+        preflop_raises=(
+            np.zeros(tables.size, np.int64) if preflop_raises is None else preflop_raises[tables]
+        ),
+    )

@@ -1,0 +1,263 @@
+"""Baseline players: random, calling station, maniac, tight-aggressive, equity / pot odds.
+
+Each is batched (one call per step for all the tables where it acts) and registered by its
+``opponent_level`` name, so the CLI can name it (`make_agent`).
+
+* ``random``: uniform over the legal menu entries.
+* ``calling-station``: always checks or calls.
+* ``maniac``: raises whenever it can (the largest pot-fraction raise, else all-in).
+* ``tag`` (tight-aggressive): position-aware preflop ranges in range notation (open, 3-bet,
+  continue against a raise, continue against a 3-bet), then postflop bets for value and calls by
+  equity against the players still in.
+* ``equity``: estimates its equity against random hands of the players still in, and calls when it
+  beats the pot odds, raises when it is well ahead.
+
+>>> import numpy as np
+>>> from gamelm.poker.abstraction import ActionAbstraction
+>>> from gamelm.poker.batch import BatchEngine
+>>> from gamelm.agents.base import observe
+>>> eng = BatchEngine(3, 2, 1, 2, starting_stacks=200)
+>>> eng.reset(seed=0)
+>>> obs = observe(eng, ActionAbstraction((0.5, 1.0)), np.arange(3))
+>>> make_agent("calling-station").act(obs, np.random.default_rng(0)).tolist()
+[1, 1, 1]
+>>> make_agent("maniac").act(obs, np.random.default_rng(0)).tolist()  # raise 1 pot
+[3, 3, 3]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import numpy.typing as npt
+
+from gamelm.agents.base import Agent, IntArray, Observation
+from gamelm.poker.abstraction import CALL_ID, FOLD_ID
+from gamelm.poker.equity import hand_strength
+from gamelm.poker.positions import position_names
+from gamelm.poker.ranges import NUM_COMBOS, Range, combo_index
+
+
+def _pick(obs: Observation, want: IntArray) -> IntArray:
+    """``want`` where legal; otherwise check/call (always legal)."""
+    ok = obs.legal[np.arange(obs.size), want]
+    return np.where(ok, want, CALL_ID)
+
+
+def _fold_or_check(obs: Observation) -> IntArray:
+    """Fold when there is something to call, otherwise check."""
+    return np.where(obs.legal[:, FOLD_ID], FOLD_ID, CALL_ID)
+
+
+def _raise_id(obs: Observation, pot_fraction: float) -> IntArray:
+    """The menu entry closest to a raise of ``pot_fraction`` pots that is legal (all-in if the
+    menu has no legal fraction raise), or -1 where raising is not legal."""
+    menu = obs.menu
+    fr = np.asarray(menu.fractions)
+    out = np.full(obs.size, -1)
+    if fr.size:
+        order = np.argsort(np.abs(fr - pot_fraction))
+        for j in order[::-1]:  # the closest fraction is written last
+            ok = obs.legal[:, 2 + j]
+            out = np.where(ok, 2 + j, out)
+    return np.where((out < 0) & obs.legal[:, menu.all_in_id], menu.all_in_id, out)
+
+
+@dataclass
+class RandomAgent:
+    """Uniform over the legal menu entries."""
+
+    name: str = "random"
+
+    def act(self, obs: Observation, rng: np.random.Generator) -> IntArray:
+        from gamelm.poker.abstraction import sample_uniform
+
+        return sample_uniform(obs.legal, rng)
+
+
+@dataclass
+class CallingStation:
+    """Always checks or calls."""
+
+    name: str = "calling-station"
+
+    def act(self, obs: Observation, rng: np.random.Generator) -> IntArray:
+        return np.full(obs.size, CALL_ID, np.int64)
+
+
+@dataclass
+class Maniac:
+    """Raises whenever it can: the largest pot-fraction raise, else all-in."""
+
+    name: str = "maniac"
+
+    def act(self, obs: Observation, rng: np.random.Generator) -> IntArray:
+        want = _raise_id(obs, max(obs.menu.fractions, default=1.0))
+        return np.where(want >= 0, want, CALL_ID)
+
+
+# -- tight-aggressive -----------------------------------------------------------------------------
+
+# Opening ranges by position for 6-max (tighter early, wider late), in range notation.
+TAG_OPEN = {
+    "UTG": "77+, ATs+, KTs+, QTs+, JTs, T9s, 98s, AJo+, KQo",
+    "HJ": "66+, A9s+, A5s-A4s, KTs+, QTs+, JTs, T9s, 98s, 87s, ATo+, KJo+",
+    "CO": "44+, A2s+, K9s+, Q9s+, J9s+, T8s+, 97s+, 87s, 76s, 65s, A9o+, KTo+, QTo+, JTo",
+    "BTN": (
+        "22+, A2s+, K5s+, Q7s+, J7s+, T7s+, 96s+, 85s+, 75s+, 64s+, 54s, A5o+, K9o+, Q9o+, "
+        "J9o+, T9o"
+    ),
+    "SB": "44+, A2s+, K8s+, Q9s+, J9s+, T9s, 98s, 87s, A8o+, KTo+, QJo",
+    "BB": "",  # the big blind never opens: it checks its option
+}
+TAG_THREE_BET = "TT+, AQs+, AKo, A5s"
+TAG_CALL_RAISE = "22+, ATs+, KTs+, QTs+, JTs, T9s, 98s, AJo+, KQo"
+TAG_CALL_THREE_BET = "QQ+, AKs, AKo"
+
+
+@cache
+def _range_table(spec: str) -> npt.NDArray[np.bool_]:
+    """Which combos a range holds (cached per range text)."""
+    table = Range.parse(spec).weights > 0 if spec else np.zeros(NUM_COMBOS, bool)
+    table.setflags(write=False)
+    return table
+
+
+def _open_position(name: str) -> str:
+    """Map a full-ring position name onto the 6-max opening table."""
+    if name in TAG_OPEN:
+        return name
+    if name == "SB/BTN":
+        return "BTN"
+    if name.startswith("UTG"):
+        return "UTG"
+    if name == "LJ":
+        return "HJ"
+    return "CO"
+
+
+@dataclass
+class TightAggressive:
+    """Position-aware preflop ranges; postflop value bets and equity-based calls.
+
+    Preflop: with no raise yet it opens its position's range (``TAG_OPEN``) to about a pot,
+    otherwise folds (or checks in the big blind); facing one raise it 3-bets ``three_bet`` and
+    calls ``call_raise``; facing more it continues only with ``call_three_bet`` (raising QQ+ and
+    AK). Postflop it estimates its equity against the players still in: bets or raises for value
+    above ``value``, calls when the equity beats the pot odds by ``margin``, otherwise checks or
+    folds; as the preflop raiser it continuation-bets a flop with equity above ``cbet``.
+    """
+
+    name: str = "tag"
+    three_bet: str = TAG_THREE_BET
+    call_raise: str = TAG_CALL_RAISE
+    call_three_bet: str = TAG_CALL_THREE_BET
+    value: float = 0.70
+    cbet: float = 0.50
+    margin: float = 0.05
+    trials: int = 200
+
+    def _in(self, spec: str, combos: IntArray) -> npt.NDArray[np.bool_]:
+        return _range_table(spec)[combos]
+
+    def act(self, obs: Observation, rng: np.random.Generator) -> IntArray:
+        out = np.full(obs.size, CALL_ID, np.int64)
+        pre = obs.street == 0
+        if pre.any():
+            out[pre] = self._preflop(obs, np.flatnonzero(pre))
+        post = ~pre
+        if post.any():
+            out[post] = self._postflop(obs, np.flatnonzero(post), rng)
+        return out
+
+    def _preflop(self, obs: Observation, rows: IntArray) -> IntArray:
+        o = obs.subset(rows)
+        combos = combo_index(o.hole[:, 0].astype(np.int64), o.hole[:, 1].astype(np.int64))
+        # one opening table per seat of this table size
+        names = position_names(o.num_players)
+        opening = np.stack([_range_table(TAG_OPEN[_open_position(n)]) for n in names])
+        opened = opening[o.seat, combos]
+        raises = o.preflop_raises
+        raise_pot = _raise_id(o, 1.0)
+        fold = _fold_or_check(o)
+        call = np.full(rows.size, CALL_ID)
+        out = np.where(opened & (raise_pot >= 0), raise_pot, fold)
+        # facing one raise: 3-bet or call
+        facing = raises == 1
+        three = self._in(self.three_bet, combos)
+        flat = self._in(self.call_raise, combos)
+        out = np.where(facing, np.where(three & (raise_pot >= 0), raise_pot, fold), out)
+        out = np.where(facing & ~three & flat, call, out)
+        # facing a 3-bet or more: premium hands only
+        deep = raises >= 2
+        premium = self._in(self.call_three_bet, combos)
+        top = self._in("QQ+, AK", combos)
+        jam = np.where(o.legal[:, o.menu.all_in_id], o.menu.all_in_id, CALL_ID)
+        out = np.where(deep, np.where(premium, np.where(top, jam, call), fold), out)
+        return _pick(o, out)
+
+    def _postflop(self, obs: Observation, rows: IntArray, rng: np.random.Generator) -> IntArray:
+        o = obs.subset(rows)
+        eq = hand_strength(
+            o.hole,
+            o.board,
+            o.board_count,
+            np.maximum(o.live_opponents, 1),
+            trials=self.trials,
+            rng=rng,
+        )
+        bet = _raise_id(o, 0.66)
+        fold = _fold_or_check(o)
+        unopened = o.to_call == 0
+        aggressor_cbet = (o.street == 1) & (o.preflop_raises > 0) & unopened & (eq > self.cbet)
+        value = (eq > self.value) & (bet >= 0)
+        out = np.where(value | (aggressor_cbet & (bet >= 0)), bet, fold)
+        calls = ~value & (o.to_call > 0) & (eq > o.pot_odds + self.margin)
+        out = np.where(calls, CALL_ID, out)
+        return _pick(o, out)
+
+
+@dataclass
+class EquityBot:
+    """Equity against random hands of the players still in, compared with the price.
+
+    Calls when equity > pot odds + ``margin``, raises about ``raise_size`` pots when equity >
+    ``raise_above`` (more opponents need more equity: the threshold is raised by ``per_opponent``
+    for each opponent beyond the first), otherwise checks or folds.
+    """
+
+    name: str = "equity"
+    raise_above: float = 0.62
+    per_opponent: float = 0.08
+    margin: float = 0.0
+    raise_size: float = 0.75
+    trials: int = 200
+
+    def act(self, obs: Observation, rng: np.random.Generator) -> IntArray:
+        opp = np.maximum(obs.live_opponents, 1)
+        eq = hand_strength(obs.hole, obs.board, obs.board_count, opp, trials=self.trials, rng=rng)
+        need = self.raise_above + self.per_opponent * (opp - 1)
+        bet = _raise_id(obs, self.raise_size)
+        out = np.where((eq > need) & (bet >= 0), bet, _fold_or_check(obs))
+        out = np.where((out != bet) & (eq > obs.pot_odds + self.margin), CALL_ID, out)
+        return _pick(obs, out)
+
+
+BASELINES: dict[str, Callable[[], Agent]] = {
+    "random": RandomAgent,
+    "calling-station": CallingStation,
+    "maniac": Maniac,
+    "tag": TightAggressive,
+    "equity": EquityBot,
+}
+
+
+def make_agent(spec: str) -> Agent:
+    """An agent from its name (``random``, ``calling-station``, ``maniac``, ``tag``, ``equity``)."""
+    factory = BASELINES.get(spec.strip().lower())
+    if factory is None:
+        raise ValueError(f"unknown agent {spec!r}; available: {', '.join(BASELINES)}")
+    return factory()

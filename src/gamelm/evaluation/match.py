@@ -1,0 +1,351 @@
+"""Matches between agents on the batched engine, with duplicate dealing and per-hand records.
+
+A match seats a *lineup*: the hero (agent 0) and the opponents cycling through the other seats.
+With **duplicate dealing** every deal (hole cards of every seat and the board, drawn from the
+recorded seed) is played once per rotation of the lineup, so every agent holds every seat's
+cards once; the luck of the cards largely cancels when the rotations are summed. Without it, each
+hand has fresh cards and the lineup still rotates by one seat per hand.
+
+Everything is recorded per hand (who sat where, the cards, the payoffs, per-seat action counts),
+so every metric in `gamelm.evaluation.metrics` can be recomputed from a `MatchResult`.
+
+>>> from gamelm.agents.baselines import make_agent
+>>> res = play_match([make_agent("tag"), make_agent("calling-station")],
+...                  MatchConfig(seats=2, hands=200, seed=0))
+>>> res.payoffs.shape, int(res.payoffs.sum())  # chips are conserved
+((200, 2), 0)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from gamelm.agents.base import Agent, IntArray, observe
+from gamelm.poker.abstraction import CALL_ID, FOLD_ID, ActionAbstraction
+from gamelm.poker.batch import RAISE, BatchEngine
+from gamelm.poker.evaluator import evaluate_cards
+
+# per (hand, seat) counters recorded during play
+COUNTERS = (
+    "vpip",  # put chips in voluntarily preflop
+    "pfr",  # raised preflop
+    "three_bet_chance",  # faced exactly one preflop raise
+    "three_bet",  # ... and re-raised
+    "post_aggr",  # bets and raises after the flop
+    "post_calls",  # calls after the flop
+    "saw_flop",
+    "showdown",  # went to showdown
+    "cbet_chance",  # preflop raiser, first to bet on the flop
+    "cbet",
+    "face_cbet",  # faced a continuation bet
+    "fold_cbet",
+    "bluffs",  # bets and raises with a hand that would lose at showdown to a player still in
+    "folds",
+    "checks",
+    "calls",
+    "raises",
+    "all_ins",
+)
+
+
+@dataclass(frozen=True)
+class MatchConfig:
+    """How a match is played.
+
+    Args:
+        seats: players per table, 2..10.
+        hands: hands to play (with duplicate dealing, rounded up to whole sets of rotations).
+        duplicate: replay every deal once per rotation of the lineup.
+        seed: seed of the deals and of the agents' randomness (recorded in the result).
+        stack_bb: starting stack in big blinds (reset every hand).
+        small_blind, big_blind: blinds in chips.
+        fractions: the raise sizes of the action menu, as pot fractions.
+        tables: tables played in lockstep.
+    """
+
+    seats: int = 2
+    hands: int = 10_000
+    duplicate: bool = True
+    seed: int = 0
+    stack_bb: int = 100
+    small_blind: int = 1
+    big_blind: int = 2
+    fractions: tuple[float, ...] = (0.5, 1.0)
+    tables: int = 2048
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.seats <= 10:
+            raise ValueError(f"seats must be 2..10, got {self.seats}")
+        if self.hands < 1:
+            raise ValueError(f"hands must be at least 1, got {self.hands}")
+        if self.stack_bb < 1:
+            raise ValueError(f"the stack must be at least 1 big blind, got {self.stack_bb}")
+        if self.tables < 1:
+            raise ValueError(f"tables must be at least 1, got {self.tables}")
+
+    @property
+    def num_hands(self) -> int:
+        """Hands actually played (duplicate dealing plays whole sets of rotations)."""
+        if self.duplicate:
+            return math.ceil(self.hands / self.seats) * self.seats
+        return self.hands
+
+
+@dataclass
+class MatchResult:
+    """Per-hand records of a match (``H`` hands, ``P`` seats)."""
+
+    agents: list[str]  # agent names; index 0 is the hero
+    config: MatchConfig
+    lineup: IntArray  # (H, P) agent index at each seat
+    deal: IntArray  # (H,) deal number (duplicate: shared by the rotations of one deal)
+    cards: npt.NDArray[np.uint8]  # (H, 2P + 5) hole cards by seat, then the board
+    payoffs: IntArray  # (H, P) chips won or lost by each seat
+    showdown: npt.NDArray[np.bool_]  # (H,)
+    counters: dict[str, IntArray] = field(default_factory=dict)  # name -> (H, P)
+    agreement: dict[str, tuple[int, int]] = field(default_factory=dict)  # agent -> (same, asked)
+
+
+def _lineups(num_agents: int, seats: int) -> IntArray:
+    """``(P, P)``: rotation r seats agent ``base[(s - r) % P]`` at seat s."""
+    base = np.array([0] + [1 + (i % (num_agents - 1)) for i in range(seats - 1)])
+    return np.stack([np.roll(base, r) for r in range(seats)])
+
+
+def _deal_cards(seed: int, deals: int, seats: int) -> npt.NDArray[np.uint8]:
+    """``(deals, 2P + 5)`` cards: the first cards of a shuffled deck per deal, from ``seed``."""
+    gen = np.random.default_rng([seed, 7])
+    return BatchEngine._deal(gen, deals, 2 * seats + 5).T.copy()
+
+
+def play_match(
+    agents: list[Agent],
+    config: MatchConfig,
+    reference: Agent | None = None,
+    progress: bool = False,
+) -> MatchResult:
+    """Play ``config.num_hands`` hands between ``agents`` (agent 0 is the hero).
+
+    With ``reference``, every decision of every agent is also put to the reference agent, and
+    the agreement rate is recorded (the reference's choice is not played).
+    """
+    if len(agents) < 2:
+        raise ValueError("a match needs at least two agents")
+    if len(agents) > config.seats:
+        raise ValueError(f"{len(agents)} agents do not fit at {config.seats} seats")
+    cfg = config
+    p = cfg.seats
+    hands = cfg.num_hands
+    lineups = _lineups(len(agents), p)
+    if cfg.duplicate:
+        deals = hands // p
+        deal = np.repeat(np.arange(deals), p)
+        rotation = np.tile(np.arange(p), deals)
+    else:
+        deals = hands
+        deal = np.arange(hands)
+        rotation = np.arange(hands) % p
+    cards = _deal_cards(cfg.seed, deals, p)[deal]  # (H, 2P + 5)
+    lineup = lineups[rotation]
+    menu = ActionAbstraction(cfg.fractions)
+    n = min(cfg.tables, hands)
+    eng = BatchEngine(n, p, cfg.small_blind, cfg.big_blind, cfg.stack_bb * cfg.big_blind)
+    rng = np.random.default_rng([cfg.seed, 11])
+    payoffs = np.zeros((hands, p), np.int64)
+    showdown = np.zeros(hands, bool)
+    counters = {name: np.zeros((hands, p), np.int64) for name in COUNTERS}
+    agreement = {a.name: [0, 0] for a in agents}
+    hand_of = np.full(n, -1)
+    raises = np.zeros(n, np.int64)  # bets and raises on the current street
+    preflop_raises = np.zeros(n, np.int64)
+    aggressor = np.full(n, -1)  # last preflop raiser
+    cbet_live = np.zeros(n, bool)  # the flop's only bet so far is a continuation bet
+    final_strength = np.zeros((n, p), np.int64)  # each seat's hand on the full board
+
+    def start(tables: IntArray, first: int) -> None:
+        ids = np.arange(first, first + tables.size)
+        hand_of[tables] = ids
+        c = cards[ids]
+        hole = np.zeros((n, p, 2), np.int64)
+        board = np.zeros((n, 5), np.int64)
+        hole[tables] = c[:, : 2 * p].reshape(-1, p, 2)
+        board[tables] = c[:, 2 * p :]
+        mask = np.zeros(n, bool)
+        mask[tables] = True
+        eng.reset(mask, hole=hole, board=board)
+        raises[tables] = 0
+        preflop_raises[tables] = 0
+        aggressor[tables] = -1
+        cbet_live[tables] = False
+        seven = np.concatenate(
+            [c[:, : 2 * p].reshape(-1, p, 2), np.repeat(c[:, None, 2 * p :], p, axis=1)], axis=2
+        )
+        final_strength[tables] = evaluate_cards(seven.reshape(-1, 7)).reshape(-1, p)
+
+    started = n
+    start(np.arange(n), 0)
+    finished = 0
+    bar = _progress(hands, progress)
+    rows_all = np.arange(n)
+    while finished < hands:
+        live = ~eng.done
+        tables = rows_all[live]
+        actor = eng.actor[tables].astype(np.int64)
+        who = lineup[hand_of[tables], actor]
+        ids = np.full(n, CALL_ID, np.int64)
+        for k, agent in enumerate(agents):
+            mine = tables[who == k]
+            if mine.size == 0:
+                continue
+            obs = observe(eng, menu, mine, raises, preflop_raises)
+            choice = np.asarray(agent.act(obs, rng), np.int64)
+            if choice.shape != (mine.size,):
+                raise ValueError(
+                    f"agent {agent.name!r} returned {choice.shape} ids for {mine.size}"
+                )
+            ok = (choice >= 0) & (choice < menu.num_actions)
+            ok[ok] = obs.legal[np.flatnonzero(ok), choice[ok]]
+            if not ok.all():
+                bad = int(np.flatnonzero(~ok)[0])
+                raise ValueError(
+                    f"agent {agent.name!r} chose an illegal action id {int(choice[bad])} "
+                    f"(legal: {np.flatnonzero(obs.legal[bad]).tolist()})"
+                )
+            ids[mine] = choice
+            if reference is not None:
+                ref = np.asarray(reference.act(obs, rng), np.int64)
+                agreement[agent.name][0] += int((ref == choice).sum())
+                agreement[agent.name][1] += mine.size
+        _count(
+            eng,
+            menu,
+            ids,
+            tables,
+            actor,
+            hand_of,
+            counters,
+            raises,
+            preflop_raises,
+            aggressor,
+            cbet_live,
+            final_strength,
+        )
+        street_before = eng.street.copy()
+        menu.step(eng, ids)
+        new_street = eng.street != street_before
+        raises[new_street] = 0
+        cbet_live[new_street] = False
+        done_now = tables[eng.done[tables]]
+        if done_now.size == 0:
+            continue
+        h = hand_of[done_now]
+        payoffs[h] = eng.payoffs()[done_now]
+        showdown[h] = eng.showdown[done_now]
+        folded = eng.folded[done_now]
+        reached_flop = (eng.street[done_now] >= 1) | eng.showdown[done_now]
+        counters["showdown"][h] = eng.showdown[done_now][:, None] & ~folded
+        counters["saw_flop"][h] |= (reached_flop[:, None] & ~folded).astype(np.int64)
+        finished += done_now.size
+        bar.update(done_now.size)
+        room = hands - started
+        again = done_now[:room]
+        if again.size:
+            start(again, started)
+            started += again.size
+    bar.close()
+    return MatchResult(
+        agents=[a.name for a in agents],
+        config=cfg,
+        lineup=lineup,
+        deal=deal,
+        cards=cards,
+        payoffs=payoffs,
+        showdown=showdown,
+        counters=counters,
+        agreement={k: (v[0], v[1]) for k, v in agreement.items()},
+    )
+
+
+def _count(
+    eng: BatchEngine,
+    menu: ActionAbstraction,
+    ids: IntArray,
+    tables: IntArray,
+    actor: IntArray,
+    hand_of: IntArray,
+    counters: dict[str, IntArray],
+    raises: IntArray,
+    preflop_raises: IntArray,
+    aggressor: IntArray,
+    cbet_live: npt.NDArray[np.bool_],
+    strength: IntArray,
+) -> None:
+    """Update the per-seat counters with the actions ``ids`` about to be played at ``tables``."""
+    legal = eng.legal()
+    choice = ids[tables]
+    h = hand_of[tables]
+    street = eng.street[tables]
+    to_call = legal.call_amount[tables]
+    kind = np.minimum(choice, RAISE)
+    is_raise = kind == RAISE
+    is_call = (choice == CALL_ID) & (to_call > 0)
+    is_check = (choice == CALL_ID) & (to_call == 0)
+    is_fold = choice == FOLD_ID
+    pre = street == 0
+    c = counters
+
+    def add(name: str, value: npt.NDArray[np.bool_]) -> None:
+        np.add.at(c[name], (h, actor), value.astype(np.int64))
+
+    add("folds", is_fold)
+    add("checks", is_check)
+    add("calls", is_call)
+    add("raises", is_raise)
+    add("all_ins", is_raise & (choice == menu.all_in_id))
+    vp = pre & (is_call | is_raise)
+    c["vpip"][h, actor] |= vp
+    c["pfr"][h, actor] |= pre & is_raise
+    facing_one = pre & (preflop_raises[tables] == 1)
+    c["three_bet_chance"][h, actor] |= facing_one
+    c["three_bet"][h, actor] |= facing_one & is_raise
+    add("post_aggr", ~pre & is_raise)
+    add("post_calls", ~pre & is_call)
+    # continuation bets: the preflop raiser opens the betting on the flop
+    flop = street == 1
+    chance = flop & (aggressor[tables] == actor) & (raises[tables] == 0)
+    c["cbet_chance"][h, actor] |= chance
+    c["cbet"][h, actor] |= chance & is_raise
+    facing = flop & cbet_live[tables] & (raises[tables] == 1)
+    c["face_cbet"][h, actor] |= facing
+    c["fold_cbet"][h, actor] |= facing & is_fold
+    # a bluff: betting a hand that loses at showdown to someone still in
+    folded = eng.folded[tables]
+    mine = strength[tables, actor]
+    others = np.where(folded, -1, strength[tables])
+    others[np.arange(tables.size), actor] = -1
+    add("bluffs", is_raise & (others.max(axis=1) > mine))
+    # book-keeping for the next decisions
+    cbet_live[tables] = np.where(chance & is_raise, True, cbet_live[tables] & ~is_raise)
+    raises[tables] += is_raise
+    preflop_raises[tables] += pre & is_raise
+    aggressor[tables] = np.where(pre & is_raise, actor, aggressor[tables])
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, show: bool) -> _NoBar:  # a tqdm bar has the same two methods
+    if not show:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="hand", leave=False)  # type: ignore[return-value]

@@ -1,0 +1,74 @@
+"""Matches, duplicate dealing and win rates with confidence intervals."""
+
+import numpy as np
+import pytest
+
+from gamelm.agents.baselines import make_agent
+from gamelm.evaluation.match import MatchConfig, play_match
+from gamelm.evaluation.metrics import agent_win_rates, playing_stats, summary, win_rate
+
+
+def test_ci_covers_the_true_mean_about_95_percent_of_the_time():
+    rng = np.random.default_rng(0)
+    true_mean = 0.3  # chips per hand, big blind 2 -> 15 bb/100
+    covered = 0
+    for _ in range(400):
+        x = rng.normal(true_mean, 20.0, size=500)
+        w = win_rate(x, big_blind=2)
+        covered += w.ci95[0] <= 15.0 <= w.ci95[1]
+        assert w.stderr == pytest.approx(x.std(ddof=1) / np.sqrt(500) / 2 * 100)
+    assert 0.92 <= covered / 400 <= 0.98
+
+
+def test_match_records_and_conserves_chips():
+    cfg = MatchConfig(seats=3, hands=300, seed=4, tables=64)
+    res = play_match([make_agent("tag"), make_agent("random")], cfg)
+    assert res.payoffs.shape == (300, 3) and (res.payoffs.sum(axis=1) == 0).all()
+    # duplicate: each deal is played once per rotation, with the same cards
+    for d in range(3):
+        rows = np.flatnonzero(res.deal == d)
+        assert rows.size == 3 and (res.cards[rows] == res.cards[rows[0]]).all()
+        assert sorted(np.nonzero(res.lineup[rows] == 0)[1].tolist()) == [0, 1, 2]  # every seat
+    again = play_match([make_agent("tag"), make_agent("random")], cfg)
+    assert (again.payoffs == res.payoffs).all()  # the seed fixes everything
+
+
+def test_duplicate_dealing_reduces_the_standard_error():
+    agents = [make_agent("tag"), make_agent("calling-station")]
+    dup = agent_win_rates(play_match(agents, MatchConfig(hands=3000, seed=2)))["tag"]
+    plain = agent_win_rates(play_match(agents, MatchConfig(hands=3000, seed=2, duplicate=False)))
+    assert dup.stderr < 0.95 * plain["tag"].stderr
+
+
+@pytest.mark.parametrize("seats", [2, 6])
+@pytest.mark.parametrize("hero", ["tag", "equity"])
+@pytest.mark.parametrize("villain", ["random", "calling-station"])
+def test_baselines_beat_weak_players(seats, hero, villain):
+    res = play_match([make_agent(hero), make_agent(villain)], MatchConfig(seats, 2000, seed=3))
+    wr = agent_win_rates(res)[hero]
+    assert wr.ci95[0] > 0, wr
+
+
+def test_stats_are_sane():
+    res = play_match(
+        [make_agent("maniac"), make_agent("calling-station")],
+        MatchConfig(hands=400, seed=5, duplicate=False),
+    )
+    maniac, station = playing_stats(res, 0), playing_stats(res, 1)
+    assert maniac["pfr"] > 0.9 and maniac["raise"] > 0.9
+    assert station["pfr"] == 0 and station["raise"] == 0 and station["fold"] == 0
+    assert station["wtsd"] == 1.0  # a calling station never folds: every flop goes to showdown
+    s = summary(res)
+    assert set(s["agents"]) == {"maniac", "calling-station"}
+    assert s["agents"]["maniac"]["ci95"][0] < s["agents"]["maniac"]["bb_per_100"]
+
+
+def test_illegal_agent_action_is_reported():
+    class Folder:
+        name = "folder"
+
+        def act(self, obs, rng):
+            return np.zeros(obs.size, np.int64)  # fold even when checking is free
+
+    with pytest.raises(ValueError, match="'folder' chose an illegal action id 0"):
+        play_match([Folder(), make_agent("random")], MatchConfig(hands=50))
