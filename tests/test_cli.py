@@ -11,7 +11,7 @@ runner = CliRunner()
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["simulate"], ["demo"], ["bench"], ["bench", "evaluator"], ["bench", "engine"]],
+    [[], ["simulate"], ["demo"], ["eval"], ["bench"], ["bench", "evaluator"], ["bench", "engine"]],
 )
 def test_help_everywhere(args):
     result = runner.invoke(app, [*args, "--help"])
@@ -51,6 +51,10 @@ def test_simulate_json_is_reproducible():
         (["simulate", "--hands", "0"], "--hands"),
         (["simulate", "--fractions", "0.5,x"], "pot fractions"),
         (["bench", "engine", "--seats", "1"], "seats"),
+        (["eval", "shark"], "unknown agent 'shark'"),
+        (["eval", "tag", "--vs", "random", "--seats", "11"], "seats must be 2..10"),
+        (["eval", "tag", "--hands", "0"], "hands must be at least 1"),
+        (["eval", "tag", "--vs", "random,maniac", "--seats", "2"], "do not fit"),
     ],
 )
 def test_bad_input_is_one_clear_line(args, needle):
@@ -74,3 +78,16 @@ def test_bench_json_keys():
     data = json.loads(result.output)
     for name in ("gamelm", "openspiel", "rlcard", "pokerkit"):
         assert data[name]["hands_per_s"] > 0 and data[name]["decisions_per_s"] > 0
+
+
+def test_eval_json_contract():
+    args = ["eval", "tag", "--vs", "calling-station", "--hands", "400", "--seats", "2"]
+    result = runner.invoke(app, [*args, "--duplicate", "--seed", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["hands"] == 400
+    tag = out["agents"]["tag"]
+    assert {"bb_per_100", "stderr", "ci95"} <= set(tag)
+    lo, hi = tag["ci95"]
+    assert lo < tag["bb_per_100"] < hi
+    assert out["agents"]["calling-station"]["bb_per_100"] == -tag["bb_per_100"]

@@ -219,6 +219,90 @@ def demo(
     )
 
 
+@app.command("eval")
+def eval_cmd(
+    agent: Annotated[str, typer.Argument(help="The agent to evaluate (random, tag, equity...).")],
+    vs: Annotated[str, typer.Option(help="Opponents, comma-separated; they fill the seats.")] = (
+        "random"
+    ),
+    hands: Annotated[int, typer.Option(help="Hands to play.")] = 10_000,
+    seats: Annotated[int, typer.Option(help="Seats per table, 2..10.")] = 2,
+    duplicate: Annotated[
+        bool, typer.Option("--duplicate/--no-duplicate", help="Replay each deal in every seat.")
+    ] = True,
+    seed: Annotated[int, typer.Option(help="Seed of the deals and the agents.")] = 0,
+    stack: Annotated[int, typer.Option(help="Starting stack in big blinds.")] = 100,
+    fractions: Annotated[str, typer.Option(help="Raise sizes as pot fractions.")] = "0.5,1",
+    reference: Annotated[
+        str | None, typer.Option(help="Also report agreement with this agent's choices.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Play AGENT against the --vs agents and report bb/100 with 95% CIs and playing stats."""
+    from gamelm.agents.baselines import make_agent
+    from gamelm.evaluation.match import MatchConfig, play_match
+    from gamelm.evaluation.metrics import summary
+    from gamelm.poker.abstraction import ActionAbstraction
+
+    try:
+        menu = ActionAbstraction.parse(fractions)
+        players = [make_agent(agent)] + [make_agent(a) for a in vs.split(",") if a.strip()]
+        ref = make_agent(reference) if reference else None
+        cfg = MatchConfig(
+            seats=seats,
+            hands=hands,
+            duplicate=duplicate,
+            seed=seed,
+            stack_bb=stack,
+            fractions=menu.fractions,
+        )
+        res = play_match(players, cfg, reference=ref, progress=not as_json)
+    except ValueError as exc:
+        _fail(str(exc))
+    out = summary(res)
+    if as_json:  # statistics without a single case (nan) are written as null
+        print(json.dumps(_nan_to_none(out)))
+        return
+    table = Table(
+        title=f"{seats}-seat, {out['hands']:,} hands" + (", duplicate" if duplicate else "")
+    )
+    for col in ("agent", "bb/100", "95% CI", "VPIP", "PFR", "3-bet", "AF", "WTSD", "W$SD"):
+        table.add_column(col, justify="left" if col == "agent" else "right")
+    for name, a in out["agents"].items():
+        table.add_row(
+            name,
+            f"{a['bb_per_100']:+.1f}",
+            f"[{a['ci95'][0]:+.1f}, {a['ci95'][1]:+.1f}]",
+            *(f"{a[k]:.2f}" if a[k] == a[k] else "-" for k in ("vpip", "pfr", "three_bet")),
+            f"{a['af']:.2f}" if a["af"] == a["af"] else "-",
+            *(f"{a[k]:.2f}" if a[k] == a[k] else "-" for k in ("wtsd", "wsd")),
+        )
+    console.print(table)
+    pos = Table(title=f"{players[0].name} by position")
+    pos.add_column("position")
+    pos.add_column("bb/100", justify="right")
+    pos.add_column("stderr", justify="right")
+    for name, w in out["positions"].items():
+        pos.add_row(name, f"{w['bb_per_100']:+.1f}", f"{w['stderr']:.1f}")
+    console.print(pos)
+    if reference:
+        for name, a in out["agents"].items():
+            if "agreement" in a:
+                console.print(
+                    f"{name} agrees with {reference} on {a['agreement']:.1%} of decisions"
+                )
+
+
+def _nan_to_none(x: object) -> object:
+    if isinstance(x, dict):
+        return {k: _nan_to_none(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_nan_to_none(v) for v in x]
+    if isinstance(x, float) and x != x:
+        return None
+    return x
+
+
 def _print_bench(title: str, result: dict, key: str) -> None:
     table = Table(title=title)
     table.add_column("implementation")

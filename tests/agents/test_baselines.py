@@ -30,7 +30,7 @@ def test_every_baseline_plays_legal_actions(name):
 
 
 def test_unknown_agent():
-    with pytest.raises(ValueError, match="unknown agent 'shark'.*tag"):
+    with pytest.raises(ValueError, match=r"unknown agent 'shark'.*tag"):
         make_agent("shark")
 
 

@@ -239,16 +239,16 @@ def play_match(
         new_street = eng.street != street_before
         raises[new_street] = 0
         cbet_live[new_street] = False
+        flop = np.flatnonzero(new_street & (street_before == 0))  # the flop was just dealt
+        if flop.size:
+            counters["saw_flop"][hand_of[flop]] = ~eng.folded[flop]
         done_now = tables[eng.done[tables]]
         if done_now.size == 0:
             continue
         h = hand_of[done_now]
         payoffs[h] = eng.payoffs()[done_now]
         showdown[h] = eng.showdown[done_now]
-        folded = eng.folded[done_now]
-        reached_flop = (eng.street[done_now] >= 1) | eng.showdown[done_now]
-        counters["showdown"][h] = eng.showdown[done_now][:, None] & ~folded
-        counters["saw_flop"][h] |= (reached_flop[:, None] & ~folded).astype(np.int64)
+        counters["showdown"][h] = eng.showdown[done_now][:, None] & ~eng.folded[done_now]
         finished += done_now.size
         bar.update(done_now.size)
         room = hands - started
