@@ -91,3 +91,12 @@ def test_eval_json_contract():
     lo, hi = tag["ci95"]
     assert lo < tag["bb_per_100"] < hi
     assert out["agents"]["calling-station"]["bb_per_100"] == -tag["bb_per_100"]
+
+
+def test_hands_that_end_at_the_deal_are_counted(tmp_path):
+    # an ante bigger than the stack: every hand is decided before anyone acts
+    args = ["simulate", "--seats", "3", "--ante", "5", "--stack", "1", "--hands", "50"]
+    result = runner.invoke(app, [*args, "--phh-out", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["hands"] == 50
+    assert len(list(tmp_path.glob("*.phh"))) == 50

@@ -77,15 +77,17 @@ def _simulate(
     bar = tqdm(total=hands, unit="hand", disable=not progress, leave=False)
     t0 = time.perf_counter()
     decisions = 0
+    in_play = mask.copy()  # the table holds a hand not yet recorded
     while finished < hands:
-        active = ~eng.done
-        decisions += int(active.sum())
-        kind, amount = menu.decode(eng, sample_uniform(menu.legal_mask(eng), rng))
-        if recorder is not None:
-            recorder.record(eng, kind, amount)
-        eng.step(kind, amount)
-        just = np.flatnonzero(active & eng.done)
+        # hands can end at the deal (everyone all-in for the blinds or antes): record them first
+        just = np.flatnonzero(in_play & eng.done)
         if just.size == 0:
+            active = ~eng.done
+            decisions += int(active.sum())
+            kind, amount = menu.decode(eng, sample_uniform(menu.legal_mask(eng), rng))
+            if recorder is not None:
+                recorder.record(eng, kind, amount)
+            eng.step(kind, amount)
             continue
         results[hand_id[just]] = eng.payoffs()[just]
         if recorder is not None:
@@ -96,8 +98,8 @@ def _simulate(
         finished += just.size
         bar.update(just.size)
         # deal new hands at the tables that finished, while hands remain to be started
-        room = hands - started
-        restart = just[:room]
+        restart = just[: hands - started]
+        in_play[just[restart.size :]] = False
         if restart.size:
             m = np.zeros(tables, bool)
             m[restart] = True

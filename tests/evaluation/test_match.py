@@ -72,3 +72,9 @@ def test_illegal_agent_action_is_reported():
 
     with pytest.raises(ValueError, match="'folder' chose an illegal action id 0"):
         play_match([Folder(), make_agent("random")], MatchConfig(hands=50))
+
+
+def test_short_stacks_that_are_all_in_at_the_deal():
+    cfg = MatchConfig(seats=6, hands=120, stack_bb=1, seed=2)
+    res = play_match([make_agent("tag"), make_agent("random")], cfg)
+    assert res.payoffs.shape == (120, 6) and (res.payoffs.sum(axis=1) == 0).all()

@@ -188,12 +188,28 @@ def play_match(
 
     started = n
     start(np.arange(n), 0)
+    in_play = np.ones(n, bool)  # the table holds a hand not yet recorded
     finished = 0
     bar = _progress(hands, progress)
     rows_all = np.arange(n)
     while finished < hands:
-        live = ~eng.done
-        tables = rows_all[live]
+        ended = rows_all[in_play & eng.done]  # also hands over at the deal (all-in blinds)
+        if ended.size:
+            h = hand_of[ended]
+            folded = eng.folded[ended]
+            payoffs[h] = eng.payoffs()[ended]
+            showdown[h] = eng.showdown[ended]
+            counters["showdown"][h] = eng.showdown[ended][:, None] & ~folded
+            counters["saw_flop"][h] |= counters["showdown"][h]  # run-outs skip the flop step
+            finished += ended.size
+            bar.update(ended.size)
+            again = ended[: hands - started]
+            in_play[ended[again.size :]] = False
+            if again.size:
+                start(again, started)
+                started += again.size
+            continue
+        tables = rows_all[~eng.done]
         actor = eng.actor[tables].astype(np.int64)
         who = lineup[hand_of[tables], actor]
         ids = np.full(n, CALL_ID, np.int64)
@@ -242,20 +258,6 @@ def play_match(
         flop = np.flatnonzero(new_street & (street_before == 0))  # the flop was just dealt
         if flop.size:
             counters["saw_flop"][hand_of[flop]] = ~eng.folded[flop]
-        done_now = tables[eng.done[tables]]
-        if done_now.size == 0:
-            continue
-        h = hand_of[done_now]
-        payoffs[h] = eng.payoffs()[done_now]
-        showdown[h] = eng.showdown[done_now]
-        counters["showdown"][h] = eng.showdown[done_now][:, None] & ~eng.folded[done_now]
-        finished += done_now.size
-        bar.update(done_now.size)
-        room = hands - started
-        again = done_now[:room]
-        if again.size:
-            start(again, started)
-            started += again.size
     bar.close()
     return MatchResult(
         agents=[a.name for a in agents],
