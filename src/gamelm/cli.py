@@ -52,9 +52,13 @@ def _simulate(
     from gamelm.poker.batch import BatchEngine
     from gamelm.poker.history import BatchRecorder, dumps, write_atomic
 
+    if tables < 1:
+        _fail(f"--tables must be at least 1, got {tables}")
+    if seed < 0:
+        _fail(f"--seed must not be negative, got {seed}")
     try:
         menu = ActionAbstraction.parse(fractions)
-        tables = max(1, min(tables, hands))
+        tables = min(tables, hands)
         eng = BatchEngine(
             tables, seats, small_blind, big_blind, starting_stacks=stack_bb * big_blind, ante=ante
         )
@@ -63,7 +67,10 @@ def _simulate(
     rng = np.random.default_rng(seed)
     recorder = BatchRecorder(tables) if phh_out is not None else None
     if phh_out is not None:
-        phh_out.mkdir(parents=True, exist_ok=True)
+        try:
+            phh_out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            _fail(f"cannot write hand histories to {phh_out}: {exc.strerror or exc}")
     # every seat's result per finished hand, in chips
     results = np.zeros((hands, seats), np.int64)
     started = min(tables, hands)
@@ -212,6 +219,8 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
 ) -> None:
     """Play a few thousand hands between random players, heads-up and 6-max, and summarise."""
+    if hands < 2:
+        _fail(f"--hands must be at least 2, got {hands}")
     for seats in (2, 6):
         out = _simulate(seats, hands, seed, 100, 1, 2, 0, 1024, "0.5,1", None)
         console.print(_summary_table(f"{seats}-seat: random players, 100bb, seed {seed}", out))
@@ -246,6 +255,8 @@ def eval_cmd(
     from gamelm.evaluation.metrics import summary
     from gamelm.poker.abstraction import ActionAbstraction
 
+    if seed < 0:
+        _fail(f"--seed must not be negative, got {seed}")
     try:
         menu = ActionAbstraction.parse(fractions)
         players = [make_agent(agent)] + [make_agent(a) for a in vs.split(",") if a.strip()]
@@ -328,6 +339,8 @@ def bench_evaluator_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """7-card evaluations per second: gamelm, phevaluator, eval7, treys, PokerKit."""
+    if seconds <= 0:
+        _fail(f"--seconds must be positive, got {seconds}")
     from gamelm.benchmarking import bench_evaluator
 
     result = bench_evaluator(seconds)
@@ -345,6 +358,8 @@ def bench_engine_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Random-play hands/s at 100bb: gamelm, OpenSpiel, RLCard, PokerKit."""
+    if seconds <= 0:
+        _fail(f"--seconds must be positive, got {seconds}")
     from gamelm.benchmarking import bench_engine
 
     try:

@@ -102,3 +102,27 @@ def test_menu_rejects_bad_ids():
         menu.decode(eng, np.array([0, 9]))
     with pytest.raises(ValueError, match="pot fractions"):
         ActionAbstraction((1.0, 1.0))
+
+
+@pytest.mark.parametrize(
+    ("call", "needle"),
+    [
+        (lambda e: e.step(np.full(3, RAISE), np.full(3, 5.7)), "whole numbers"),
+        (lambda e: e.step(np.full(3, 1.5)), "whole numbers"),
+        (lambda e: e.step(np.full(3, RAISE), np.full(3, np.nan)), "whole numbers"),
+        (lambda e: e.step(np.full(3, RAISE), np.full(3, 2.0**64)), "out of range"),
+        (lambda e: e.step(np.full(4, CHECK_CALL)), "give one value or 3"),
+        (lambda e: e.step(np.full(3, CHECK_CALL), mask=np.array([0, 2])), "3 booleans"),
+        (lambda e: e.reset(np.array([0, 2]), seed=1), "3 booleans"),
+        (lambda e: e.reset(starting_stacks=100.5), "starting stacks"),
+        (lambda e: e.reset(hole=np.zeros((3, 2)), board=np.zeros((3, 5))), "hole cards must be"),
+    ],
+)
+def test_malformed_input_is_rejected_and_changes_nothing(call, needle):
+    eng = BatchEngine(3, 2, 1, 2, starting_stacks=200)
+    eng.reset(seed=0)
+    before = eng.stacks.copy(), eng.bets.copy(), eng.actor.copy()
+    with pytest.raises(ValueError, match=needle):
+        call(eng)
+    after = eng.stacks, eng.bets, eng.actor
+    assert all((a == b).all() for a, b in zip(before, after))

@@ -27,6 +27,7 @@ from gamelm.poker.abstraction import CALL_ID, FOLD_ID, ActionAbstraction
 from gamelm.poker.batch import BatchEngine
 
 IntArray = npt.NDArray[np.int64]
+UNSEEN = 255  # a board slot not dealt yet
 BoolArray = npt.NDArray[np.bool_]
 
 
@@ -47,7 +48,7 @@ class Observation:
     big_blind: int
     menu: ActionAbstraction
     hole: npt.NDArray[np.uint8]  # (m, 2)
-    board: npt.NDArray[np.uint8]  # (m, 5): only the first ``board_count`` cards are dealt
+    board: npt.NDArray[np.uint8]  # (m, 5): the first ``board_count`` cards, then UNSEEN
     board_count: IntArray  # (m,) 0, 3, 4 or 5
     street: IntArray  # (m,) 0 preflop .. 3 river
     stacks: IntArray  # (m, P) chips behind
@@ -133,6 +134,8 @@ def observe(
     targets[:, menu.all_in_id] = legal.max_raise_to[tables]
     targets[:, FOLD_ID] = legal.bet[tables]
     count = eng.visible_board_count()[tables]
+    board = eng.board[tables].copy()
+    board[np.arange(5)[None, :] >= count[:, None]] = UNSEEN  # never show cards to come
     return Observation(
         tables=tables,
         seat=eng.actor[tables].astype(np.int64),
@@ -140,7 +143,7 @@ def observe(
         big_blind=eng.big_blind,
         menu=menu,
         hole=eng.hole[tables, eng.actor[tables]],
-        board=eng.board[tables],
+        board=board,
         board_count=count,
         street=eng.street[tables].astype(np.int64),
         stacks=eng.stacks[tables].astype(np.int64),

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from gamelm.poker.batch import CHECK_CALL, FOLD, RAISE, BatchEngine
+from gamelm.poker.batch import CHECK_CALL, FOLD, RAISE, BatchEngine, int_array
 
 FOLD_ID, CALL_ID = FOLD, CHECK_CALL  # menu ids 0 and 1 are the engine's kinds
 
@@ -38,15 +38,20 @@ class ActionAbstraction:
 
     def __post_init__(self) -> None:
         fr = tuple(float(f) for f in self.fractions)
-        if any(f <= 0 for f in fr) or len(set(fr)) != len(fr):
-            raise ValueError(f"pot fractions must be distinct and positive, got {self.fractions}")
+        if any(not 0 < f <= 100 for f in fr) or len(set(fr)) != len(fr):  # NaN fails too
+            raise ValueError(
+                f"pot fractions must be distinct numbers in (0, 100], got {self.fractions}"
+            )
         object.__setattr__(self, "fractions", tuple(sorted(fr)))
 
     @classmethod
     def parse(cls, text: str) -> ActionAbstraction:
         """``"0.5,1,2"`` -> fractions (0.5, 1.0, 2.0)."""
+        parts = [x for x in text.split(",") if x.strip()]
+        if text.strip() and not parts:
+            raise ValueError(f"bad pot fractions {text!r}: no numbers")
         try:
-            return cls(tuple(float(x) for x in text.split(",") if x.strip()))
+            return cls(tuple(float(x) for x in parts))
         except ValueError as exc:
             raise ValueError(f"bad pot fractions {text!r}: {exc}") from None
 
@@ -122,7 +127,7 @@ def decode_raw(
     eng: BatchEngine, raise_to: npt.ArrayLike
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Raw chip actions: ``-1`` fold, ``0`` check/call, ``x > 0`` raise to ``x`` chips."""
-    amt = np.asarray(raise_to, np.int64)
+    amt = int_array(raise_to, "raw chip actions")
     kind = np.where(amt < 0, FOLD, np.where(amt == 0, CHECK_CALL, RAISE))
     return kind, np.maximum(amt, 0)
 
@@ -133,11 +138,11 @@ def sample_uniform(mask: npt.NDArray[np.bool_], rng: np.random.Generator) -> npt
     >>> sample_uniform(np.array([[0, 1, 0, 1], [0, 0, 0, 0]], bool), np.random.default_rng(0))
     array([3, 1])
     """
-    cols = np.ascontiguousarray(np.asarray(mask, bool).T).view(np.int8)  # one row per entry
+    cols = np.ascontiguousarray(np.asarray(mask, bool).T).astype(np.int32)  # one row per entry
     count = cols[0].copy()
     for col in cols[1:]:
         count += col
-    pick = (rng.random(count.size) * count).astype(np.int8)  # which legal entry, 0-based
+    pick = (rng.random(count.size) * count).astype(np.int32)  # which legal entry, 0-based
     seen = np.zeros_like(count)  # legal entries up to the current id
     ids = np.zeros_like(count)
     for col in cols[:-1]:

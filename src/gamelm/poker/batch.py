@@ -68,6 +68,21 @@ class LegalBatch:
     cache: dict = field(default_factory=dict, repr=False)  # derived arrays (e.g. menu amounts)
 
 
+def int_array(x: npt.ArrayLike, what: str) -> IntArray:
+    """``x`` as int64; whole numbers only (``5.0`` is fine, ``5.7``, NaN or 2**64 are not)."""
+    arr = np.asarray(x)
+    if arr.dtype == np.bool_ or not (
+        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+    ):
+        raise ValueError(f"{what} must be whole numbers, got {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.floating):
+        if not np.isfinite(arr).all() or (arr != np.round(arr)).any():
+            raise ValueError(f"{what} must be whole numbers")
+    if arr.size and (arr.max() > np.iinfo(np.int64).max or arr.min() < np.iinfo(np.int64).min):
+        raise ValueError(f"{what} are out of range")
+    return arr.astype(np.int64)
+
+
 @dataclass(frozen=True)
 class _SeatTables:
     """Lookup tables over the ``2**P`` seat bitmasks of a P-seat table."""
@@ -118,6 +133,13 @@ class BatchEngine:
             raise ValueError(f"num_tables must be at least 1, got {num_tables}")
         if not 2 <= num_players <= MAX_SEATS:
             raise ValueError(f"a table has 2 to {MAX_SEATS} seats, got {num_players}")
+        for label, value in (
+            ("small blind", small_blind),
+            ("big blind", big_blind),
+            ("ante", ante),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise ValueError(f"the {label} must be a whole number of chips, got {value!r}")
         if not 0 < small_blind <= big_blind:
             raise ValueError(
                 f"blinds must satisfy 0 < small blind <= big blind, got {small_blind}/{big_blind}"
@@ -212,7 +234,8 @@ class BatchEngine:
 
     @property
     def board(self) -> npt.NDArray[np.uint8]:
-        """``(N, 5)`` board cards of each deal (a view; streets not reached are not shown)."""
+        """``(N, 5)`` all five board cards of each deal, including streets not reached yet (a
+        view: use `visible_board_count` for what the players have seen)."""
         return self._board8[:, 2:7]
 
     @property
@@ -231,13 +254,26 @@ class BatchEngine:
             bits |= flags[seat].astype(CHIP) << seat
         return bits
 
+    def _table_mask(self, mask: npt.ArrayLike) -> BoolArray:
+        m = np.asarray(mask)
+        if m.dtype != np.bool_ or m.shape != (self.num_tables,):
+            raise ValueError(
+                f"a table mask is {self.num_tables} booleans, got {m.dtype} of shape {m.shape}"
+            )
+        return m
+
+    def _per_table(self, x: IntArray, what: str) -> IntArray:
+        if x.ndim > 1 or (x.ndim == 1 and x.shape != (self.num_tables,)):
+            raise ValueError(f"give one value or {self.num_tables} {what}, got shape {x.shape}")
+        return np.broadcast_to(x, (self.num_tables,))
+
     # -- set-up -----------------------------------------------------------------------------
     def _stack_array(self, stacks: int | npt.ArrayLike) -> IntArray:
         try:
             arr = np.broadcast_to(
-                np.asarray(stacks, dtype=np.int64), (self.num_tables, self.num_players)
+                int_array(stacks, "starting stacks"), (self.num_tables, self.num_players)
             )
-        except (ValueError, OverflowError):
+        except ValueError:
             raise ValueError(
                 f"starting stacks must be one number, {self.num_players} numbers or a "
                 f"({self.num_tables}, {self.num_players}) array of integers"
@@ -245,7 +281,7 @@ class BatchEngine:
         if (arr <= 0).any():
             raise ValueError("every starting stack must be positive")
         if (arr.sum(axis=1) > MAX_CHIPS).any():
-            raise ValueError(f"the chips at one table must add up to less than {MAX_CHIPS}")
+            raise ValueError(f"the chips at one table must add up to at most {MAX_CHIPS}")
         return arr.copy()
 
     def reset(
@@ -263,7 +299,7 @@ class BatchEngine:
         Cards come from ``rng`` (or ``seed``) unless ``hole`` ``(N, P, 2)`` and ``board``
         ``(N, 5)`` are given (rows for the masked tables are used).
         """
-        idx = self._rows if mask is None else np.flatnonzero(np.asarray(mask, bool))
+        idx = self._rows if mask is None else np.flatnonzero(self._table_mask(mask))
         if idx.size == 0:
             return
         if starting_stacks is not None:
@@ -278,8 +314,15 @@ class BatchEngine:
         if hole is not None or board is not None:
             if hole is None or board is None:
                 raise ValueError("give both hole and board cards, or neither")
-            h = np.asarray(hole, np.int64).reshape(self.num_tables, p, 2)[idx]
-            b = np.asarray(board, np.int64).reshape(self.num_tables, 5)[idx]
+            h = int_array(hole, "hole cards")
+            b = int_array(board, "board cards")
+            if h.size != self.num_tables * p * 2 or b.size != self.num_tables * 5:
+                raise ValueError(
+                    f"hole cards must be ({self.num_tables}, {p}, 2) and the board "
+                    f"({self.num_tables}, 5), got {h.shape} and {b.shape}"
+                )
+            h = h.reshape(self.num_tables, p, 2)[idx]
+            b = b.reshape(self.num_tables, 5)[idx]
             every = np.concatenate([h.reshape(m, -1), b], axis=1)
             srt = np.sort(every, axis=1)
             if (every < 0).any() or (every > 51).any() or (srt[:, 1:] == srt[:, :-1]).any():
@@ -431,9 +474,11 @@ class BatchEngine:
         raises `IllegalActionError` naming the table and the rule, and changes nothing.
         """
         n, lut = self.num_tables, self._lut
-        kind = np.broadcast_to(np.asarray(kind, np.int64), (n,))
-        amount_arr = np.broadcast_to(np.asarray(0 if amount is None else amount, np.int64), (n,))
-        act = ~self.done if mask is None else (np.asarray(mask, bool) & ~self.done)
+        kind = self._per_table(int_array(kind, "action kinds"), "action kinds")
+        amount_arr = self._per_table(
+            int_array(0 if amount is None else amount, "raise amounts"), "raise amounts"
+        )
+        act = ~self.done if mask is None else (self._table_mask(mask) & ~self.done)
         legal = self.legal()
         self._validate(kind, amount_arr, act, legal)
         amount_arr = amount_arr.astype(CHIP)  # valid raises fit; other tables' amounts are unused
