@@ -27,6 +27,7 @@ import numpy.typing as npt
 from gamelm.agents.base import Agent, IntArray, observe
 from gamelm.poker.abstraction import CALL_ID, FOLD_ID, ActionAbstraction
 from gamelm.poker.batch import RAISE, BatchEngine
+from gamelm.poker.cards import deal
 from gamelm.poker.evaluator import evaluate_cards
 
 # per (hand, seat) counters recorded during play
@@ -119,7 +120,7 @@ def _lineups(num_agents: int, seats: int) -> IntArray:
 def _deal_cards(seed: int, deals: int, seats: int) -> npt.NDArray[np.uint8]:
     """``(deals, 2P + 5)`` cards: the first cards of a shuffled deck per deal, from ``seed``."""
     gen = np.random.default_rng([seed, 7])
-    return BatchEngine._deal(gen, deals, 2 * seats + 5).T.copy()
+    return deal(gen, 2 * seats + 5, deals).T.copy()
 
 
 def play_match(

@@ -37,6 +37,7 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 
+from gamelm.poker.cards import deal
 from gamelm.poker.evaluator import evaluate_cards
 from gamelm.poker.rules import MAX_SEATS, IllegalActionError
 
@@ -331,7 +332,7 @@ class BatchEngine:
             self.board[idx] = b
         else:
             gen = rng if rng is not None else np.random.default_rng(seed)
-            deck = self._deal(gen, m, 2 * p + 5)  # (2P + 5, m)
+            deck = deal(gen, 2 * p + 5, m)  # (2P + 5, m)
             self._hole[:, idx] = deck[: 2 * p].reshape(p, 2, m).transpose(0, 2, 1)
             self.board[idx] = deck[2 * p :].T
         self._begin_hand(idx, opening)
@@ -399,20 +400,6 @@ class BatchEngine:
             idle = np.broadcast_to(idle, idx.shape)
         if idle.any():  # nobody can act preflop: return the uncalled blind and run the board
             self._close_rounds(idx[idle])
-
-    @staticmethod
-    def _deal(gen: np.random.Generator, m: int, k: int) -> npt.NDArray[np.uint8]:
-        """``(k, m)``: the first ``k`` cards of ``m`` shuffled decks (partial Fisher-Yates)."""
-        deck = np.empty((52, m), np.uint8)
-        deck[:] = np.arange(52, dtype=np.uint8)[:, None]
-        flat = deck.ravel()
-        cols = np.arange(m)
-        for i in range(k):  # swap position i with a uniform position in i..51
-            j = gen.integers(i, 52, size=m, dtype=np.uint8).astype(np.int64) * m + cols
-            picked = flat[j]
-            flat[j] = deck[i]
-            deck[i] = picked
-        return deck[:k]
 
     # -- queries ----------------------------------------------------------------------------
     def legal(self) -> LegalBatch:

@@ -125,3 +125,27 @@ def card_mask(cards: Iterable[int]) -> int:
     for c in cards:
         mask |= 1 << int(c)
     return mask
+
+
+def deal(
+    gen: np.random.Generator, k: int, m: int, deck: npt.NDArray[np.uint8] | None = None
+) -> npt.NDArray[np.uint8]:
+    """``(k, m)``: the first ``k`` cards of ``m`` independent shuffles of ``deck`` (all 52 cards
+    by default), by a partial Fisher-Yates shuffle vectorised over the ``m`` decks.
+
+    >>> hands = deal(np.random.default_rng(0), 7, 1000)
+    >>> hands.shape, bool((np.sort(hands, axis=0)[1:] != np.sort(hands, axis=0)[:-1]).all())
+    ((7, 1000), True)
+    """
+    cards = np.arange(NUM_CARDS, dtype=np.uint8) if deck is None else deck.astype(np.uint8)
+    r = cards.size
+    shuffled = np.empty((r, m), np.uint8)
+    shuffled[:] = cards[:, None]
+    flat = shuffled.ravel()
+    cols = np.arange(m)
+    for i in range(k):  # swap position i with a uniform position in i..r-1
+        j = gen.integers(i, r, size=m, dtype=np.uint8).astype(np.intp) * m + cols
+        picked = flat[j]
+        flat[j] = shuffled[i]
+        shuffled[i] = picked
+    return shuffled[:k]

@@ -33,7 +33,7 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 
-from gamelm.poker.cards import CardsLike, parse_cards
+from gamelm.poker.cards import CardsLike, deal, parse_cards
 from gamelm.poker.evaluator import (
     KEY_SUM_START,
     card_keys,
@@ -416,7 +416,7 @@ def _deal_from(
     r = deck.size
     accept = math.perm(r, k) / r**k * ((256 - 256 % r) / 256) ** k
     if accept < 0.3:
-        return _shuffle_from(gen, deck, k, t)
+        return deal(gen, k, t, deck)
     limit = 256 - 256 % r
     raw = gen.integers(0, 256, size=(k, t), dtype=np.uint8)
     ok = np.ones(t, bool)
@@ -428,23 +428,6 @@ def _deal_from(
         mask |= _bits(row)
     ok &= np.bitwise_count(mask) == k
     return deck[idx[:, ok]]
-
-
-def _shuffle_from(
-    gen: np.random.Generator, deck: npt.NDArray[np.uint8], k: int, t: int
-) -> npt.NDArray[np.uint8]:
-    """``(k, t)``: ``k`` distinct cards of ``deck`` per trial (partial Fisher-Yates)."""
-    r = deck.size
-    shuffled = np.empty((r, t), np.uint8)
-    shuffled[:] = deck[:, None]
-    flat = shuffled.ravel()
-    cols = np.arange(t)
-    for i in range(k):
-        j = gen.integers(i, r, size=t, dtype=np.uint8).astype(np.intp) * t + cols
-        picked = flat[j]
-        flat[j] = shuffled[i]
-        shuffled[i] = picked
-    return shuffled[:k]
 
 
 # -- many tables at once (agents) ----------------------------------------------------------------

@@ -308,20 +308,14 @@ def evaluate_on_boards(
     ['high card', 'straight']
     """
     keys = _card_keys()
-    tables = _tables()
-    rank_table, flush_table = tables["rank7"], tables["flush"]
-    base = np.take(keys, board[0]) + (_FLUSH_PROBE << _SUIT_SHIFT)
+    base = np.take(keys, board[0]) + KEY_SUM_START
     for row in board[1:]:
         base += np.take(keys, row)
     out = np.empty((holes.shape[0], board.shape[1]), np.int64)
     for p in range(holes.shape[0]):
         total = base + np.take(keys, holes[p, 0]) + np.take(keys, holes[p, 1])
-        out[p] = np.take(rank_table, total & _RANK_MASK)
-        _fix_flushes(
-            total,
-            lambda rows, p=p: np.concatenate([board[:, rows], holes[p][:, rows]]).T,
-            out[p],
-            flush_table,
+        out[p] = strengths_from_key_sums(
+            total, lambda rows, p=p: np.concatenate([board[:, rows], holes[p][:, rows]]).T
         )
     return out
 
