@@ -306,6 +306,48 @@ def eval_cmd(
                 )
 
 
+@app.command("pokerbench")
+def pokerbench_cmd(
+    agent: Annotated[str, typer.Argument(help="The agent to score (random, tag, equity...).")],
+    data: Annotated[
+        Path, typer.Option(help="Folder with the two PokerBench test CSV files.")
+    ] = Path("../shared/pokerbench_data"),
+    seed: Annotated[int, typer.Option(help="Seed of the agent's randomness.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Score AGENT on the PokerBench test set: exact and action match against the solver."""
+    from gamelm.agents.baselines import make_agent
+    from gamelm.evaluation import pokerbench
+
+    if seed < 0:
+        _fail(f"--seed must not be negative, got {seed}")
+    try:
+        player = make_agent(agent)
+        bench = pokerbench.load(data, progress=not as_json)
+        out = pokerbench.evaluate(player, bench, seed=seed, progress=not as_json)
+    except (ValueError, OSError) as exc:
+        _fail(str(exc))
+    if as_json:
+        print(json.dumps(_nan_to_none(out)))
+        return
+    table = Table(title=f"PokerBench: {agent} ({out['converted']:,} of {out['total']:,} rows)")
+    for col in ("part", "spots", "exact", "action", "random exact", "random action"):
+        table.add_column(col, justify="left" if col == "part" else "right")
+    for part in ("preflop", "postflop", "overall"):
+        r = out[part]
+        table.add_row(
+            part,
+            f"{r['n']:,}",
+            f"{r['exact']:.1%}",
+            f"{r['action']:.1%}",
+            f"{out['random_floor'][part]:.1%}",
+            f"{out['random_floor_action'][part]:.1%}",
+        )
+    console.print(table)
+    for part, row, why in bench.failures[:5]:
+        console.print(f"[yellow]{part} row {row} not converted: {why}[/yellow]")
+
+
 def _nan_to_none(x: object) -> object:
     if isinstance(x, dict):
         return {k: _nan_to_none(v) for k, v in x.items()}

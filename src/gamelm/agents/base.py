@@ -23,7 +23,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from gamelm.poker.abstraction import CALL_ID, FOLD_ID, ActionAbstraction
+from gamelm.poker.abstraction import CALL_ID, FOLD_ID, ActionAbstraction, Menu
 from gamelm.poker.batch import BatchEngine
 
 IntArray = npt.NDArray[np.int64]
@@ -46,7 +46,7 @@ class Observation:
     seat: IntArray  # (m,) seat to act
     num_players: int
     big_blind: int
-    menu: ActionAbstraction
+    menu: Menu  # entries; their chips per table are in raise_to
     hole: npt.NDArray[np.uint8]  # (m, 2)
     board: npt.NDArray[np.uint8]  # (m, 5): the first ``board_count`` cards, then UNSEEN
     board_count: IntArray  # (m,) 0, 3, 4 or 5

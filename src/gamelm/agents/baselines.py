@@ -42,27 +42,39 @@ from gamelm.poker.ranges import NUM_COMBOS, Range, combo_index
 
 
 def _pick(obs: Observation, want: IntArray) -> IntArray:
-    """``want`` where legal; otherwise check/call (always legal)."""
-    ok = obs.legal[np.arange(obs.size), want]
-    return np.where(ok, want, CALL_ID)
+    """``want`` where legal; otherwise check/call, else fold, else the first legal entry.
+
+    (Check/call is always legal in a real hand; a listed menu, as in PokerBench, may omit it.)
+    """
+    rows = np.arange(obs.size)
+    fallback = np.where(obs.legal[:, CALL_ID], CALL_ID, FOLD_ID)
+    fallback = np.where(obs.legal[rows, fallback], fallback, obs.legal.argmax(axis=1))
+    return np.where(obs.legal[rows, want], want, fallback)
 
 
 def _fold_or_check(obs: Observation) -> IntArray:
     """Fold when there is something to call, otherwise check."""
-    return np.where(obs.legal[:, FOLD_ID], FOLD_ID, CALL_ID)
+    return np.where(obs.to_call > 0, FOLD_ID, CALL_ID)
 
 
 def _raise_id(obs: Observation, pot_fraction: float) -> IntArray:
-    """The menu entry closest to a raise of ``pot_fraction`` pots that is legal (all-in if the
-    menu has no legal fraction raise), or -1 where raising is not legal."""
+    """The legal raise entry whose size is closest to ``pot_fraction`` pots (all-in if no other
+    raise is legal), or -1 where raising is not legal.
+
+    Sizes are read from ``obs.raise_to`` (a raise of ``f`` pots adds ``f * (pot + to_call)`` to
+    the largest bet), so pot-fraction menus and menus of listed chip amounts work alike.
+    """
     menu = obs.menu
-    fr = np.asarray(menu.fractions)
+    k = menu.all_in_id - 2  # raise entries other than all-in
     out = np.full(obs.size, -1)
-    if fr.size:
-        order = np.argsort(np.abs(fr - pot_fraction))
-        for j in order[::-1]:  # the closest fraction is written last
-            ok = obs.legal[:, 2 + j]
-            out = np.where(ok, 2 + j, out)
+    if k:
+        max_bet = obs.bets.max(axis=1, keepdims=True)
+        size = (obs.raise_to[:, 2 : 2 + k] - max_bet) / np.maximum(obs.pot + obs.to_call, 1)[
+            :, None
+        ]
+        dist = np.where(obs.legal[:, 2 : 2 + k], np.abs(size - pot_fraction), np.inf)
+        best = dist.argmin(axis=1)
+        out = np.where(np.isfinite(dist[np.arange(obs.size), best]), 2 + best, -1)
     return np.where((out < 0) & obs.legal[:, menu.all_in_id], menu.all_in_id, out)
 
 
@@ -85,18 +97,18 @@ class CallingStation:
     name: str = "calling-station"
 
     def act(self, obs: Observation, rng: np.random.Generator) -> IntArray:
-        return np.full(obs.size, CALL_ID, np.int64)
+        return _pick(obs, np.full(obs.size, CALL_ID, np.int64))
 
 
 @dataclass
 class Maniac:
-    """Raises whenever it can: the largest pot-fraction raise, else all-in."""
+    """Raises whenever it can: the largest raise short of all-in, else all-in."""
 
     name: str = "maniac"
 
     def act(self, obs: Observation, rng: np.random.Generator) -> IntArray:
-        want = _raise_id(obs, max(obs.menu.fractions, default=1.0))
-        return np.where(want >= 0, want, CALL_ID)
+        want = _raise_id(obs, 1e9)  # the largest legal size
+        return _pick(obs, np.where(want >= 0, want, CALL_ID))
 
 
 # -- tight-aggressive -----------------------------------------------------------------------------
@@ -195,7 +207,8 @@ class TightAggressive:
         deep = raises >= 2
         premium = self._in(self.call_three_bet, combos)
         top = self._in("QQ+, AK", combos)
-        jam = np.where(o.legal[:, o.menu.all_in_id], o.menu.all_in_id, CALL_ID)
+        jam = np.where(o.legal[:, o.menu.all_in_id], o.menu.all_in_id, _raise_id(o, 1e9))
+        jam = np.where(jam >= 0, jam, CALL_ID)
         out = np.where(deep, np.where(premium, np.where(top, jam, call), fold), out)
         return _pick(o, out)
 

@@ -123,6 +123,42 @@ class ActionAbstraction:
         eng.step(kind, amount)
 
 
+@dataclass(frozen=True)
+class ListedMenu:
+    """A menu whose raise sizes are listed per decision in chips instead of pot fractions.
+
+    Entries: fold, check/call, ``num_raises`` listed raises (smallest first), all-in. The chips
+    of each entry at each table are in `gamelm.agents.base.Observation.raise_to`, and the legal
+    mask marks the entries offered. PokerBench spots and human play use it; agents read sizes
+    from ``raise_to``, so the same agent plays either kind of menu.
+
+    >>> ListedMenu(2).names
+    ('fold', 'check/call', 'raise #1', 'raise #2', 'all-in')
+    """
+
+    num_raises: int
+
+    def __post_init__(self) -> None:
+        if self.num_raises < 0:
+            raise ValueError(f"a menu cannot list {self.num_raises} raises")
+
+    @property
+    def num_actions(self) -> int:
+        return 3 + self.num_raises
+
+    @property
+    def all_in_id(self) -> int:
+        return 2 + self.num_raises
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        raises = tuple(f"raise #{j + 1}" for j in range(self.num_raises))
+        return ("fold", "check/call", *raises, "all-in")
+
+
+Menu = ActionAbstraction | ListedMenu
+
+
 def decode_raw(
     eng: BatchEngine, raise_to: npt.ArrayLike
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:

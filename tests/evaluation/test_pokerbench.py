@@ -1,0 +1,177 @@
+"""PokerBench conversion and scoring on a few rows written inline (the test set itself stays
+outside the repository and is never read by the tests)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from gamelm.agents.baselines import BASELINES, make_agent
+from gamelm.cli import app
+from gamelm.evaluation import pokerbench as pb
+from gamelm.poker.abstraction import CALL_ID, FOLD_ID
+from gamelm.poker.cards import parse_cards
+
+PRE_COLS = [
+    "",
+    "prev_line",
+    "hero_pos",
+    "hero_holding",
+    "correct_decision",
+    "num_players",
+    "num_bets",
+    "available_moves",
+    "pot_size",
+]
+POST_COLS = [
+    "",
+    "preflop_action",
+    "board_flop",
+    "board_turn",
+    "board_river",
+    "aggressor_position",
+    "postflop_action",
+    "evaluation_at",
+    "available_moves",
+    "pot_size",
+    "hero_position",
+    "holding",
+    "correct_decision",
+]
+PREFLOP = [
+    ["0", "UTG/2.0bb/BTN/call/SB/13.0bb/BB/allin/UTG/fold/BTN/fold", "SB", "KdKc", "call", "4",
+     "3", "['call', 'fold']", "117.0"],
+    ["1", "", "SB", "QdJc", "3.0bb", "1", "0", "['3.0bb', 'call', 'fold']", "1.5"],
+    ["2", "SB/call", "BB", "7h2c", "check", "2", "0", "['5.0bb', '3.0bb', 'check', 'fold']",
+     "1.0"],
+    ["3", "SB/call/BB/5.0bb", "SB", "5s5c", "fold", "2", "1", "['fold']", "5.0"],
+]  # fmt: skip
+POSTFLOP = [
+    ["0", "HJ/2.0bb/BB/call", "Ks7h2d", "Jc", "7c", "OOP",
+     "OOP_CHECK/IP_CHECK/dealcards/Jc/OOP_CHECK/IP_BET_5/OOP_RAISE_14/IP_CALL/dealcards/7c/"
+     "OOP_CHECK", "River", "['Check', 'Bet 24']", "32", "IP", "8h8c", "Check"],
+    ["1", "HJ/2.0bb/BB/call", "Jh4h5s", "2d", "Qc", "OOP", "OOP_CHECK/IP_BET_3/OOP_RAISE_10",
+     "Flop", "['Fold', 'Call', 'Raise 26']", "17", "IP", "AsJs", "Call"],
+    ["2", "CO/2.3bb/BTN/call", "Ks7h2d", "Jc", "7c", "OOP",
+     "OOP_CHECK/IP_BET_2/OOP_CALL/dealcards/Jc/OOP_CHECK/IP_BET_8/OOP_RAISE_25/IP_CALL/"
+     "dealcards/7c/OOP_CHECK/IP_BET_45", "River", "['Fold', 'Call', 'Raise 70']", "103", "OOP",
+     "AhAc", "Raise 70"],
+]  # fmt: skip
+
+
+def _rows(cols: list[str], data: list[list[str]]) -> list[dict[str, str]]:
+    return [dict(zip(cols, r)) for r in data]
+
+
+def _bench() -> pb.Bench:
+    return pb.convert_rows(
+        [
+            ("preflop", _rows(PRE_COLS, PREFLOP), pb.convert_preflop),
+            ("postflop", _rows(POST_COLS, POSTFLOP), pb.convert_postflop),
+        ]
+    )
+
+
+def test_preflop_rows_replay_to_the_hero() -> None:
+    pre = _rows(PRE_COLS, PREFLOP)
+    s = pb.convert_preflop(pre[0], 0)
+    # UTG 20, BTN 20, SB 130, BB all-in 1000; HJ and CO folded when their turn came
+    assert s.state.actor == pb.POSITIONS["SB"] and s.state.pot == 1170
+    assert [s.state.folded[pb.POSITIONS[p]] for p in ("UTG", "HJ", "CO", "BTN")] == [True] * 4
+    assert s.kinds == ("call", "fold") and s.raise_to == (1000, 130) and s.label == 0
+    assert s.preflop_raises == 3 and s.state.hole[0] == tuple(parse_cards("KdKc"))
+    first = pb.convert_preflop(pre[1], 1)  # UTG, HJ, CO, BTN fold to the small blind
+    assert first.state.actor == 0 and sum(first.state.folded) == 4
+    assert first.raise_to == (30, 10, 5) and first.entries == (2, CALL_ID, FOLD_ID)
+    limp = pb.convert_preflop(pre[2], 2)  # BB may check: the listed fold is not legal here
+    assert limp.kinds == ("bet-raise", "bet-raise", "check", "fold") and limp.label_legal
+    assert not limp.state.legal().can_fold and limp.entries == (3, 2, CALL_ID, FOLD_ID)
+    only = pb.convert_preflop(pre[3], 3)
+    assert only.moves == ("fold",) and only.label_legal
+
+
+def test_postflop_rows_replay_street_by_street() -> None:
+    post = _rows(POST_COLS, POSTFLOP)
+    s = pb.convert_postflop(post[0], 0)
+    # preflop 45 chips (HJ 20, BB 20, SB 5); turn 50 raised to 140 and called; river check
+    assert s.state.street == 3 and s.state.pot == 45 + 280
+    assert s.state.actor == pb.POSITIONS["HJ"] and s.state.board == tuple(parse_cards("Ks7h2dJc7c"))
+    assert s.raise_to == (0, 240) and s.kinds == ("check", "bet-raise") and s.label == 0
+    flop = pb.convert_postflop(post[1], 1)  # the turn and river are not shown on the flop
+    obs = pb.observations([flop])
+    assert obs.board_count.tolist() == [3] and (obs.board[0, 3:] == 255).all()
+    assert obs.to_call.tolist() == [70] and obs.raises.tolist() == [2]
+
+
+def test_sizes_just_short_of_the_stack_are_the_all_in() -> None:
+    s = pb.convert_postflop(_rows(POST_COLS, POSTFLOP)[2], 2)
+    legal = s.state.legal()
+    # 70.7 bb behind after 2.3 + 27 bb: the solver's "Raise 70" is the all-in under rounding
+    assert legal.max_raise_to == 707 and s.raise_to[2] == 707 and s.entries[2] == -1
+    assert s.label_legal and s.snapped == 1
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"hero_pos": "MP"}, "unknown hero position"),
+        ({"hero_holding": "AsAs"}, "duplicate card"),
+        ({"hero_holding": "Qd"}, "2 cards"),
+        ({"prev_line": "BTN/2.5bb/UTG/call"}, "not to act"),
+        ({"correct_decision": "4.0bb"}, "not among the moves"),
+        ({"available_moves": "call"}, "not a list"),
+        ({"prev_line": "SB/1.25bb"}, "multiple of 0.1"),
+    ],
+)
+def test_bad_rows_give_one_clear_reason(change: dict[str, str], message: str) -> None:
+    row = _rows(PRE_COLS, PREFLOP)[1] | change
+    with pytest.raises(pb.ConversionError, match=message):
+        pb.convert_preflop(row, 0)
+    bench = pb.convert_rows([("preflop", [row], pb.convert_preflop)])
+    assert bench.total == 1 and not bench.spots and message in bench.failures[0][2]
+
+
+def test_scores_and_random_floor() -> None:
+    bench = _bench()
+    out = pb.evaluate(make_agent("calling-station"), bench)
+    assert out["total"] == out["converted"] == 7 and out["labels_legal"] == 7
+    # calling station: call/check where listed, otherwise fold (the row with only a fold)
+    assert out["preflop"] == {"n": 4, "exact": 0.75, "action": 0.75}
+    assert out["postflop"] == {"n": 3, "exact": 2 / 3, "action": 2 / 3}
+    floor = [1 / 2, 1 / 3, 1 / 4, 1]
+    assert out["random_floor"]["preflop"] == pytest.approx(np.mean(floor))
+    assert out["random_floor_action"]["preflop"] == pytest.approx(np.mean(floor))
+    assert out["random_floor_action"]["postflop"] == pytest.approx(np.mean([1 / 2, 1 / 3, 1 / 3]))
+    maniac = pb.evaluate(make_agent("maniac"), bench)
+    assert maniac["postflop"]["exact"] == pytest.approx(1 / 3)  # only the raise label
+    # an all-in where the label is a 3 bb raise: the same kind of move, not the same move
+    exact, action = pb.score(bench.spots[1:2], np.array([4]), 4)
+    assert exact.tolist() == [0] and action.tolist() == [1]
+    for name in BASELINES:  # every baseline picks among the listed moves
+        assert pb.evaluate(make_agent(name), bench)["unlisted_choices"] == 0
+
+
+def test_cli_json_contract(tmp_path: Path) -> None:
+    for name, cols, data in (
+        (pb.PREFLOP_FILE, PRE_COLS, PREFLOP),
+        (pb.POSTFLOP_FILE, POST_COLS, POSTFLOP),
+    ):
+        with open(tmp_path / name, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(cols)
+            w.writerows(data)
+    res = CliRunner().invoke(app, ["pokerbench", "tag", "--data", str(tmp_path), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["total"] == 7 and out["converted"] == 7
+    for part in ("preflop", "postflop", "overall"):
+        assert set(out[part]) == {"n", "exact", "action"}
+        assert 0 <= out[part]["exact"] <= out[part]["action"] <= 1
+        assert 0 < out["random_floor"][part] < 1
+    missing = CliRunner().invoke(app, ["pokerbench", "tag", "--data", str(tmp_path / "x")])
+    assert missing.exit_code != 0 and "does not hold" in missing.output
