@@ -106,3 +106,17 @@ def test_hands_that_end_at_the_deal_are_counted(tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["hands"] == 50
     assert len(list(tmp_path.glob("*.phh"))) == 50
+
+
+def test_eval_plot_and_exploit_spec(tmp_path):
+    png = tmp_path / "bb.png"
+    args = ["eval", "exploit:tag", "--vs", "calling-station", "--hands", "200", "--seats", "2"]
+    result = runner.invoke(app, [*args, "--plot", str(png), "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert set(out["agents"]) == {"exploit:tag", "calling-station"}
+    adj = out["agents"]["exploit:tag"]["allin_adjusted"]
+    assert adj["ci95"][0] < adj["bb_per_100"] < adj["ci95"][1]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = runner.invoke(app, [*args, "--plot", str(tmp_path / "no" / "bb.png")])
+    assert bad.exit_code != 0 and "does not exist" in bad.output

@@ -248,8 +248,14 @@ def eval_cmd(
         str | None, typer.Option(help="Also report agreement with this agent's choices.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    plot: Annotated[
+        Path | None, typer.Option(help="Also write a bar chart of bb/100 with 95% CIs (PNG).")
+    ] = None,
 ) -> None:
-    """Play AGENT against the --vs agents and report bb/100 with 95% CIs and playing stats."""
+    """Play AGENT against the --vs agents and report bb/100 with 95% CIs and playing stats.
+
+    Agents: random, calling-station, maniac, tag, equity, or exploit:NAME (NAME adjusted to the
+    opponents' tendencies, counted by an opponent model during the match)."""
     from gamelm.agents.baselines import make_agent
     from gamelm.evaluation.match import MatchConfig, play_match
     from gamelm.evaluation.metrics import summary
@@ -257,6 +263,8 @@ def eval_cmd(
 
     if seed < 0:
         _fail(f"--seed must not be negative, got {seed}")
+    if plot is not None and not plot.parent.is_dir():
+        _fail(f"cannot write the plot {plot}: folder {plot.parent} does not exist")
     try:
         menu = ActionAbstraction.parse(fractions)
         players = [make_agent(agent)] + [make_agent(a) for a in vs.split(",") if a.strip()]
@@ -273,19 +281,39 @@ def eval_cmd(
     except ValueError as exc:
         _fail(str(exc))
     out = summary(res)
+    if plot is not None:
+        from gamelm.evaluation.report import plot_win_rates
+
+        try:
+            plot_win_rates(out, plot, title=f"{seats}-seat, {out['hands']:,} hands")
+        except (OSError, ValueError) as exc:
+            _fail(f"cannot write the plot {plot}: {exc}")
     if as_json:  # statistics without a single case (nan) are written as null
         print(json.dumps(_nan_to_none(out)))
         return
     table = Table(
         title=f"{seats}-seat, {out['hands']:,} hands" + (", duplicate" if duplicate else "")
     )
-    for col in ("agent", "bb/100", "95% CI", "VPIP", "PFR", "3-bet", "AF", "WTSD", "W$SD"):
+    cols = (
+        "agent",
+        "bb/100",
+        "95% CI",
+        "all-in adj.",
+        "VPIP",
+        "PFR",
+        "3-bet",
+        "AF",
+        "WTSD",
+        "W$SD",
+    )
+    for col in cols:
         table.add_column(col, justify="left" if col == "agent" else "right")
     for name, a in out["agents"].items():
         table.add_row(
             name,
             f"{a['bb_per_100']:+.1f}",
             f"[{a['ci95'][0]:+.1f}, {a['ci95'][1]:+.1f}]",
+            f"{a['allin_adjusted']['bb_per_100']:+.1f}",
             *(f"{a[k]:.2f}" if a[k] == a[k] else "-" for k in ("vpip", "pfr", "three_bet")),
             f"{a['af']:.2f}" if a["af"] == a["af"] else "-",
             *(f"{a[k]:.2f}" if a[k] == a[k] else "-" for k in ("wtsd", "wsd")),

@@ -107,6 +107,27 @@ class Observation:
         return self.to_call / np.maximum(self.pot + self.to_call, 1)
 
 
+def raise_entry(obs: Observation, pot_fraction: float) -> IntArray:
+    """The legal raise entry whose size is closest to ``pot_fraction`` pots (all-in if no other
+    raise is legal), or -1 where raising is not legal.
+
+    Sizes are read from ``obs.raise_to`` (a raise of ``f`` pots adds ``f * (pot + to_call)`` to
+    the largest bet), so pot-fraction menus and menus of listed chip amounts work alike.
+    """
+    menu = obs.menu
+    k = menu.all_in_id - 2  # raise entries other than all-in
+    out = np.full(obs.size, -1)
+    if k:
+        max_bet = obs.bets.max(axis=1, keepdims=True)
+        size = (obs.raise_to[:, 2 : 2 + k] - max_bet) / np.maximum(obs.pot + obs.to_call, 1)[
+            :, None
+        ]
+        dist = np.where(obs.legal[:, 2 : 2 + k], np.abs(size - pot_fraction), np.inf)
+        best = dist.argmin(axis=1)
+        out = np.where(np.isfinite(dist[np.arange(obs.size), best]), 2 + best, -1)
+    return np.where((out < 0) & obs.legal[:, menu.all_in_id], menu.all_in_id, out)
+
+
 @runtime_checkable
 class Agent(Protocol):
     """Anything that picks menu actions for a batch of observations."""

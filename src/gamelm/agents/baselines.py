@@ -34,7 +34,7 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 
-from gamelm.agents.base import Agent, IntArray, Observation
+from gamelm.agents.base import Agent, IntArray, Observation, raise_entry
 from gamelm.poker.abstraction import CALL_ID, FOLD_ID
 from gamelm.poker.equity import hand_strength
 from gamelm.poker.positions import position_names
@@ -55,27 +55,6 @@ def _pick(obs: Observation, want: IntArray) -> IntArray:
 def _fold_or_check(obs: Observation) -> IntArray:
     """Fold when there is something to call, otherwise check."""
     return np.where(obs.to_call > 0, FOLD_ID, CALL_ID)
-
-
-def _raise_id(obs: Observation, pot_fraction: float) -> IntArray:
-    """The legal raise entry whose size is closest to ``pot_fraction`` pots (all-in if no other
-    raise is legal), or -1 where raising is not legal.
-
-    Sizes are read from ``obs.raise_to`` (a raise of ``f`` pots adds ``f * (pot + to_call)`` to
-    the largest bet), so pot-fraction menus and menus of listed chip amounts work alike.
-    """
-    menu = obs.menu
-    k = menu.all_in_id - 2  # raise entries other than all-in
-    out = np.full(obs.size, -1)
-    if k:
-        max_bet = obs.bets.max(axis=1, keepdims=True)
-        size = (obs.raise_to[:, 2 : 2 + k] - max_bet) / np.maximum(obs.pot + obs.to_call, 1)[
-            :, None
-        ]
-        dist = np.where(obs.legal[:, 2 : 2 + k], np.abs(size - pot_fraction), np.inf)
-        best = dist.argmin(axis=1)
-        out = np.where(np.isfinite(dist[np.arange(obs.size), best]), 2 + best, -1)
-    return np.where((out < 0) & obs.legal[:, menu.all_in_id], menu.all_in_id, out)
 
 
 @dataclass
@@ -107,7 +86,7 @@ class Maniac:
     name: str = "maniac"
 
     def act(self, obs: Observation, rng: np.random.Generator) -> IntArray:
-        want = _raise_id(obs, 1e9)  # the largest legal size
+        want = raise_entry(obs, 1e9)  # the largest legal size
         return _pick(obs, np.where(want >= 0, want, CALL_ID))
 
 
@@ -193,7 +172,7 @@ class TightAggressive:
         opening = np.stack([_range_table(TAG_OPEN[_open_position(n)]) for n in names])
         opened = opening[o.seat, combos]
         raises = o.preflop_raises
-        raise_pot = _raise_id(o, 1.0)
+        raise_pot = raise_entry(o, 1.0)
         fold = _fold_or_check(o)
         call = np.full(rows.size, CALL_ID)
         out = np.where(opened & (raise_pot >= 0), raise_pot, fold)
@@ -207,7 +186,7 @@ class TightAggressive:
         deep = raises >= 2
         premium = self._in(self.call_three_bet, combos)
         top = self._in("QQ+, AK", combos)
-        jam = np.where(o.legal[:, o.menu.all_in_id], o.menu.all_in_id, _raise_id(o, 1e9))
+        jam = np.where(o.legal[:, o.menu.all_in_id], o.menu.all_in_id, raise_entry(o, 1e9))
         jam = np.where(jam >= 0, jam, CALL_ID)
         out = np.where(deep, np.where(premium, np.where(top, jam, call), fold), out)
         return _pick(o, out)
@@ -222,7 +201,7 @@ class TightAggressive:
             trials=self.trials,
             rng=rng,
         )
-        bet = _raise_id(o, 0.66)
+        bet = raise_entry(o, 0.66)
         fold = _fold_or_check(o)
         unopened = o.to_call == 0
         aggressor_cbet = (o.street == 1) & (o.preflop_raises > 0) & unopened & (eq > self.cbet)
@@ -253,7 +232,7 @@ class EquityBot:
         opp = np.maximum(obs.live_opponents, 1)
         eq = hand_strength(obs.hole, obs.board, obs.board_count, opp, trials=self.trials, rng=rng)
         need = self.raise_above + self.per_opponent * (opp - 1)
-        bet = _raise_id(obs, self.raise_size)
+        bet = raise_entry(obs, self.raise_size)
         out = np.where((eq > need) & (bet >= 0), bet, _fold_or_check(obs))
         out = np.where((out != bet) & (eq > obs.pot_odds + self.margin), CALL_ID, out)
         return _pick(obs, out)
@@ -269,8 +248,17 @@ BASELINES: dict[str, Callable[[], Agent]] = {
 
 
 def make_agent(spec: str) -> Agent:
-    """An agent from its name (``random``, ``calling-station``, ``maniac``, ``tag``, ``equity``)."""
-    factory = BASELINES.get(spec.strip().lower())
+    """An agent from its name (``random``, ``calling-station``, ``maniac``, ``tag``, ``equity``),
+    or ``exploit:NAME`` for that agent adjusted to the opponents' tendencies
+    (`gamelm.agents.opponent_model.Exploit`)."""
+    name = spec.strip().lower()
+    if name.startswith("exploit:"):
+        from gamelm.agents.opponent_model import Exploit
+
+        return Exploit(make_agent(name.removeprefix("exploit:")))
+    factory = BASELINES.get(name)
     if factory is None:
-        raise ValueError(f"unknown agent {spec!r}; available: {', '.join(BASELINES)}")
+        raise ValueError(
+            f"unknown agent {spec!r}; available: {', '.join(BASELINES)}, or exploit:NAME"
+        )
     return factory()

@@ -25,6 +25,8 @@ import numpy as np
 import numpy.typing as npt
 
 from gamelm.agents.base import Agent, IntArray, observe
+from gamelm.agents.opponent_model import EVENTS, CounterStrategy, OpponentModel
+from gamelm.evaluation.allin import expected_payoffs
 from gamelm.poker.abstraction import CALL_ID, FOLD_ID, ActionAbstraction
 from gamelm.poker.batch import RAISE, BatchEngine
 from gamelm.poker.cards import deal
@@ -109,6 +111,8 @@ class MatchResult:
     showdown: npt.NDArray[np.bool_]  # (H,)
     counters: dict[str, IntArray] = field(default_factory=dict)  # name -> (H, P)
     agreement: dict[str, tuple[int, int]] = field(default_factory=dict)  # agent -> (same, asked)
+    allin_payoffs: npt.NDArray[np.float64] | None = None  # (H, P) all-in adjusted payoffs
+    model: OpponentModel | None = None  # the opponent model the match kept, if any
 
 
 def _lineups(num_agents: int, seats: int) -> IntArray:
@@ -128,11 +132,17 @@ def play_match(
     config: MatchConfig,
     reference: Agent | None = None,
     progress: bool = False,
+    model: OpponentModel | bool | None = None,
 ) -> MatchResult:
     """Play ``config.num_hands`` hands between ``agents`` (agent 0 is the hero).
 
     With ``reference``, every decision of every agent is also put to the reference agent, and
     the agreement rate is recorded (the reference's choice is not played).
+
+    With ``model`` (an `OpponentModel` over the agents' names, or True for a new one; by default
+    one is kept when an agent is a `CounterStrategy`), every finished hand updates the model and
+    every observation carries the features of the players at its table (``opponent_stats``).
+    Hands decided by a run-out are also scored all-in adjusted (``allin_payoffs``).
     """
     if len(agents) < 2:
         raise ValueError("a match needs at least two agents")
@@ -153,6 +163,15 @@ def play_match(
     cards = _deal_cards(cfg.seed, deals, p)[deal]  # (H, 2P + 5)
     lineup = lineups[rotation]
     menu = ActionAbstraction(cfg.fractions)
+    if model is None:
+        model = any(isinstance(a, CounterStrategy) for a in agents)
+    if model is True:
+        model = OpponentModel([a.name for a in agents])
+    opp = model if isinstance(model, OpponentModel) else None
+    if opp is not None and len(opp.players) != len(agents):
+        raise ValueError(f"the opponent model knows {len(opp.players)} players, not {len(agents)}")
+    runout_seen = np.full(hands, 5)  # board cards seen when a run-out decided the hand
+    paid = np.zeros((hands, p), np.int64)
     n = min(cfg.tables, hands)
     eng = BatchEngine(n, p, cfg.small_blind, cfg.big_blind, cfg.stack_bb * cfg.big_blind)
     rng = np.random.default_rng([cfg.seed, 11])
@@ -178,6 +197,8 @@ def play_match(
         mask = np.zeros(n, bool)
         mask[tables] = True
         eng.reset(mask, hole=hole, board=board)
+        at_deal = tables[eng.showdown[tables]]  # all-in for the blinds: the run-out decides
+        runout_seen[hand_of[at_deal]] = 0
         raises[tables] = 0
         preflop_raises[tables] = 0
         aggressor[tables] = -1
@@ -200,8 +221,14 @@ def play_match(
             folded = eng.folded[ended]
             payoffs[h] = eng.payoffs()[ended]
             showdown[h] = eng.showdown[ended]
+            paid[h] = eng.paid_in[ended]
             counters["showdown"][h] = eng.showdown[ended][:, None] & ~folded
             counters["saw_flop"][h] |= counters["showdown"][h]  # run-outs skip the flop step
+            if opp is not None:
+                opp.update(
+                    lineup[h].ravel(),
+                    {k: counters[k][h].ravel() for k in EVENTS if k in counters},
+                )
             finished += ended.size
             bar.update(ended.size)
             again = ended[: hands - started]
@@ -219,6 +246,8 @@ def play_match(
             if mine.size == 0:
                 continue
             obs = observe(eng, menu, mine, raises, preflop_raises)
+            if opp is not None:
+                obs.opponent_stats = opp.features(lineup[hand_of[mine]])
             choice = np.asarray(agent.act(obs, rng), np.int64)
             if choice.shape != (mine.size,):
                 raise ValueError(
@@ -254,12 +283,24 @@ def play_match(
         street_before = eng.street.copy()
         menu.step(eng, ids)
         new_street = eng.street != street_before
+        over = np.flatnonzero(eng.showdown & in_play)  # hands that just reached a showdown
+        runout_seen[hand_of[over]] = np.array([0, 3, 4, 5])[street_before[over]]
         raises[new_street] = 0
         cbet_live[new_street] = False
         flop = np.flatnonzero(new_street & (street_before == 0))  # the flop was just dealt
         if flop.size:
             counters["saw_flop"][hand_of[flop]] = ~eng.folded[flop]
     bar.close()
+    runout = np.flatnonzero(showdown & (runout_seen < 5))
+    allin = payoffs.astype(np.float64)
+    if runout.size:
+        allin[runout] = expected_payoffs(
+            cards[runout],
+            runout_seen[runout],
+            paid[runout],
+            counters["showdown"][runout] > 0,
+            np.random.default_rng([cfg.seed, 13]),
+        )
     return MatchResult(
         agents=[a.name for a in agents],
         config=cfg,
@@ -270,6 +311,8 @@ def play_match(
         showdown=showdown,
         counters=counters,
         agreement={k: (v[0], v[1]) for k, v in agreement.items()},
+        allin_payoffs=allin,
+        model=opp,
     )
 
 

@@ -42,13 +42,15 @@ def win_rate(per_unit: npt.ArrayLike, big_blind: float, hands: int | None = None
     return WinRate(mean, se, (mean - Z95 * se, mean + Z95 * se), hands if hands is not None else n)
 
 
-def agent_win_rates(res: MatchResult) -> dict[str, WinRate]:
-    """bb/100 of every agent over every seat it held (duplicate: deals are the units)."""
+def agent_win_rates(res: MatchResult, allin_adjusted: bool = False) -> dict[str, WinRate]:
+    """bb/100 of every agent over every seat it held (duplicate: deals are the units); with
+    ``allin_adjusted``, from the all-in adjusted payoffs."""
     out = {}
     bb = res.config.big_blind
+    pay = res.allin_payoffs if allin_adjusted and res.allin_payoffs is not None else res.payoffs
     for k, name in enumerate(res.agents):
         held = res.lineup == k  # (H, P)
-        per_hand_sum = (res.payoffs * held).sum(axis=1)
+        per_hand_sum = (pay * held).sum(axis=1)
         per_hand_seats = held.sum(axis=1)
         if res.config.duplicate:
             num = np.bincount(res.deal, per_hand_sum)
@@ -118,15 +120,22 @@ def playing_stats(res: MatchResult, agent: int) -> dict[str, float]:
 def summary(res: MatchResult) -> dict:
     """The JSON summary of a match: ``{"hands": H, "agents": {name: {...}}}``."""
     rates = agent_win_rates(res)
+    adjusted = agent_win_rates(res, allin_adjusted=True)
     agents = {}
     for k, (name, wr) in enumerate(rates.items()):
         stats = playing_stats(res, k)
         same, asked = res.agreement.get(res.agents[k], (0, 0))
+        adj = adjusted[name]
         agents[name] = {
             "bb_per_100": wr.bb_per_100,
             "stderr": wr.stderr,
             "ci95": list(wr.ci95),
             "hands": wr.hands,
+            "allin_adjusted": {
+                "bb_per_100": adj.bb_per_100,
+                "stderr": adj.stderr,
+                "ci95": list(adj.ci95),
+            },
             **{key: stats[key] for key in stats if key != "hands"},
             **({"agreement": same / asked} if asked else {}),
         }

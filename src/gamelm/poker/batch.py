@@ -171,6 +171,7 @@ class BatchEngine:
         self._bets = np.zeros(shape, CHIP)
         self._stake = np.zeros(shape, CHIP)  # starting stack less the ante: chips to bet
         self._strength = np.zeros(shape, CHIP)
+        self._paid = np.zeros(shape, CHIP)  # chips each seat put in, set at a showdown
         # Cards are bytes laid out so that one 64-bit OR gives a seat's 7 cards at a showdown:
         # a seat's hole cards are one little-endian uint16, a board is bytes 2..6 of a uint64.
         self._hole = np.zeros((p, n, 2), np.uint8)
@@ -217,6 +218,12 @@ class BatchEngine:
     def contrib(self) -> ChipArray:
         """``(N, P)`` chips put in over the hand, antes excluded (before the pots are paid)."""
         return (self._stake - self._stacks).T
+
+    @property
+    def paid_in(self) -> ChipArray:
+        """``(N, P)`` chips each seat put in the pots at the last showdown of each table (uncalled
+        bets returned, antes excluded); valid where ``showdown`` is set."""
+        return self._paid.T
 
     @property
     def folded(self) -> BoolArray:
@@ -635,6 +642,7 @@ class BatchEngine:
         strength = strength.reshape(p, m)
         self._strength[:, e] = np.maximum(strength, 0)
         contrib = self._stake[:, e] - self._stacks[:, e]
+        self._paid[:, e] = contrib
         # Fast path: one pot (every player still in put in the same, nobody who folded more).
         top, _ = self._top_two(contrib)
         single = ~(live & (contrib < top)).any(axis=0)
