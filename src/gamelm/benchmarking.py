@@ -260,3 +260,44 @@ def bench_engine(
             continue
         out[name] = fn(seats, seconds, seed)
     return out
+
+
+# -- equity ----------------------------------------------------------------------------------------
+
+
+def bench_equity(
+    seconds: float = 3.0, hand: str = "AhKh", trials: int = 1_000_000, seed: int = 0
+) -> dict[str, dict[str, float]]:
+    """Monte Carlo equity trials per second of ``hand`` against a random hand, preflop.
+
+    gamelm's `gamelm.poker.equity.equity` with ``"random"`` against eval7's
+    ``py_hand_vs_range_monte_carlo`` with the range of all 169 hand classes (eval7 deals the
+    range's hand and the board per trial, as gamelm does); both with ``trials`` per call.
+    """
+    from gamelm.poker.equity import equity
+    from gamelm.poker.ranges import HAND_CLASSES
+
+    out: dict[str, dict[str, float]] = {}
+    calls = iter(range(seed, seed + 10**9))
+    last: list[float] = []
+
+    def ours() -> int:
+        last[:] = [equity([hand, "random"], trials=trials, seed=next(calls), max_exact=0).equity[0]]
+        return trials
+
+    done, t = _timed(ours, seconds)
+    out["gamelm"] = {"trials_per_s": done / t, "equity": last[0]}
+    try:
+        import eval7
+    except ImportError:
+        return out
+    cards = [eval7.Card(hand[:2]), eval7.Card(hand[2:])]
+    villain = eval7.HandRange(", ".join(HAND_CLASSES))
+
+    def theirs() -> int:
+        last[:] = [eval7.py_hand_vs_range_monte_carlo(cards, villain, [], trials)]
+        return trials
+
+    done, t = _timed(theirs, seconds)
+    out["eval7"] = {"trials_per_s": done / t, "equity": last[0]}
+    return out

@@ -420,6 +420,36 @@ def bench_evaluator_cmd(
         _print_bench("7-card hand evaluation (one thread)", result, "hands_per_s")
 
 
+@bench_app.command("equity")
+def bench_equity_cmd(
+    seconds: Annotated[float, typer.Option(help="Time budget per implementation.")] = 3.0,
+    hand: Annotated[str, typer.Option(help="The hand against a random hand, preflop.")] = "AhKh",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Monte Carlo equity trials per second: gamelm next to eval7 (AhKh vs a random hand)."""
+    if seconds <= 0:
+        _fail(f"--seconds must be positive, got {seconds}")
+    from gamelm.benchmarking import bench_equity
+    from gamelm.poker.cards import format_cards, parse_cards
+
+    try:
+        hand = format_cards(parse_cards(hand, 2))
+    except ValueError as exc:
+        _fail(str(exc))
+    result = bench_equity(seconds, hand)
+    if as_json:
+        print(json.dumps(result))
+        return
+    table = Table(title=f"{hand} vs a random hand, preflop Monte Carlo (one thread)")
+    for col in ("implementation", "trials/s", "equity", "gamelm is"):
+        table.add_column(col, justify="left" if col == "implementation" else "right")
+    ours = result["gamelm"]["trials_per_s"]
+    for name, v in result.items():
+        ratio = "-" if name == "gamelm" else f"{ours / v['trials_per_s']:.2f}x"
+        table.add_row(name, f"{v['trials_per_s']:,.0f}", f"{v['equity']:.4f}", ratio)
+    console.print(table)
+
+
 @bench_app.command("engine")
 def bench_engine_cmd(
     seats: Annotated[int, typer.Option(help="Seats per table (2 = heads-up, 6 = 6-max).")] = 2,
