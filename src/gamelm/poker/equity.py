@@ -263,13 +263,14 @@ def _monte_carlo_dealt(
 ) -> EquityResult | None:
     """Monte Carlo when every player is a known hand or ``random``: one fused pass per chunk.
 
-    Each trial takes one random byte per card to deal (raw generator output); a byte maps to a
-    card of the remaining deck (``byte % deck size``; bytes past the last whole multiple of the
-    deck size are rejected), and trials
-    whose cards are not distinct are rejected (a 64-bit mask of the cards has fewer bits). Card
-    keys are looked up straight from the bytes and summed onto the board's key sum, so each
-    player's hand costs two additions and one table lookup. Returns None when rejection would
-    waste too much (many cards to deal).
+    The cards to deal are drawn in *units*: a random player's two cards, and the missing board
+    cards two at a time, are one draw among the ``C(r, 2)`` pairs of the ``r`` cards left (a
+    16-bit word of raw generator output modulo the pair count; words past the last whole multiple
+    are rejected); an odd board card is one byte modulo ``r``. Each unit has look-up tables of
+    its card bits and its summed card keys, so a trial costs one look-up per unit to test that its
+    cards are distinct (a 64-bit mask with the right number of bits; other trials are rejected,
+    which keeps every accepted deal uniform) and one per unit to sum the keys, plus one table
+    look-up per player for the strength. Returns None when rejection would waste too much.
     """
     known = np.concatenate([board] + [p.cards for p in ps if p.cards is not None])
     deck = np.setdiff1d(np.arange(52), known)
@@ -277,18 +278,29 @@ def _monte_carlo_dealt(
     dealt = [i for i, p in enumerate(ps) if p.cards is None]
     k = 5 - board.size
     draw = k + 2 * len(dealt)
-    limit = 256 - 256 % r
-    accept = math.perm(r, draw) / r**draw * (limit / 256) ** draw
-    if accept < 0.3:
+    pairs = k // 2 + len(dealt)  # units of two cards: the board's first, then each player's
+    singles = k % 2
+    num_pairs = r * (r - 1) // 2
+    limit16 = 65536 - 65536 % num_pairs
+    limit8 = 256 - 256 % r
+    accept = (limit16 / 65536) ** pairs * (limit8 / 256) ** singles
+    for i in range(pairs):
+        accept *= math.comb(r - 2 * i, 2) / num_pairs
+    for j in range(singles):
+        accept *= (r - 2 * pairs - j) / r
+    if accept < 0.3 or draw > r:
         return None
     keys = card_keys()
+    first, second = np.triu_indices(r, 1)
+    pair_cards = np.stack([deck[first], deck[second]]).astype(np.uint8)  # (2, num_pairs)
+    one = np.uint64(1)
+    pair_bits = (one << pair_cards[0].astype(np.uint64)) | (one << pair_cards[1].astype(np.uint64))
+    pair_keys = keys[pair_cards[0]] + keys[pair_cards[1]]
     byte = np.arange(256)
-    card_lut = deck[byte % r].astype(np.uint8)
-    key_lut = keys[card_lut]
+    single_card = deck[byte % r].astype(np.uint8)
     # a byte past the limit sets every bit, so its trial cannot pass the distinctness test
-    bit_lut = np.where(
-        byte < limit, np.left_shift(np.uint64(1), card_lut.astype(np.uint64)), ~np.uint64(0)
-    ).astype(np.uint64)
+    single_bits = np.where(byte < limit8, one << single_card.astype(np.uint64), ~np.uint64(0))
+    single_keys = keys[single_card]
     board_key = KEY_SUM_START + int(keys[board].sum())
     num_players = len(ps)
     sums = np.zeros(num_players)
@@ -296,32 +308,53 @@ def _monte_carlo_dealt(
     done = 0
     while done < trials:
         attempts = min(_CHUNK, int((trials - done) / accept) + 64)
+        words = -(-pairs * attempts // 4)  # raw 64-bit outputs as 16-bit words
+        w16 = gen.bit_generator.random_raw(words).view(np.uint16)[: pairs * attempts]
+        w16 = w16.reshape(pairs, attempts)
         # intp indices: numpy's take is several times slower with small index types
-        words = -(-draw * attempts // 8)  # raw 64-bit outputs of the generator, as bytes
-        raw = gen.bit_generator.random_raw(words).view(np.uint8)[: draw * attempts]
-        raw = raw.reshape(draw, attempts).astype(np.intp)
-        mask = bit_lut.take(raw[0])
-        for row in raw[1:]:
-            mask |= bit_lut.take(row)
+        units = (w16 % np.uint16(num_pairs)).astype(np.intp)
+        mask = np.zeros(attempts, np.uint64)
+        for row in units:
+            mask |= pair_bits.take(row)
+        single = np.zeros(0, np.intp)
+        if singles:
+            raw8 = gen.bit_generator.random_raw(-(-attempts // 8)).view(np.uint8)[:attempts]
+            single = raw8.astype(np.intp)
+            mask |= single_bits.take(single)
         ok = np.bitwise_count(mask) == draw
-        raw = raw.take(np.flatnonzero(ok)[: trials - done], axis=1)  # (draw, t)
-        t = raw.shape[1]
-        rk = key_lut.take(raw)
-        base = rk[0] + board_key if k else np.full(t, board_key)
-        for row in rk[1:k]:
-            base += row
+        if limit16 < 65536:
+            for row16 in w16:
+                ok &= row16 < limit16
+        pick = np.flatnonzero(ok)[: trials - done]
+        units = units.take(pick, axis=1)  # (pairs, t)
+        t = pick.size
+        base = np.full(t, board_key)
+        for row in units[: k // 2]:
+            base += pair_keys.take(row)
+        if singles:
+            single = single.take(pick)
+            base += single_keys.take(single)
 
-        def cards_of(rows: npt.NDArray[np.int64], i: int, raw: IndexArray = raw) -> CardArray:
+        def cards_of(
+            rows: npt.NDArray[np.int64],
+            i: int,
+            units: IndexArray = units,
+            single: IndexArray = single,
+        ) -> CardArray:
             """The 7 cards of player ``i`` in trials ``rows`` (for possible flushes only)."""
             out = np.empty((rows.size, 7), np.uint8)
             out[:, : board.size] = board
-            out[:, board.size : 5] = card_lut.take(raw[:k, rows]).T
+            col = board.size
+            for row in units[: k // 2]:
+                out[:, col : col + 2] = pair_cards[:, row[rows]].T
+                col += 2
+            if singles:
+                out[:, col] = single_card[single[rows]]
             p = ps[i]
             if p.cards is not None:
                 out[:, 5:] = p.cards
             else:
-                n = k + 2 * dealt.index(i)
-                out[:, 5:] = card_lut.take(raw[n : n + 2, rows]).T
+                out[:, 5:] = pair_cards[:, units[k // 2 + dealt.index(i), rows]].T
             return out
 
         strength = np.empty((num_players, t), np.int64)
@@ -329,8 +362,7 @@ def _monte_carlo_dealt(
             if p.cards is not None:
                 total = base + int(keys[p.cards].sum())
             else:
-                n = k + 2 * dealt.index(i)
-                total = base + rk[n] + rk[n + 1]
+                total = base + pair_keys.take(units[k // 2 + dealt.index(i)])
             strength[i] = strengths_from_key_sums(total, lambda rows, i=i: cards_of(rows, i))
         share = _shares(strength)
         sums += share.sum(axis=1)
