@@ -34,7 +34,7 @@ def main() -> None:
                     continue
                 cfg = MatchConfig(seats=seats, hands=args.hands, seed=args.seed)
                 res = play_match([make_agent(hero), make_agent(opp)], cfg)
-                w = list(agent_win_rates(res).values())[0]
+                w = next(iter(agent_win_rates(res).values()))
                 cells.append(f"{w.bb_per_100:+.0f} [{w.ci95[0]:+.0f}, {w.ci95[1]:+.0f}]")
             print(f"| {hero} | " + " | ".join(cells) + " |", flush=True)
         print(f"({time.perf_counter() - t0:.0f} s)")
