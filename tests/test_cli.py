@@ -119,4 +119,4 @@ def test_eval_plot_and_exploit_spec(tmp_path):
     assert adj["ci95"][0] < adj["bb_per_100"] < adj["ci95"][1]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     bad = runner.invoke(app, [*args, "--plot", str(tmp_path / "no" / "bb.png")])
-    assert bad.exit_code != 0 and "does not exist" in bad.output
+    assert bad.exit_code != 0 and "existing folder" in bad.output

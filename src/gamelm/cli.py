@@ -263,8 +263,8 @@ def eval_cmd(
 
     if seed < 0:
         _fail(f"--seed must not be negative, got {seed}")
-    if plot is not None and not plot.parent.is_dir():
-        _fail(f"cannot write the plot {plot}: folder {plot.parent} does not exist")
+    if plot is not None and (plot.is_dir() or not plot.parent.is_dir()):
+        _fail(f"cannot write the plot {plot}: give a file name in an existing folder")
     try:
         menu = ActionAbstraction.parse(fractions)
         players = [make_agent(agent)] + [make_agent(a) for a in vs.split(",") if a.strip()]
@@ -280,6 +280,8 @@ def eval_cmd(
         res = play_match(players, cfg, reference=ref, progress=not as_json)
     except ValueError as exc:
         _fail(str(exc))
+    except MemoryError:
+        _fail(f"not enough memory to record {hands:,} hands; play fewer (--hands)")
     out = summary(res)
     if plot is not None:
         from gamelm.evaluation.report import plot_win_rates

@@ -175,3 +175,16 @@ def test_cli_json_contract(tmp_path: Path) -> None:
         assert 0 < out["random_floor"][part] < 1
     missing = CliRunner().invoke(app, ["pokerbench", "tag", "--data", str(tmp_path / "x")])
     assert missing.exit_code != 0 and "does not hold" in missing.output
+    for name, cols in ((pb.PREFLOP_FILE, PRE_COLS), (pb.POSTFLOP_FILE, POST_COLS)):
+        (tmp_path / name).write_text(",".join(cols) + "\n")  # headers, no rows
+    empty = CliRunner().invoke(app, ["pokerbench", "tag", "--data", str(tmp_path)])
+    assert empty.exit_code != 0 and "no PokerBench row" in empty.output
+
+
+def test_sizes_within_a_big_blind_of_the_stack_are_the_all_in() -> None:
+    row = _rows(POST_COLS, POSTFLOP)[2] | {"available_moves": "['Fold', 'Call', 'Raise 70']"}
+    state = pb.convert_postflop(row, 0).state  # 70.7 bb behind
+    kind, chips, size = pb._menu_entry(state, "Raise 70", [])
+    assert (kind, chips, size) == ("bet-raise", 707, -1)
+    kind, chips, size = pb._menu_entry(state, "Raise 69", [])
+    assert chips == 690 and size == 690

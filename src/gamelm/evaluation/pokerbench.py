@@ -104,11 +104,14 @@ def _snap(legal: rules.Legal, chips: int, snapped: list[int]) -> int:
 
     PokerBench sizes are whole (postflop) or tenth (preflop) big blinds computed from rounded
     pots and stacks, so a few fall just short of the legal minimum raise or of the all-in. A size
-    at or past the stack is the all-in; a size less than one big blind short of the minimum raise
-    is raised to it (the all-in when that is the only raise left). ``snapped`` counts the sizes
+    at or past the stack, or less than one big blind short of it, is the all-in; a size less than
+    one big blind short of the minimum raise is raised to it. ``snapped`` counts the sizes
     that were moved.
     """
     if chips >= legal.max_raise_to:
+        return legal.max_raise_to
+    if legal.max_raise_to - chips < BIG_BLIND:  # the solver's all-in with a rounded stack
+        snapped.append(chips)
         return legal.max_raise_to
     if chips < legal.min_raise_to and legal.min_raise_to - chips < BIG_BLIND:
         snapped.append(chips)
@@ -398,7 +401,11 @@ def load(folder: str | Path, progress: bool = False) -> Bench:
     if missing:
         raise FileNotFoundError(f"{root} does not hold the PokerBench file(s) {', '.join(missing)}")
     tables = [(part, read_rows(root / name), convert) for part, name, convert in parts]
-    return convert_rows(tables, progress)
+    bench = convert_rows(tables, progress)
+    if not bench.spots:
+        why = bench.failures[0][2] if bench.failures else "the files have no rows"
+        raise ValueError(f"no PokerBench row in {root} could be converted ({why})")
+    return bench
 
 
 def convert_rows(
