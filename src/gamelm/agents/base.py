@@ -101,6 +101,15 @@ class Observation:
             opponent_stats=None if o.opponent_stats is None else o.opponent_stats[rows],
         )
 
+    def strength(self, trials: int, rng: np.random.Generator) -> npt.NDArray[np.float64]:
+        """Each actor's Monte Carlo equity against random hands of the opponents still in."""
+        from gamelm.poker.equity import hand_strength
+
+        opponents = np.maximum(self.live_opponents, 1)
+        return hand_strength(
+            self.hole, self.board, self.board_count, opponents, trials=trials, rng=rng
+        )
+
     @property
     def pot_odds(self) -> npt.NDArray[np.float64]:
         """Equity needed to call: to_call / (pot + to_call) (0 when there is nothing to call)."""

@@ -193,14 +193,7 @@ class TightAggressive:
 
     def _postflop(self, obs: Observation, rows: IntArray, rng: np.random.Generator) -> IntArray:
         o = obs.subset(rows)
-        eq = hand_strength(
-            o.hole,
-            o.board,
-            o.board_count,
-            np.maximum(o.live_opponents, 1),
-            trials=self.trials,
-            rng=rng,
-        )
+        eq = o.strength(self.trials, rng)
         bet = raise_entry(o, 0.66)
         fold = _fold_or_check(o)
         unopened = o.to_call == 0

@@ -222,8 +222,6 @@ class Exploit(CounterStrategy):
     trials: int = 200
 
     def adjust(self, obs: Observation, choice: IntArray, rng: np.random.Generator) -> IntArray:
-        from gamelm.poker.equity import hand_strength
-
         post = (obs.street > 0) & (obs.to_call == 0)
         live = ~obs.folded & (np.arange(obs.num_players)[None, :] != obs.seat[:, None])
         any_live = live.any(axis=1)
@@ -242,14 +240,7 @@ class Exploit(CounterStrategy):
         rows = np.flatnonzero(post & stations & ~take)
         if rows.size:
             o = obs.subset(rows)
-            eq = hand_strength(
-                o.hole,
-                o.board,
-                o.board_count,
-                np.maximum(o.live_opponents, 1),
-                trials=self.trials,
-                rng=rng,
-            )
+            eq = o.strength(self.trials, rng)
             value = raise_entry(o, self.value_size)
             out[rows] = np.where((eq > self.thin_value) & (value >= 0), value, out[rows])
             out[rows] = np.where(eq < self.bluff_below, CALL_ID, out[rows])
