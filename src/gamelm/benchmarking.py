@@ -12,6 +12,7 @@ blinds with a uniformly random choice among fold / check-call / pot raise / all-
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from collections.abc import Callable
@@ -278,7 +279,7 @@ def bench_equity(
     from gamelm.poker.ranges import HAND_CLASSES
 
     out: dict[str, dict[str, float]] = {}
-    calls = iter(range(seed, seed + 10**9))
+    calls = itertools.count(seed)
     last: list[float] = []
 
     def ours() -> int:

@@ -116,6 +116,17 @@ class Observation:
         return self.to_call / np.maximum(self.pot + self.to_call, 1)
 
 
+def pick_legal(obs: Observation, want: IntArray) -> IntArray:
+    """``want`` where legal; otherwise check/call, else fold, else the first legal entry.
+
+    (Check/call is always legal in a real hand; a listed menu, as in PokerBench, may omit it.)
+    """
+    rows = np.arange(obs.size)
+    fallback = np.where(obs.legal[:, CALL_ID], CALL_ID, FOLD_ID)
+    fallback = np.where(obs.legal[rows, fallback], fallback, obs.legal.argmax(axis=1))
+    return np.where(obs.legal[rows, want], want, fallback)
+
+
 def raise_entry(obs: Observation, pot_fraction: float) -> IntArray:
     """The legal raise entry whose size is closest to ``pot_fraction`` pots (all-in if no other
     raise is legal), or -1 where raising is not legal.

@@ -34,22 +34,11 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 
-from gamelm.agents.base import Agent, IntArray, Observation, raise_entry
+from gamelm.agents.base import Agent, IntArray, Observation, pick_legal, raise_entry
 from gamelm.poker.abstraction import CALL_ID, FOLD_ID
 from gamelm.poker.equity import hand_strength
 from gamelm.poker.positions import position_names
 from gamelm.poker.ranges import NUM_COMBOS, Range, combo_index
-
-
-def _pick(obs: Observation, want: IntArray) -> IntArray:
-    """``want`` where legal; otherwise check/call, else fold, else the first legal entry.
-
-    (Check/call is always legal in a real hand; a listed menu, as in PokerBench, may omit it.)
-    """
-    rows = np.arange(obs.size)
-    fallback = np.where(obs.legal[:, CALL_ID], CALL_ID, FOLD_ID)
-    fallback = np.where(obs.legal[rows, fallback], fallback, obs.legal.argmax(axis=1))
-    return np.where(obs.legal[rows, want], want, fallback)
 
 
 def _fold_or_check(obs: Observation) -> IntArray:
@@ -76,7 +65,7 @@ class CallingStation:
     name: str = "calling-station"
 
     def act(self, obs: Observation, rng: np.random.Generator) -> IntArray:
-        return _pick(obs, np.full(obs.size, CALL_ID, np.int64))
+        return pick_legal(obs, np.full(obs.size, CALL_ID, np.int64))
 
 
 @dataclass
@@ -87,7 +76,7 @@ class Maniac:
 
     def act(self, obs: Observation, rng: np.random.Generator) -> IntArray:
         want = raise_entry(obs, 1e9)  # the largest legal size
-        return _pick(obs, np.where(want >= 0, want, CALL_ID))
+        return pick_legal(obs, np.where(want >= 0, want, CALL_ID))
 
 
 # -- tight-aggressive -----------------------------------------------------------------------------
@@ -189,7 +178,7 @@ class TightAggressive:
         jam = np.where(o.legal[:, o.menu.all_in_id], o.menu.all_in_id, raise_entry(o, 1e9))
         jam = np.where(jam >= 0, jam, CALL_ID)
         out = np.where(deep, np.where(premium, np.where(top, jam, call), fold), out)
-        return _pick(o, out)
+        return pick_legal(o, out)
 
     def _postflop(self, obs: Observation, rows: IntArray, rng: np.random.Generator) -> IntArray:
         o = obs.subset(rows)
@@ -202,7 +191,7 @@ class TightAggressive:
         out = np.where(value | (aggressor_cbet & (bet >= 0)), bet, fold)
         calls = ~value & (o.to_call > 0) & (eq > o.pot_odds + self.margin)
         out = np.where(calls, CALL_ID, out)
-        return _pick(o, out)
+        return pick_legal(o, out)
 
 
 @dataclass
@@ -228,7 +217,7 @@ class EquityBot:
         bet = raise_entry(obs, self.raise_size)
         out = np.where((eq > need) & (bet >= 0), bet, _fold_or_check(obs))
         out = np.where((out != bet) & (eq > obs.pot_odds + self.margin), CALL_ID, out)
-        return _pick(obs, out)
+        return pick_legal(obs, out)
 
 
 BASELINES: dict[str, Callable[[], Agent]] = {

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from gamelm.agents.base import Agent, IntArray, Observation, raise_entry
-from gamelm.poker.abstraction import CALL_ID, FOLD_ID
+from gamelm.agents.base import Agent, IntArray, Observation, pick_legal, raise_entry
+from gamelm.poker.abstraction import CALL_ID
 
 # counted events per player (names as in `gamelm.evaluation.match.COUNTERS`)
 EVENTS = (
@@ -244,5 +244,4 @@ class Exploit(CounterStrategy):
             value = raise_entry(o, self.value_size)
             out[rows] = np.where((eq > self.thin_value) & (value >= 0), value, out[rows])
             out[rows] = np.where(eq < self.bluff_below, CALL_ID, out[rows])
-        ok = obs.legal[np.arange(obs.size), out]
-        return np.where(ok, out, np.where(obs.legal[:, CALL_ID], CALL_ID, FOLD_ID))
+        return pick_legal(obs, out)

@@ -31,6 +31,9 @@ from gamelm.poker.abstraction import CALL_ID, FOLD_ID, ActionAbstraction
 from gamelm.poker.batch import RAISE, BatchEngine
 from gamelm.poker.cards import deal
 from gamelm.poker.evaluator import evaluate_cards
+from gamelm.poker.rules import BOARD_CARDS_VISIBLE
+
+VISIBLE_BOARD = np.array(BOARD_CARDS_VISIBLE)  # board cards seen on each street
 
 # per (hand, seat) counters recorded during play
 COUNTERS = (
@@ -284,7 +287,7 @@ def play_match(
         menu.step(eng, ids)
         new_street = eng.street != street_before
         over = np.flatnonzero(eng.showdown & in_play)  # hands that just reached a showdown
-        runout_seen[hand_of[over]] = np.array([0, 3, 4, 5])[street_before[over]]
+        runout_seen[hand_of[over]] = VISIBLE_BOARD[street_before[over]]
         raises[new_street] = 0
         cbet_live[new_street] = False
         flop = np.flatnonzero(new_street & (street_before == 0))  # the flop was just dealt

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import dataclasses
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -166,20 +167,28 @@ def _count_raises(state: rules.State, street: int) -> int:
     return sum(1 for s, _, a in state.history if s == street and isinstance(a, rules.RaiseTo))
 
 
-def _deal(seed: int, hero: int, hole: Sequence[int], board: Sequence[int]) -> rules.State:
-    """A hand where ``hero`` holds ``hole`` and the board starts with ``board``; the unknown
-    cards come from a generator seeded by the row."""
+def _holdings(
+    seed: int, hero: int, hole: Sequence[int], board: Sequence[int]
+) -> tuple[tuple[tuple[int, int], ...], tuple[int, ...]]:
+    """Hole cards by seat and the five board cards of a hand where ``hero`` (-1 for nobody)
+    holds ``hole`` and the board starts with ``board``; the unknown cards come from a generator
+    seeded by the row."""
     known = list(hole) + list(board)
     if len(set(known)) != len(known):
         raise ConversionError("a card appears twice in the hero's hand and the board")
     rest = np.setdiff1d(np.arange(52), known)
     rest = np.random.default_rng([seed, 3]).permutation(rest)
     cards = iter(rest.tolist())
-    holes: list[int] = []
-    for s in range(SEATS):
-        holes += list(hole) if s == hero else [next(cards), next(cards)]
-    full_board = list(board) + [next(cards) for _ in range(5 - len(board))]
-    return rules.start_hand(CONFIG, holes, full_board)
+    holes = tuple(
+        (hole[0], hole[1]) if s == hero else (next(cards), next(cards)) for s in range(SEATS)
+    )
+    return holes, (*board, *(next(cards) for _ in range(5 - len(board))))
+
+
+def _deal(seed: int, hero: int, hole: Sequence[int], board: Sequence[int]) -> rules.State:
+    """A new hand dealt as in `_holdings`."""
+    holes, full_board = _holdings(seed, hero, hole, board)
+    return rules.start_hand(CONFIG, [c for h in holes for c in h], full_board)
 
 
 def _cards(text: str, count: int, what: str) -> list[int]:
@@ -219,14 +228,14 @@ def _menu_entry(state: rules.State, move: str, snapped: list[int]) -> tuple[str,
     if m is None:
         raise ConversionError(f"unknown move {move!r}")
     if not legal.can_raise:
-        return "bet-raise", _chips(m.group(1) or m.group(2)), 0  # not legal: no raise allowed
+        raise ConversionError(f"the move {move!r} is listed where raising is not legal")
     chips = _snap(legal, _chips(m.group(1) or m.group(2)), snapped)
     if chips >= legal.max_raise_to:
         return "bet-raise", legal.max_raise_to, -1
     return "bet-raise", chips, chips
 
 
-def _is_legal(state: rules.State, kind: str, chips: int, size: int | None) -> bool:
+def _is_legal(state: rules.State, kind: str, chips: int) -> bool:
     legal = state.legal()
     if kind == "fold":
         return legal.can_fold
@@ -258,7 +267,7 @@ def _spot(
     if len(set(entries)) != len(entries):
         raise ConversionError(f"two listed moves {list(moves)} are the same action")
     k = lowered.index(want)
-    kind, chips, size = info[k]
+    kind, chips, _ = info[k]
     return Spot(
         part=part,
         row=row,
@@ -268,7 +277,7 @@ def _spot(
         raise_to=tuple(c for _, c, _ in info),
         kinds=tuple(kd for kd, _, _ in info),
         label=k,
-        label_legal=_is_legal(state, kind, chips, size),
+        label_legal=_is_legal(state, kind, chips),
         raises=_count_raises(state, state.street),
         preflop_raises=_count_raises(state, 0),
         snapped=len(snapped),
@@ -303,19 +312,19 @@ def convert_postflop(row: Mapping[str, str], index: int) -> Spot:
         board += _cards(row[name], 1, name)
     hole = _cards(row["holding"], 2, "holding")
     line = row["preflop_action"].strip()
-    # the hero's seat follows from the preflop line: the two players left are OOP then IP
+    # the hero's seat follows from the preflop line (the two players left are OOP then IP), so
+    # the line is played with the hero's cards not yet placed; betting never looks at the cards
     snapped: list[int] = []
-    probe = _replay_preflop(_deal(index, 0, _free_pair(board), board), line, [])
-    probe = _finish_round(probe, line)
-    players = [s for s in range(SEATS) if not probe.folded[s]]
+    state = _finish_round(_replay_preflop(_deal(index, -1, [], board), line, snapped), line)
+    players = [s for s in range(SEATS) if not state.folded[s]]
     if len(players) != 2:
         raise ConversionError(f"preflop line {line!r} leaves {len(players)} players, not 2")
     seat_of = {"OOP": players[0], "IP": players[1]}
     hero_side = row["hero_position"].strip()
     if hero_side not in seat_of:
         raise ConversionError(f"hero_position must be OOP or IP, got {hero_side!r}")
-    state = _deal(index, seat_of[hero_side], hole, board)
-    state = _finish_round(_replay_preflop(state, line, snapped), line)
+    holes, full_board = _holdings(index, seat_of[hero_side], hole, board)
+    state = dataclasses.replace(state, hole=holes, board_deal=full_board)
     tokens = [t for t in row["postflop_action"].split("/") if t]
     i = 0
     while i < len(tokens):
@@ -353,11 +362,6 @@ def convert_postflop(row: Mapping[str, str], index: int) -> Spot:
         )
     moves = _moves(row["available_moves"])
     return _spot("postflop", index, state, moves, row["correct_decision"], snapped)
-
-
-def _free_pair(board: Sequence[int]) -> list[int]:
-    """Two cards off the board (a stand-in hand to find out who is left after the preflop)."""
-    return [c for c in range(52) if c not in board][:2]
 
 
 def _finish_round(state: rules.State, line: str) -> rules.State:
