@@ -29,11 +29,12 @@ test: $(STAMP_DEV)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
 
-## bench: throughput next to the reference libraries (evaluator, engine)
+## bench: throughput next to the reference libraries (evaluator, engine, equity)
 bench: $(STAMP_DEV)
 	$(BIN)/gamelm bench evaluator
 	$(BIN)/gamelm bench engine --seats 2
 	$(BIN)/gamelm bench engine --seats 6
+	$(BIN)/gamelm bench equity
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check src tests benchmarks
