@@ -70,6 +70,7 @@ def test_monte_carlo_agrees_with_exact():
         (["AhKh", "QQ, JJ, T9s, AKo:0.5"], "Td9h2c"),  # a weighted range: sampled
         (["AhKh", "random", "7s7d"], "Td9h2c"),  # a random hand: dealt from the deck
         (["KsKd", "random"], "Ah7c2d"),
+        (["AhKh", "7h7d"], ""),  # preflop: five board cards dealt, flushes in one suit
     ]
     for specs, board in cases:
         exact = equity(specs, board)

@@ -36,10 +36,11 @@ import numpy.typing as npt
 from gamelm.poker.cards import CardsLike, deal, parse_cards
 from gamelm.poker.evaluator import (
     KEY_SUM_START,
+    card_bits,
     card_keys,
     evaluate_cards,
     evaluate_on_boards,
-    strengths_from_key_sums,
+    strengths_from_key_sums_and_bits,
 )
 from gamelm.poker.ranges import COMBOS, Range
 
@@ -263,14 +264,15 @@ def _monte_carlo_dealt(
 ) -> EquityResult | None:
     """Monte Carlo when every player is a known hand or ``random``: one fused pass per chunk.
 
-    The cards to deal are drawn in *units*: a random player's two cards, and the missing board
-    cards two at a time, are one draw among the ``C(r, 2)`` pairs of the ``r`` cards left (a
-    16-bit word of raw generator output modulo the pair count; words past the last whole multiple
-    are rejected); an odd board card is one byte modulo ``r``. Each unit has look-up tables of
-    its card bits and its summed card keys, so a trial costs one look-up per unit to test that its
-    cards are distinct (a 64-bit mask with the right number of bits; other trials are rejected,
-    which keeps every accepted deal uniform) and one per unit to sum the keys, plus one table
-    look-up per player for the strength. Returns None when rejection would waste too much.
+    The cards to deal are drawn in *units*: the missing board cards two at a time and a random
+    player's two cards are one draw among the ``C(r, 2)`` pairs of the ``r`` cards left, from a
+    16-bit word of raw generator output; an odd board card is one byte. A unit's look-up tables
+    hold, for every possible word, its summed card keys and its set of `card_bits` (a word past the
+    last whole multiple of the pair count, which would bias the draw, gets every bit set). A trial
+    is kept when its units' sets hold exactly the cards drawn, so no card is dealt twice and the
+    kept deals are uniform; every player's strength comes from the shared board sum plus their
+    own cards (`strengths_from_key_sums_and_bits`). Returns None when rejection would waste too
+    much.
     """
     known = np.concatenate([board] + [p.cards for p in ps if p.cards is not None])
     deck = np.setdiff1d(np.arange(52), known)
@@ -290,84 +292,75 @@ def _monte_carlo_dealt(
         accept *= (r - 2 * pairs - j) / r
     if accept < 0.3 or draw > r:
         return None
-    keys = card_keys()
+    keys = card_keys().astype(np.uint64)
+    bits = card_bits()
+    full = ~np.uint64(0)
     first, second = np.triu_indices(r, 1)
-    pair_cards = np.stack([deck[first], deck[second]]).astype(np.uint8)  # (2, num_pairs)
-    one = np.uint64(1)
-    pair_bits = (one << pair_cards[0].astype(np.uint64)) | (one << pair_cards[1].astype(np.uint64))
-    pair_keys = keys[pair_cards[0]] + keys[pair_cards[1]]
+    word = np.arange(65536)
+    pair = word % num_pairs
+    a, b = deck[first[pair]], deck[second[pair]]
+    word_keys = keys[a] + keys[b]
+    word_bits = np.where(word < limit16, bits[a] | bits[b], full)
     byte = np.arange(256)
-    single_card = deck[byte % r].astype(np.uint8)
-    # a byte past the limit sets every bit, so its trial cannot pass the distinctness test
-    single_bits = np.where(byte < limit8, one << single_card.astype(np.uint64), ~np.uint64(0))
-    single_keys = keys[single_card]
-    board_key = KEY_SUM_START + int(keys[board].sum())
+    c = deck[byte % r]
+    byte_keys = keys[c]
+    byte_bits = np.where(byte < limit8, bits[c], full)
+    board_key = np.uint64(KEY_SUM_START + int(card_keys()[board].sum()))
+    board_set = np.bitwise_or.reduce(bits[board]) if board.size else np.uint64(0)
+    own = [
+        (np.uint64(keys[p.cards].sum()), np.bitwise_or.reduce(bits[p.cards]))
+        for p in ps
+        if p.cards is not None
+    ]
+    words = -(-(16 * pairs + 8 * singles) // 64)  # raw 64-bit outputs per attempt
     num_players = len(ps)
     sums = np.zeros(num_players)
     squares = np.zeros(num_players)
     done = 0
     while done < trials:
         attempts = min(_CHUNK, int((trials - done) / accept) + 64)
-        words = -(-pairs * attempts // 4)  # raw 64-bit outputs as 16-bit words
-        w16 = gen.bit_generator.random_raw(words).view(np.uint16)[: pairs * attempts]
-        w16 = w16.reshape(pairs, attempts)
-        # intp indices: numpy's take is several times slower with small index types
-        units = (w16 % np.uint16(num_pairs)).astype(np.intp)
-        mask = np.zeros(attempts, np.uint64)
-        for row in units:
-            mask |= pair_bits.take(row)
-        single = np.zeros(0, np.intp)
+        raw = gen.bit_generator.random_raw((words, attempts)).view(np.int64)
+        # intp indices: numpy's indexing is several times slower with small index types
+        units = [(raw[j // 4] >> (16 * (j % 4))) & 0xFFFF for j in range(pairs)]
+        board_bits = np.full(attempts, board_set)
+        board_keys = np.full(attempts, board_key)
+        for unit in units[: k // 2]:
+            board_bits |= word_bits[unit]
+            board_keys += word_keys[unit]
         if singles:
-            raw8 = gen.bit_generator.random_raw(-(-attempts // 8)).view(np.uint8)[:attempts]
-            single = raw8.astype(np.intp)
-            mask |= single_bits.take(single)
-        ok = np.bitwise_count(mask) == draw
-        if limit16 < 65536:
-            for row16 in w16:
-                ok &= row16 < limit16
-        pick = np.flatnonzero(ok)[: trials - done]
-        units = units.take(pick, axis=1)  # (pairs, t)
-        t = pick.size
-        base = np.full(t, board_key)
-        for row in units[: k // 2]:
-            base += pair_keys.take(row)
-        if singles:
-            single = single.take(pick)
-            base += single_keys.take(single)
-
-        def cards_of(
-            rows: npt.NDArray[np.int64],
-            i: int,
-            units: IndexArray = units,
-            single: IndexArray = single,
-        ) -> CardArray:
-            """The 7 cards of player ``i`` in trials ``rows`` (for possible flushes only)."""
-            out = np.empty((rows.size, 7), np.uint8)
-            out[:, : board.size] = board
-            col = board.size
-            for row in units[: k // 2]:
-                out[:, col : col + 2] = pair_cards[:, row[rows]].T
-                col += 2
-            if singles:
-                out[:, col] = single_card[single[rows]]
-            p = ps[i]
-            if p.cards is not None:
-                out[:, 5:] = p.cards
-            else:
-                out[:, 5:] = pair_cards[:, units[k // 2 + dealt.index(i), rows]].T
-            return out
-
-        strength = np.empty((num_players, t), np.int64)
+            at = 16 * pairs
+            single = (raw[at // 64] >> (at % 64)) & 0xFF
+            board_bits |= byte_bits[single]
+            board_keys += byte_keys[single]
+        hole_bits = [word_bits[unit] for unit in units[k // 2 :]]
+        cards = board_bits
+        for hole in hole_bits:
+            cards = cards | hole
+        pick = np.flatnonzero(np.bitwise_count(cards) == draw + board.size)[: trials - done]
+        board_bits, board_keys = board_bits[pick], board_keys[pick]
+        strength = np.empty((num_players, pick.size), np.int16)
+        mine = iter(own)
         for i, p in enumerate(ps):
             if p.cards is not None:
-                total = base + int(keys[p.cards].sum())
+                key, hole = next(mine)
+                strength[i] = strengths_from_key_sums_and_bits(board_keys + key, board_bits | hole)
             else:
-                total = base + pair_keys.take(units[k // 2 + dealt.index(i)])
-            strength[i] = strengths_from_key_sums(total, lambda rows, i=i: cards_of(rows, i))
-        share = _shares(strength)
-        sums += share.sum(axis=1)
-        squares += (share * share).sum(axis=1)
-        done += t
+                n = dealt.index(i)
+                unit = units[k // 2 + n][pick]
+                strength[i] = strengths_from_key_sums_and_bits(
+                    board_keys + word_keys[unit], board_bits | hole_bits[n][pick]
+                )
+        if num_players == 2:  # the common case without float temporaries
+            win = int(np.count_nonzero(strength[0] > strength[1]))
+            lose = int(np.count_nonzero(strength[0] < strength[1]))
+            tie = pick.size - win - lose
+            sums += (win + tie / 2, lose + tie / 2)
+            squares += (win + tie / 4, lose + tie / 4)
+        else:
+            share = _shares(strength)
+            sums += share.sum(axis=1)
+            squares += (share * share).sum(axis=1)
+        done += pick.size
     return _result(sums, squares, done)
 
 

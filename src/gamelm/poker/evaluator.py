@@ -258,7 +258,8 @@ def _fix_flushes(
 ) -> None:
     """Overwrite ``out`` where the key sums ``total`` show a flush (``cards_of(rows)`` gives
     those rows' cards, one row per hand)."""
-    rows = np.flatnonzero(total & (_FLUSH_BITS << _SUIT_SHIFT))
+    # a boolean array: flatnonzero is ten times slower on the int64 array itself
+    rows = np.flatnonzero((total & (_FLUSH_BITS << _SUIT_SHIFT)) != 0)
     if rows.size:  # about 3% of random 7-card hands
         flush_bits = (total[rows] >> _SUIT_SHIFT) & _FLUSH_BITS
         suit = _SUIT_FROM_BIT[flush_bits >> 3]
@@ -289,6 +290,41 @@ def strengths_from_key_sums(
     tables = _tables()
     out = np.take(tables["rank7"], total & _RANK_MASK)
     _fix_flushes(total, cards_of, out, tables["flush"])
+    return out
+
+
+def card_bits() -> npt.NDArray[np.uint64]:
+    """Each card's bit in a *suit-major* 52-bit card set: ``1 << (13 * suit + rank)``.
+
+    The cards of one suit are then the 13-bit rank mask ``(cards >> 13 * suit) & 0x1FFF``, which
+    is what the flush table is indexed by; `strengths_from_key_sums_and_bits` relies on it.
+    """
+    cards = np.arange(52)
+    return np.left_shift(np.uint64(1), (13 * (cards % 4) + cards // 4).astype(np.uint64))
+
+
+# suit-major shift of the flushed suit, from its one-hot nibble (key-sum bits 35.. >> 3)
+_SHIFT_FROM_BIT = np.zeros(4097, dtype=np.uint64)
+_SHIFT_FROM_BIT[[1, 16, 256, 4096]] = [0, 13, 26, 39]
+
+
+def strengths_from_key_sums_and_bits(
+    total: npt.NDArray[np.uint64], bits: npt.NDArray[np.uint64]
+) -> npt.NDArray[np.int16]:
+    """Strengths of 7-card hands from their key sums (as in `strengths_from_key_sums`, viewed
+    as ``uint64``) and their `card_bits` sets; a flush reads its suit's ranks from the set.
+
+    Rows that are not real hands (a card twice) give some value and never fail: samplers that
+    reject such rows afterwards can evaluate them along with the rest.
+    """
+    tables = _tables()
+    out = np.take(tables["rank7"], (total & np.uint64(_RANK_MASK)).view(np.int64), mode="clip")
+    rows = np.flatnonzero((total & np.uint64(_FLUSH_BITS << _SUIT_SHIFT)) != 0)
+    if rows.size:
+        nibble = (total[rows] >> np.uint64(_SUIT_SHIFT + 3)) & np.uint64(0x1111)
+        shift = _SHIFT_FROM_BIT[nibble.view(np.int64)]
+        ranks = (bits[rows] >> shift) & np.uint64(0x1FFF)
+        out[rows] = tables["flush"][ranks.view(np.int64)]
     return out
 
 
