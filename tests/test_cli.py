@@ -120,3 +120,21 @@ def test_eval_plot_and_exploit_spec(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     bad = runner.invoke(app, [*args, "--plot", str(tmp_path / "no" / "bb.png")])
     assert bad.exit_code != 0 and "existing folder" in bad.output
+
+
+def test_eval_plays_exactly_the_hands_asked_with_position_intervals():
+    args = ["eval", "tag", "--vs", "random", "--hands", "100", "--seats", "6", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["hands"] == 100  # 16 deals in all six seats, the 17th in four
+    assert sum(p["hands"] for p in out["positions"].values()) == 100
+    for p in out["positions"].values():
+        assert p["ci95"][0] <= p["bb_per_100"] <= p["ci95"][1]  # a seat that always folds: 0 wide
+
+
+def test_errors_go_to_stderr_on_one_line():
+    result = runner.invoke(app, ["eval", "tag", "--vs", "no-such-bot", "--json"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("error:") and result.stderr.count("\n") == 1

@@ -24,12 +24,13 @@ app = typer.Typer(
 bench_app = typer.Typer(help="Throughput next to the reference libraries.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 console = Console()
+errors = Console(stderr=True, soft_wrap=True)  # errors never mix into --json output on stdout
 
 AGENTS = ("random",)
 
 
 def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
+    errors.print(f"[red]error:[/red] {message}", highlight=False)
     raise typer.Exit(code=2)
 
 
@@ -255,7 +256,8 @@ def eval_cmd(
     """Play AGENT against the --vs agents and report bb/100 with 95% CIs and playing stats.
 
     Agents: random, calling-station, maniac, tag, equity, or exploit:NAME (NAME adjusted to the
-    opponents' tendencies, counted by an opponent model during the match)."""
+    opponents' tendencies, counted by an opponent model during the match). An agent named more
+    than once is reported as NAME#k, k its place in the lineup (0 is AGENT)."""
     from gamelm.agents.baselines import make_agent
     from gamelm.evaluation.match import MatchConfig, play_match
     from gamelm.evaluation.metrics import summary
@@ -324,9 +326,15 @@ def eval_cmd(
     pos = Table(title=f"{players[0].name} by position")
     pos.add_column("position")
     pos.add_column("bb/100", justify="right")
-    pos.add_column("stderr", justify="right")
+    pos.add_column("95% CI", justify="right")
+    pos.add_column("hands", justify="right")
     for name, w in out["positions"].items():
-        pos.add_row(name, f"{w['bb_per_100']:+.1f}", f"{w['stderr']:.1f}")
+        pos.add_row(
+            name,
+            f"{w['bb_per_100']:+.1f}",
+            f"[{w['ci95'][0]:+.1f}, {w['ci95'][1]:+.1f}]",
+            f"{w['hands']:,}",
+        )
     console.print(pos)
     if reference:
         for name, a in out["agents"].items():

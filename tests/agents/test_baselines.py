@@ -42,3 +42,12 @@ def test_hand_strength_matches_equity():
     for got, (h, b, k) in zip(s, [("7c8c", "Tc9d2h", 2), ("QsQd", "Ah7c2d5s", 1)]):
         want = equity([h] + ["random"] * k, b, trials=300_000, seed=0).equity[0]
         assert abs(got - want) < 0.01
+
+
+def test_every_baseline_has_its_opponent_level_name():
+    from gamelm.agents.baselines import BASELINES, make_agent
+
+    assert set(BASELINES) == {"random", "calling-station", "maniac", "tag", "equity"}
+    for level in BASELINES:
+        agent = make_agent(level.upper())
+        assert type(agent).opponent_level == level == agent.name

@@ -125,3 +125,30 @@ def test_odds():
     assert pot_odds(50, 150) == 0.25
     assert pot_odds(0, 10) == 0.0
     assert implied_odds(50, 150, 200) == pytest.approx(50 / 400)
+
+
+def test_hand_strength_against_a_range_matches_equity():
+    """Opponents drawn from a range (blocked combos removed, colliding deals dropped), alone or
+    next to random hands, give the same equity as `equity`, preflop and on the flop."""
+    from gamelm.poker.cards import parse_cards
+    from gamelm.poker.equity import hand_strength
+    from gamelm.poker.ranges import Range
+
+    cases = [("7c2d", "QQ+, AKs", "", 1, 1), ("Td9d", "22+, AJs+, KQs", "Jd8c2h", 1, 1)]
+    cases += [("AhQh", "TT+, AK", "Qs7h2h", 2, 2), ("AhQh", "TT+, AK", "", 3, 1)]
+    for hole, spec, board, opponents, ranged in cases:
+        board_cards = np.full(5, 0, np.int64)
+        board_cards[: len(board) // 2] = parse_cards(board) if board else []
+        got = hand_strength(
+            parse_cards(hole)[None],
+            board_cards[None],
+            [len(board) // 2],
+            [opponents],
+            trials=40_000,
+            rng=np.random.default_rng(1),
+            ranges=Range.parse(spec).weights,
+            ranged=[ranged],
+        )[0]
+        players = [hole] + [spec] * ranged + ["random"] * (opponents - ranged)
+        want = equity(players, board, trials=400_000, seed=2).equity[0]
+        assert abs(got - want) < 4 * 0.5 / np.sqrt(40_000), (hole, spec, got, want)

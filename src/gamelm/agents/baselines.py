@@ -9,8 +9,9 @@ Each is batched (one call per step for all the tables where it acts) and registe
 * ``tag`` (tight-aggressive): position-aware preflop ranges in range notation (open, 3-bet,
   continue against a raise, continue against a 3-bet), then postflop bets for value and calls by
   equity against the players still in.
-* ``equity``: estimates its equity against random hands of the players still in, and calls when it
-  beats the pot odds, raises when it is well ahead.
+* ``equity``: estimates its equity against the range the players still in are put on (any two
+  cards, a raising range or a re-raising range, by the preflop action), and calls when it beats
+  the pot odds, raises when it is well ahead.
 
 >>> import numpy as np
 >>> from gamelm.poker.abstraction import ActionAbstraction
@@ -30,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -50,6 +52,7 @@ def _fold_or_check(obs: Observation) -> IntArray:
 class RandomAgent:
     """Uniform over the legal menu entries."""
 
+    opponent_level: ClassVar[str] = "random"  # its name in the CLI and `make_agent`
     name: str = "random"
 
     def act(self, obs: Observation, rng: np.random.Generator) -> IntArray:
@@ -62,6 +65,7 @@ class RandomAgent:
 class CallingStation:
     """Always checks or calls."""
 
+    opponent_level: ClassVar[str] = "calling-station"  # its name in the CLI and `make_agent`
     name: str = "calling-station"
 
     def act(self, obs: Observation, rng: np.random.Generator) -> IntArray:
@@ -72,6 +76,7 @@ class CallingStation:
 class Maniac:
     """Raises whenever it can: the largest raise short of all-in, else all-in."""
 
+    opponent_level: ClassVar[str] = "maniac"  # its name in the CLI and `make_agent`
     name: str = "maniac"
 
     def act(self, obs: Observation, rng: np.random.Generator) -> IntArray:
@@ -99,11 +104,16 @@ TAG_CALL_THREE_BET = "QQ+, AKs, AKo"
 
 
 @cache
+def _range_weights(spec: str) -> npt.NDArray[np.float64]:
+    """A range's combo weights (cached per range text; empty text is the empty range)."""
+    weights = Range.parse(spec).weights if spec else np.zeros(NUM_COMBOS)
+    weights.setflags(write=False)
+    return weights
+
+
 def _range_table(spec: str) -> npt.NDArray[np.bool_]:
-    """Which combos a range holds (cached per range text)."""
-    table = Range.parse(spec).weights > 0 if spec else np.zeros(NUM_COMBOS, bool)
-    table.setflags(write=False)
-    return table
+    """Which combos a range holds."""
+    return _range_weights(spec) > 0
 
 
 def _open_position(name: str) -> str:
@@ -131,6 +141,7 @@ class TightAggressive:
     folds; as the preflop raiser it continuation-bets a flop with equity above ``cbet``.
     """
 
+    opponent_level: ClassVar[str] = "tag"  # its name in the CLI and `make_agent`
     name: str = "tag"
     three_bet: str = TAG_THREE_BET
     call_raise: str = TAG_CALL_RAISE
@@ -194,25 +205,56 @@ class TightAggressive:
         return pick_legal(o, out)
 
 
+# Ranges the equity bot puts its opponents on, by the preflop action (range notation).
+EQUITY_VS_RAISE = (
+    "22+, A2s+, K8s+, Q9s+, J9s+, T8s+, 98s, 87s, 76s, 65s, A8o+, KTo+, QTo+, JTo"  # about 30%
+)
+EQUITY_VS_RERAISE = "99+, AJs+, KQs, A5s, AQo+"  # about 6%
+
+
 @dataclass
 class EquityBot:
-    """Equity against random hands of the players still in, compared with the price.
+    """Equity against the range the opponents still in are likely to hold, compared with the
+    price.
 
-    Calls when equity > pot odds + ``margin``, raises about ``raise_size`` pots when equity >
-    ``raise_above`` (more opponents need more equity: the threshold is raised by ``per_opponent``
-    for each opponent beyond the first), otherwise checks or folds.
+    The opponents' range follows the preflop action: in a raised pot one opponent (the raiser,
+    or the caller of the bot's own raise) is put on ``vs_raise``, or on ``vs_reraise`` after a
+    re-raise (both in range notation; combos the bot's cards and the board block are removed);
+    every other opponent holds any two cards. Calls when equity > pot odds + ``margin``, raises
+    about ``raise_size`` pots when equity > ``raise_above`` (more opponents need more equity: the
+    threshold is raised by ``per_opponent`` for each opponent
+    beyond the first), otherwise checks or folds.
     """
 
+    opponent_level: ClassVar[str] = "equity"
     name: str = "equity"
+    vs_raise: str = EQUITY_VS_RAISE
+    vs_reraise: str = EQUITY_VS_RERAISE
     raise_above: float = 0.62
     per_opponent: float = 0.08
     margin: float = 0.0
     raise_size: float = 0.75
     trials: int = 200
 
+    def opponent_ranges(self, obs: Observation) -> npt.NDArray[np.float64]:
+        """``(m, 1326)`` combo weights of the range the raiser at each table is put on."""
+        table = np.stack(
+            [np.ones(NUM_COMBOS), _range_weights(self.vs_raise), _range_weights(self.vs_reraise)]
+        )
+        return table[np.minimum(obs.preflop_raises, 2)]
+
     def act(self, obs: Observation, rng: np.random.Generator) -> IntArray:
         opp = np.maximum(obs.live_opponents, 1)
-        eq = hand_strength(obs.hole, obs.board, obs.board_count, opp, trials=self.trials, rng=rng)
+        eq = hand_strength(
+            obs.hole,
+            obs.board,
+            obs.board_count,
+            opp,
+            trials=self.trials,
+            rng=rng,
+            ranges=self.opponent_ranges(obs),
+            ranged=np.minimum(obs.preflop_raises, 1),  # one raiser; the others hold any two
+        )
         need = self.raise_above + self.per_opponent * (opp - 1)
         bet = raise_entry(obs, self.raise_size)
         out = np.where((eq > need) & (bet >= 0), bet, _fold_or_check(obs))
@@ -221,11 +263,8 @@ class EquityBot:
 
 
 BASELINES: dict[str, Callable[[], Agent]] = {
-    "random": RandomAgent,
-    "calling-station": CallingStation,
-    "maniac": Maniac,
-    "tag": TightAggressive,
-    "equity": EquityBot,
+    cls.opponent_level: cls
+    for cls in (RandomAgent, CallingStation, Maniac, TightAggressive, EquityBot)
 }
 
 

@@ -27,13 +27,14 @@ import numpy.typing as npt
 from gamelm.agents.base import Agent, IntArray, observe
 from gamelm.agents.opponent_model import EVENTS, CounterStrategy, OpponentModel
 from gamelm.evaluation.allin import expected_payoffs
+from gamelm.evaluation.showdown import showdown_equity
 from gamelm.poker.abstraction import CALL_ID, FOLD_ID, ActionAbstraction
 from gamelm.poker.batch import RAISE, BatchEngine
 from gamelm.poker.cards import deal
-from gamelm.poker.evaluator import evaluate_cards
 from gamelm.poker.rules import BOARD_CARDS_VISIBLE
 
 VISIBLE_BOARD = np.array(BOARD_CARDS_VISIBLE)  # board cards seen on each street
+BLUFF_EQUITY = 0.3  # a bet or raise with less showdown equity than this is a bluff
 
 # per (hand, seat) counters recorded during play
 COUNTERS = (
@@ -49,7 +50,7 @@ COUNTERS = (
     "cbet",
     "face_cbet",  # faced a continuation bet
     "fold_cbet",
-    "bluffs",  # bets and raises with a hand that would lose at showdown to a player still in
+    "bluffs",  # bets and raises with showdown equity below BLUFF_EQUITY when they were made
     "folds",
     "checks",
     "calls",
@@ -64,7 +65,8 @@ class MatchConfig:
 
     Args:
         seats: players per table, 2..10.
-        hands: hands to play (with duplicate dealing, rounded up to whole sets of rotations).
+        hands: hands to play. With duplicate dealing every deal is played in all ``seats``
+            rotations, except the last when ``hands`` is not a multiple of ``seats``.
         duplicate: replay every deal once per rotation of the lineup.
         seed: seed of the deals and of the agents' randomness (recorded in the result).
         stack_bb: starting stack in big blinds (reset every hand).
@@ -92,13 +94,6 @@ class MatchConfig:
             raise ValueError(f"the stack must be at least 1 big blind, got {self.stack_bb}")
         if self.tables < 1:
             raise ValueError(f"tables must be at least 1, got {self.tables}")
-
-    @property
-    def num_hands(self) -> int:
-        """Hands actually played (duplicate dealing plays whole sets of rotations)."""
-        if self.duplicate:
-            return math.ceil(self.hands / self.seats) * self.seats
-        return self.hands
 
 
 @dataclass
@@ -137,7 +132,7 @@ def play_match(
     progress: bool = False,
     model: OpponentModel | bool | None = None,
 ) -> MatchResult:
-    """Play ``config.num_hands`` hands between ``agents`` (agent 0 is the hero).
+    """Play ``config.hands`` hands between ``agents`` (agent 0 is the hero).
 
     With ``reference``, every decision of every agent is also put to the reference agent, and
     the agreement rate is recorded (the reference's choice is not played).
@@ -153,12 +148,12 @@ def play_match(
         raise ValueError(f"{len(agents)} agents do not fit at {config.seats} seats")
     cfg = config
     p = cfg.seats
-    hands = cfg.num_hands
+    hands = cfg.hands
     lineups = _lineups(len(agents), p)
     if cfg.duplicate:
-        deals = hands // p
-        deal = np.repeat(np.arange(deals), p)
-        rotation = np.tile(np.arange(p), deals)
+        deals = math.ceil(hands / p)
+        deal = np.arange(hands) // p
+        rotation = np.arange(hands) % p
     else:
         deals = hands
         deal = np.arange(hands)
@@ -187,7 +182,7 @@ def play_match(
     preflop_raises = np.zeros(n, np.int64)
     aggressor = np.full(n, -1)  # last preflop raiser
     cbet_live = np.zeros(n, bool)  # the flop's only bet so far is a continuation bet
-    final_strength = np.zeros((n, p), np.int64)  # each seat's hand on the full board
+    bets: list[tuple[IntArray, IntArray, IntArray, npt.NDArray[np.bool_]]] = []
 
     def start(tables: IntArray, first: int) -> None:
         ids = np.arange(first, first + tables.size)
@@ -206,10 +201,6 @@ def play_match(
         preflop_raises[tables] = 0
         aggressor[tables] = -1
         cbet_live[tables] = False
-        seven = np.concatenate(
-            [c[:, : 2 * p].reshape(-1, p, 2), np.repeat(c[:, None, 2 * p :], p, axis=1)], axis=2
-        )
-        final_strength[tables] = evaluate_cards(seven.reshape(-1, 7)).reshape(-1, p)
 
     started = n
     start(np.arange(n), 0)
@@ -281,7 +272,7 @@ def play_match(
             preflop_raises,
             aggressor,
             cbet_live,
-            final_strength,
+            bets,
         )
         street_before = eng.street.copy()
         menu.step(eng, ids)
@@ -294,6 +285,10 @@ def play_match(
         if flop.size:
             counters["saw_flop"][hand_of[flop]] = ~eng.folded[flop]
     bar.close()
+    if bets:
+        h, seat, visible, live = (np.concatenate(x) for x in zip(*bets))
+        eq = showdown_equity(cards[h], visible, seat, live, np.random.default_rng([cfg.seed, 17]))
+        np.add.at(counters["bluffs"], (h, seat), (eq < BLUFF_EQUITY).astype(np.int64))
     runout = np.flatnonzero(showdown & (runout_seen < 5))
     allin = payoffs.astype(np.float64)
     if runout.size:
@@ -331,7 +326,7 @@ def _count(
     preflop_raises: IntArray,
     aggressor: IntArray,
     cbet_live: npt.NDArray[np.bool_],
-    strength: IntArray,
+    bets: list[tuple[IntArray, IntArray, IntArray, npt.NDArray[np.bool_]]],
 ) -> None:
     """Update the per-seat counters with the actions ``ids`` about to be played at ``tables``."""
     legal = eng.legal()
@@ -371,12 +366,10 @@ def _count(
     facing = flop & cbet_live[tables] & (raises[tables] == 1)
     c["face_cbet"][h, actor] |= facing
     c["fold_cbet"][h, actor] |= facing & is_fold
-    # a bluff: betting a hand that loses at showdown to someone still in
-    folded = eng.folded[tables]
-    mine = strength[tables, actor]
-    others = np.where(folded, -1, strength[tables])
-    others[np.arange(tables.size), actor] = -1
-    add("bluffs", is_raise & (others.max(axis=1) > mine))
+    # bets and raises, for the bluff count once the match is over (showdown equity at the bet)
+    r = np.flatnonzero(is_raise)
+    if r.size:
+        bets.append((h[r], actor[r], VISIBLE_BOARD[street[r]], ~eng.folded[tables[r]]))
     # book-keeping for the next decisions
     cbet_live[tables] = np.where(chance & is_raise, True, cbet_live[tables] & ~is_raise)
     raises[tables] += is_raise

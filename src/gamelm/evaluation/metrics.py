@@ -146,7 +146,12 @@ def summary(res: MatchResult) -> dict:
         "seed": res.config.seed,
         "agents": agents,
         "positions": {
-            pos: {"bb_per_100": w.bb_per_100, "stderr": w.stderr}
+            pos: {
+                "bb_per_100": w.bb_per_100,
+                "stderr": w.stderr,
+                "ci95": list(w.ci95),
+                "hands": w.hands,
+            }
             for pos, w in position_win_rates(res, 0).items()
         },
     }

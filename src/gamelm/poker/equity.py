@@ -42,7 +42,7 @@ from gamelm.poker.evaluator import (
     evaluate_on_boards,
     strengths_from_key_sums_and_bits,
 )
-from gamelm.poker.ranges import COMBOS, Range
+from gamelm.poker.ranges import COMBOS, NUM_COMBOS, Range
 
 PlayerSpec = str | Range | Sequence[int] | npt.NDArray[np.integer]
 IndexArray = npt.NDArray[np.intp]
@@ -466,14 +466,22 @@ def hand_strength(
     *,
     trials: int = 200,
     rng: np.random.Generator,
+    ranges: npt.ArrayLike | None = None,
+    ranged: npt.ArrayLike | None = None,
 ) -> npt.NDArray[np.float64]:
-    """Equity of ``m`` hands, each against its own number of random opponent hands.
+    """Equity of ``m`` hands, each against its own number of opponents.
 
     ``hole`` is ``(m, 2)``, ``board`` ``(m, 5)`` of which the first ``board_count[i]`` cards are
-    dealt, ``opponents`` ``(m,)`` (at least 1). Monte Carlo with ``trials`` deals per hand, all
-    hands at once: every (hand, trial) row shuffles its own remaining deck (dead cards moved to
-    the back). Used by bots, so ``trials`` is small; the standard error is about
-    ``0.5 / sqrt(trials)``.
+    dealt, ``opponents`` ``(m,)`` (at least 1). The opponents hold random hands, except that with
+    ``ranges`` (combo weights, ``(1326,)`` for every hand or ``(m, 1326)``) the first
+    ``ranged[i]`` opponents of hand ``i`` (all of them by default) hold hands drawn from that
+    range, with the combos the known cards block removed. Monte Carlo with ``trials`` deals per
+    hand, all hands at once: every (hand, trial) row shuffles its own remaining deck (dead cards
+    moved to the back) for the board and the random hands; range hands are drawn by their
+    cumulative weights, and a trial whose range hands share a card with each other or with the
+    dealt cards is dropped (so the deals kept follow the range exactly). A hand whose range is
+    empty once blocked, or whose every trial was dropped, is scored against random hands. Used by
+    bots, so ``trials`` is small; the standard error is about ``0.5 / sqrt(trials)``.
 
     >>> from gamelm.poker.cards import parse_cards
     >>> hole = np.stack([parse_cards("AsAh"), parse_cards("7c2d")])
@@ -481,6 +489,11 @@ def hand_strength(
     >>> s = hand_strength(hole, board, [3, 0], [1, 1], trials=2000, rng=np.random.default_rng(0))
     >>> bool(s[0] > 0.9), bool(0.25 < s[1] < 0.4)
     (True, True)
+    >>> top = Range.parse("QQ+, AKs").weights  # 7-2 preflop: 35% against any hand, 15% here
+    >>> t = hand_strength(hole[1:], board[1:], [0], [1], trials=2000, rng=np.random.default_rng(0),
+    ...                   ranges=top)
+    >>> bool(0.12 < t[0] < 0.19)
+    True
     """
     h = np.asarray(hole, np.int64)
     b = np.asarray(board, np.int64)
@@ -491,16 +504,46 @@ def hand_strength(
         return np.zeros(0)
     if (opp < 1).any() or (opp > 9).any():
         raise ValueError("every hand needs 1 to 9 opponents")
-    max_opp = int(opp.max())
-    need = 5 - bc  # board cards still to come
-    draw = int((need + 2 * opp).max())
-    rows = m * trials
     # dead[i, c]: card c is known at table i (hole cards and the dealt board)
     dead = np.zeros((m, 52), bool)
     dead[np.arange(m)[:, None], h] = True
     slots = np.arange(5)[None, :] < bc[:, None]
     ti, si = np.nonzero(slots)
     dead[ti, b[ti, si]] = True
+    cdf = None
+    count = np.zeros(m, np.int64)
+    if ranges is not None:
+        w = np.broadcast_to(np.asarray(ranges, np.float64), (m, NUM_COMBOS))
+        if (w < 0).any():
+            raise ValueError("range weights must not be negative")
+        w = np.where(dead[:, COMBOS[:, 0]] | dead[:, COMBOS[:, 1]], 0.0, w)
+        cdf = np.cumsum(w, axis=1)
+        total = cdf[:, -1]
+        # rows normalised to [0, 1] and shifted by their index: one searchsorted draws for all
+        cdf = cdf / np.where(total > 0, total, 1.0)[:, None] + np.arange(m)[:, None]
+        count = opp.copy() if ranged is None else np.clip(np.asarray(ranged, np.int64), 0, opp)
+        count[total <= 0] = 0
+    return _strength_trials(h, b, bc, opp, dead, trials, rng, cdf, count)
+
+
+def _strength_trials(
+    h: npt.NDArray[np.int64],
+    b: npt.NDArray[np.int64],
+    bc: npt.NDArray[np.int64],
+    opp: npt.NDArray[np.int64],
+    dead: npt.NDArray[np.bool_],
+    trials: int,
+    rng: np.random.Generator,
+    cdf: npt.NDArray[np.float64] | None,
+    count: npt.NDArray[np.int64],
+) -> npt.NDArray[np.float64]:
+    """`hand_strength`'s Monte Carlo: the first ``count[i]`` opponents of hand ``i`` draw from
+    row ``i`` of ``cdf``, the others are dealt from the deck."""
+    m = h.shape[0]
+    max_opp = int(opp.max())
+    need = 5 - bc  # board cards still to come
+    draw = int((need + 2 * (opp - count)).max())
+    rows = m * trials
     order = np.argsort(dead, axis=1, kind="stable").astype(np.uint8)  # live cards first
     alive = 52 - dead.sum(axis=1)
     deck = np.repeat(order, trials, axis=0)  # (rows, 52)
@@ -513,23 +556,62 @@ def hand_strength(
         flat[j] = deck[:, i]
         deck[:, i] = picked
     table = np.repeat(np.arange(m), trials)
+    at = np.arange(rows)
     full = np.empty((rows, 7), np.uint8)
     full[:, :2] = h[table]
     # board slot s: the dealt card if s < board_count, else drawn card s - board_count
     for s in range(5):
         dealt = s < bc[table]
-        drawn = deck[np.arange(rows), np.clip(s - bc[table], 0, 4)]
+        drawn = deck[at, np.clip(s - bc[table], 0, 4)]
         full[:, 2 + s] = np.where(dealt, b[table, s], drawn)
     mine = evaluate_cards(full)
+    # opponent o: from the range when o < count, else the deck's next two cards
+    ranged = count[table]
+    holes = np.empty((max_opp, rows, 2), np.uint8)
+    for o in range(max_opp):
+        first = np.minimum(need[table] + 2 * np.maximum(o - ranged, 0), 50)
+        holes[o, :, 0] = deck[at, first]
+        holes[o, :, 1] = deck[at, first + 1]
+    valid = np.ones(rows, bool)
+    if cdf is not None and count.any():
+        r = np.flatnonzero(ranged > 0)  # (hand, trial) rows with range opponents
+        tr = table[r]
+        used = np.bitwise_or.reduce(_bits(full[r, 2:]), axis=1)
+        for o in range(max_opp):  # the dealt opponents' cards are taken too
+            dealt_opp = (o >= ranged[r]) & (o < opp[tr])
+            used |= np.where(dealt_opp, _bits(holes[o, r, 0]) | _bits(holes[o, r, 1]), 0)
+        flat_cdf = cdf.ravel()
+        for o in range(int(count.max())):
+            drawn_here = o < ranged[r]
+            pos = np.searchsorted(flat_cdf, rng.random(r.size) + tr, side="right") - tr * NUM_COMBOS
+            pair = COMBOS[np.clip(pos, 0, NUM_COMBOS - 1)].astype(np.uint8)
+            theirs = _bits(pair[:, 0]) | _bits(pair[:, 1])
+            valid[r] &= ~drawn_here | ((used & theirs) == 0)
+            used |= np.where(drawn_here, theirs, np.uint64(0))
+            # a dropped trial keeps dealt cards: a card twice would break the evaluator
+            holes[o, r] = np.where((valid[r] & drawn_here)[:, None], pair, holes[o, r])
     best_other = np.full(rows, -1, np.int64)
     ties = np.zeros(rows, np.int64)
-    start = need[table]
     for o in range(max_opp):
         playing = o < opp[table]
-        full[:, 0] = deck[np.arange(rows), start + 2 * o]
-        full[:, 1] = deck[np.arange(rows), start + 2 * o + 1]
+        full[:, :2] = holes[o]
         theirs = np.where(playing, evaluate_cards(full), -1)
         ties = np.where(theirs > best_other, 0, ties) + (theirs == mine)
         best_other = np.maximum(best_other, theirs)
     share = np.where(mine > best_other, 1.0, np.where(mine == best_other, 1.0 / (1 + ties), 0.0))
-    return share.reshape(m, trials).mean(axis=1)
+    kept = valid.reshape(m, trials).sum(axis=1)
+    out = (share * valid).reshape(m, trials).sum(axis=1) / np.maximum(kept, 1)
+    lost = np.flatnonzero(kept == 0)
+    if lost.size:  # every trial collided: score those hands against random hands
+        out[lost] = _strength_trials(
+            h[lost],
+            b[lost],
+            bc[lost],
+            opp[lost],
+            dead[lost],
+            trials,
+            rng,
+            None,
+            np.zeros(lost.size, np.int64),
+        )
+    return out
