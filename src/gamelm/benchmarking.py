@@ -273,32 +273,40 @@ def bench_equity(
 
     gamelm's `gamelm.poker.equity.equity` with ``"random"`` against eval7's
     ``py_hand_vs_range_monte_carlo`` with the range of all 169 hand classes (eval7 deals the
-    range's hand and the board per trial, as gamelm does); both with ``trials`` per call.
+    range's hand and the board per trial, as gamelm does); both with ``trials`` per call. The
+    calls alternate, one of each per round, for about ``seconds`` each, and each side's median
+    round is reported, so a machine whose speed drifts during the run favours neither.
     """
     from gamelm.poker.equity import equity
     from gamelm.poker.ranges import HAND_CLASSES
 
-    out: dict[str, dict[str, float]] = {}
     calls = itertools.count(seed)
-    last: list[float] = []
-
-    def ours() -> int:
-        last[:] = [equity([hand, "random"], trials=trials, seed=next(calls), max_exact=0).equity[0]]
-        return trials
-
-    done, t = _timed(ours, seconds)
-    out["gamelm"] = {"trials_per_s": done / t, "equity": last[0]}
+    sides: dict[str, Callable[[], float]] = {
+        "gamelm": lambda: equity(
+            [hand, "random"], trials=trials, seed=next(calls), max_exact=0
+        ).equity[0]
+    }
     try:
         import eval7
+
+        cards = [eval7.Card(hand[:2]), eval7.Card(hand[2:])]
+        villain = eval7.HandRange(", ".join(HAND_CLASSES))
+        sides["eval7"] = lambda: eval7.py_hand_vs_range_monte_carlo(cards, villain, [], trials)
     except ImportError:
-        return out
-    cards = [eval7.Card(hand[:2]), eval7.Card(hand[2:])]
-    villain = eval7.HandRange(", ".join(HAND_CLASSES))
-
-    def theirs() -> int:
-        last[:] = [eval7.py_hand_vs_range_monte_carlo(cards, villain, [], trials)]
-        return trials
-
-    done, t = _timed(theirs, seconds)
-    out["eval7"] = {"trials_per_s": done / t, "equity": last[0]}
-    return out
+        pass
+    for run in sides.values():  # warm-up: tables, caches
+        run()
+    rates: dict[str, list[float]] = {name: [] for name in sides}
+    last: dict[str, float] = {}
+    spent = 0.0
+    while spent < seconds * len(sides) or len(rates["gamelm"]) < 3:
+        for name, run in sides.items():
+            start = time.perf_counter()
+            last[name] = float(run())
+            elapsed = time.perf_counter() - start
+            rates[name].append(trials / elapsed)
+            spent += elapsed
+    return {
+        name: {"trials_per_s": float(np.median(r)), "equity": last[name]}
+        for name, r in rates.items()
+    }

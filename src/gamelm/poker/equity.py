@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -259,6 +259,34 @@ def _shares(strength: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
 # -- Monte Carlo --------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=16)
+def _unit_tables(deck_bytes: bytes) -> tuple[npt.NDArray[np.uint64], ...]:
+    """`_monte_carlo_dealt`'s look-up tables for a deck (cached: a few milliseconds to build).
+
+    For every 16-bit word: the summed keys and the `card_bits` set of the pair of deck cards it
+    draws (word modulo the pair count; a word past the last whole multiple gets every bit set);
+    the same for every byte and one card.
+    """
+    deck = np.frombuffer(deck_bytes, np.uint8).astype(np.int64)
+    r = deck.size
+    num_pairs = r * (r - 1) // 2
+    keys = card_keys().astype(np.uint64)
+    bits = card_bits()
+    full = ~np.uint64(0)
+    first, second = np.triu_indices(r, 1)
+    word = np.arange(65536)
+    pair = word % num_pairs
+    a, b = deck[first[pair]], deck[second[pair]]
+    word_bits = np.where(word < 65536 - 65536 % num_pairs, bits[a] | bits[b], full)
+    byte = np.arange(256)
+    c = deck[byte % r]
+    byte_bits = np.where(byte < 256 - 256 % r, bits[c], full)
+    tables = (keys[a] + keys[b], word_bits, keys[c], byte_bits)
+    for t in tables:
+        t.setflags(write=False)
+    return tables
+
+
 def _monte_carlo_dealt(
     ps: list[_Player], board: npt.NDArray[np.int64], trials: int, gen: np.random.Generator
 ) -> EquityResult | None:
@@ -294,17 +322,7 @@ def _monte_carlo_dealt(
         return None
     keys = card_keys().astype(np.uint64)
     bits = card_bits()
-    full = ~np.uint64(0)
-    first, second = np.triu_indices(r, 1)
-    word = np.arange(65536)
-    pair = word % num_pairs
-    a, b = deck[first[pair]], deck[second[pair]]
-    word_keys = keys[a] + keys[b]
-    word_bits = np.where(word < limit16, bits[a] | bits[b], full)
-    byte = np.arange(256)
-    c = deck[byte % r]
-    byte_keys = keys[c]
-    byte_bits = np.where(byte < limit8, bits[c], full)
+    word_keys, word_bits, byte_keys, byte_bits = _unit_tables(deck.astype(np.uint8).tobytes())
     board_key = np.uint64(KEY_SUM_START + int(card_keys()[board].sum()))
     board_set = np.bitwise_or.reduce(bits[board]) if board.size else np.uint64(0)
     own = [
