@@ -10,6 +10,7 @@ from typing import Annotated
 
 import numpy as np
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -295,45 +296,53 @@ def eval_cmd(
     if as_json:  # statistics without a single case (nan) are written as null
         print(json.dumps(_nan_to_none(out)))
         return
-    table = Table(
-        title=f"{seats}-seat, {out['hands']:,} hands" + (", duplicate" if duplicate else "")
-    )
-    cols = (
-        "agent",
-        "bb/100",
-        "95% CI",
-        "all-in adj.",
-        "VPIP",
-        "PFR",
-        "3-bet",
-        "AF",
-        "WTSD",
-        "W$SD",
-    )
-    for col in cols:
-        table.add_column(col, justify="left" if col == "agent" else "right")
+    title = f"{seats}-seat, {out['hands']:,} hands" + (", duplicate" if duplicate else "")
+    # all-in: all-in adjusted bb/100; bluffs: per 100 hands, won: the share of them won
+    table = Table(title=f"{title}: bb/100", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("agent", "hands", "bb/100", "95% CI", "all-in", "95% CI "):
+        wide = 12 if "CI" in col else None  # keeps an interval whole in 80 columns
+        table.add_column(
+            col, justify="left" if col == "agent" else "right", no_wrap=True, min_width=wide
+        )
     for name, a in out["agents"].items():
+        adj = a["allin_adjusted"]
         table.add_row(
             name,
+            f"{a['hands']:,}",
             f"{a['bb_per_100']:+.1f}",
-            f"[{a['ci95'][0]:+.1f}, {a['ci95'][1]:+.1f}]",
-            f"{a['allin_adjusted']['bb_per_100']:+.1f}",
-            *(f"{a[k]:.2f}" if a[k] == a[k] else "-" for k in ("vpip", "pfr", "three_bet")),
-            f"{a['af']:.2f}" if a["af"] == a["af"] else "-",
-            *(f"{a[k]:.2f}" if a[k] == a[k] else "-" for k in ("wtsd", "wsd")),
+            f"[{a['ci95'][0]:+.0f}, {a['ci95'][1]:+.0f}]",
+            f"{adj['bb_per_100']:+.1f}",
+            f"[{adj['ci95'][0]:+.0f}, {adj['ci95'][1]:+.0f}]",
         )
     console.print(table)
-    pos = Table(title=f"{players[0].name} by position")
-    pos.add_column("position")
-    pos.add_column("bb/100", justify="right")
-    pos.add_column("95% CI", justify="right")
-    pos.add_column("hands", justify="right")
-    for name, w in out["positions"].items():
+    style = Table(title=f"{title}: playing statistics", box=box.SIMPLE_HEAD, pad_edge=False)
+    cols = {
+        "VPIP": "vpip",
+        "PFR": "pfr",
+        "3-bet": "three_bet",
+        "AF": "af",
+        "WTSD": "wtsd",
+        "W$SD": "wsd",
+        "bluffs": "bluffs_per_100",
+        "won": "bluff_success",
+    }
+    style.add_column("agent", no_wrap=True)
+    for col in cols:
+        style.add_column(col, justify="right", no_wrap=True)
+    for name, a in out["agents"].items():
+        cells = [a[key] for key in cols.values()]
+        style.add_row(name, *("-" if v is None or v != v else f"{v:.2f}" for v in cells))
+    console.print(style)
+    hero = next(iter(out["agents"]))
+    pos = Table(title=f"{hero} by position", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("position", "hands", "bb/100", "95% CI"):
+        pos.add_column(col, justify="left" if col == "position" else "right", no_wrap=True)
+    for name, w in out["agents"][hero]["positions"].items():
         pos.add_row(
             name,
-            f"{w['bb_per_100']:+.1f}",
-            f"[{w['ci95'][0]:+.1f}, {w['ci95'][1]:+.1f}]",
             f"{w['hands']:,}",
+            f"{w['bb_per_100']:+.1f}",
+            f"[{w['ci95'][0]:+.0f}, {w['ci95'][1]:+.0f}]",
         )
     console.print(pos)
     if reference:

@@ -78,3 +78,19 @@ def test_short_stacks_that_are_all_in_at_the_deal():
     cfg = MatchConfig(seats=6, hands=120, stack_bb=1, seed=2)
     res = play_match([make_agent("tag"), make_agent("random")], cfg)
     assert res.payoffs.shape == (120, 6) and (res.payoffs.sum(axis=1) == 0).all()
+
+
+def test_a_reference_is_asked_without_changing_the_match():
+    agents = [make_agent("tag"), make_agent("random"), make_agent("random")]
+    cfg = MatchConfig(seats=3, hands=300, seed=7)
+    plain = play_match(agents, cfg)
+    asked = play_match(agents, cfg, reference=make_agent("random"))
+    assert (plain.payoffs == asked.payoffs).all()  # the reference draws from its own generator
+    same = play_match(agents, cfg, reference=make_agent("tag"))
+    out = summary(same)["agents"]
+    assert out["tag"]["agreement"] > 0.95  # tag's postflop equity is sampled, so not always 1
+    # the two copies of random are counted apart (keyed by lineup place, not by name)
+    assert set(out) == {"tag", "random#1", "random#2"}
+    assert 0.1 < out["random#1"]["agreement"] < 0.6
+    assert same.agreement[1] != same.agreement[2]
+    assert "agreement" not in summary(plain)["agents"]["tag"]

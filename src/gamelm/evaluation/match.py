@@ -108,7 +108,8 @@ class MatchResult:
     payoffs: IntArray  # (H, P) chips won or lost by each seat
     showdown: npt.NDArray[np.bool_]  # (H,)
     counters: dict[str, IntArray] = field(default_factory=dict)  # name -> (H, P)
-    agreement: dict[str, tuple[int, int]] = field(default_factory=dict)  # agent -> (same, asked)
+    # agent index -> (decisions where the reference chose the same, decisions asked)
+    agreement: dict[int, tuple[int, int]] = field(default_factory=dict)
     allin_payoffs: npt.NDArray[np.float64] | None = None  # (H, P) all-in adjusted payoffs
     model: OpponentModel | None = None  # the opponent model the match kept, if any
 
@@ -176,7 +177,8 @@ def play_match(
     payoffs = np.zeros((hands, p), np.int64)
     showdown = np.zeros(hands, bool)
     counters = {name: np.zeros((hands, p), np.int64) for name in COUNTERS}
-    agreement = {a.name: [0, 0] for a in agents}
+    agreement = [[0, 0] for _ in agents]
+    ref_rng = np.random.default_rng([cfg.seed, 19])  # the reference never moves the match's draws
     hand_of = np.full(n, -1)
     raises = np.zeros(n, np.int64)  # bets and raises on the current street
     preflop_raises = np.zeros(n, np.int64)
@@ -257,9 +259,9 @@ def play_match(
                 )
             ids[mine] = choice
             if reference is not None:
-                ref = np.asarray(reference.act(obs, rng), np.int64)
-                agreement[agent.name][0] += int((ref == choice).sum())
-                agreement[agent.name][1] += mine.size
+                ref = np.asarray(reference.act(obs, ref_rng), np.int64)
+                agreement[k][0] += int((ref == choice).sum())
+                agreement[k][1] += mine.size
         _count(
             eng,
             menu,
@@ -308,7 +310,7 @@ def play_match(
         payoffs=payoffs,
         showdown=showdown,
         counters=counters,
-        agreement={k: (v[0], v[1]) for k, v in agreement.items()},
+        agreement={k: (v[0], v[1]) for k, v in enumerate(agreement) if reference is not None},
         allin_payoffs=allin,
         model=opp,
     )

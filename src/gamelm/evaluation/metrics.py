@@ -65,7 +65,8 @@ def agent_win_rates(res: MatchResult, allin_adjusted: bool = False) -> dict[str,
 
 
 def position_win_rates(res: MatchResult, agent: int = 0) -> dict[str, WinRate]:
-    """bb/100 of one agent per seat position (hands are the units)."""
+    """bb/100 of one agent per seat position (hands are the units; an agent holding several seats
+    of a hand counts each seat's result at its own position)."""
     names = position_names(res.config.seats)
     out = {}
     for s, pos in enumerate(names):
@@ -118,13 +119,14 @@ def playing_stats(res: MatchResult, agent: int) -> dict[str, float]:
 
 
 def summary(res: MatchResult) -> dict:
-    """The JSON summary of a match: ``{"hands": H, "agents": {name: {...}}}``."""
+    """The JSON summary of a match: ``{"hands": H, "agents": {name: {...}}}``; every agent's entry
+    has its win rate, all-in adjusted win rate, playing statistics and win rate by position."""
     rates = agent_win_rates(res)
     adjusted = agent_win_rates(res, allin_adjusted=True)
     agents = {}
     for k, (name, wr) in enumerate(rates.items()):
         stats = playing_stats(res, k)
-        same, asked = res.agreement.get(res.agents[k], (0, 0))
+        same, asked = res.agreement.get(k, (0, 0))
         adj = adjusted[name]
         agents[name] = {
             "bb_per_100": wr.bb_per_100,
@@ -138,6 +140,15 @@ def summary(res: MatchResult) -> dict:
             },
             **{key: stats[key] for key in stats if key != "hands"},
             **({"agreement": same / asked} if asked else {}),
+            "positions": {
+                pos: {
+                    "bb_per_100": w.bb_per_100,
+                    "stderr": w.stderr,
+                    "ci95": list(w.ci95),
+                    "hands": w.hands,
+                }
+                for pos, w in position_win_rates(res, k).items()
+            },
         }
     return {
         "hands": int(res.payoffs.shape[0]),
@@ -145,13 +156,4 @@ def summary(res: MatchResult) -> dict:
         "duplicate": res.config.duplicate,
         "seed": res.config.seed,
         "agents": agents,
-        "positions": {
-            pos: {
-                "bb_per_100": w.bb_per_100,
-                "stderr": w.stderr,
-                "ci95": list(w.ci95),
-                "hands": w.hands,
-            }
-            for pos, w in position_win_rates(res, 0).items()
-        },
     }
