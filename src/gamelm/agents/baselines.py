@@ -138,7 +138,9 @@ class TightAggressive:
     calls ``call_raise``; facing more it continues only with ``call_three_bet`` (raising QQ+ and
     AK). Postflop it estimates its equity against the players still in: bets or raises for value
     above ``value``, calls when the equity beats the pot odds by ``margin``, otherwise checks or
-    folds; as the preflop raiser it continuation-bets a flop with equity above ``cbet``.
+    folds; as the preflop raiser it continuation-bets a flop with equity above ``cbet``. Both
+    thresholds are for heads-up; multiway they are the same multiple of a fair share
+    (``value * 2 / players``).
     """
 
     opponent_level: ClassVar[str] = "tag"  # its name in the CLI and `make_agent`
@@ -194,11 +196,14 @@ class TightAggressive:
     def _postflop(self, obs: Observation, rows: IntArray, rng: np.random.Generator) -> IntArray:
         o = obs.subset(rows)
         eq = o.strength(self.trials, rng)
+        share = 2.0 / (np.maximum(o.live_opponents, 1) + 1)  # thresholds scale with a fair share
         bet = raise_entry(o, 0.66)
         fold = _fold_or_check(o)
         unopened = o.to_call == 0
-        aggressor_cbet = (o.street == 1) & (o.preflop_raises > 0) & unopened & (eq > self.cbet)
-        value = (eq > self.value) & (bet >= 0)
+        aggressor_cbet = (
+            (o.street == 1) & (o.preflop_raises > 0) & unopened & (eq > self.cbet * share)
+        )
+        value = (eq > self.value * share) & (bet >= 0)
         out = np.where(value | (aggressor_cbet & (bet >= 0)), bet, fold)
         calls = ~value & (o.to_call > 0) & (eq > o.pot_odds + self.margin)
         out = np.where(calls, CALL_ID, out)
@@ -221,9 +226,9 @@ class EquityBot:
     or the caller of the bot's own raise) is put on ``vs_raise``, or on ``vs_reraise`` after a
     re-raise (both in range notation; combos the bot's cards and the board block are removed);
     every other opponent holds any two cards. Calls when equity > pot odds + ``margin``, raises
-    about ``raise_size`` pots when equity > ``raise_above`` (more opponents need more equity: the
-    threshold is raised by ``per_opponent`` for each opponent
-    beyond the first), otherwise checks or folds.
+    about ``raise_size`` pots when equity is above ``raise_above`` heads-up, or the same multiple
+    of a fair share multiway (``raise_above * 2 / players``: 0.41 three-way, 0.21 six-way),
+    otherwise checks or folds.
     """
 
     opponent_level: ClassVar[str] = "equity"
@@ -231,7 +236,6 @@ class EquityBot:
     vs_raise: str = EQUITY_VS_RAISE
     vs_reraise: str = EQUITY_VS_RERAISE
     raise_above: float = 0.62
-    per_opponent: float = 0.08
     margin: float = 0.0
     raise_size: float = 0.75
     trials: int = 200
@@ -255,7 +259,7 @@ class EquityBot:
             ranges=self.opponent_ranges(obs),
             ranged=np.minimum(obs.preflop_raises, 1),  # one raiser; the others hold any two
         )
-        need = self.raise_above + self.per_opponent * (opp - 1)
+        need = self.raise_above * 2 / (opp + 1)
         bet = raise_entry(obs, self.raise_size)
         out = np.where((eq > need) & (bet >= 0), bet, _fold_or_check(obs))
         out = np.where((out != bet) & (eq > obs.pot_odds + self.margin), CALL_ID, out)

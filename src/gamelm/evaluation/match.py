@@ -34,7 +34,9 @@ from gamelm.poker.cards import deal
 from gamelm.poker.rules import BOARD_CARDS_VISIBLE
 
 VISIBLE_BOARD = np.array(BOARD_CARDS_VISIBLE)  # board cards seen on each street
-BLUFF_EQUITY = 0.3  # a bet or raise with less showdown equity than this is a bluff
+# A postflop bet or raise is a bluff when its showdown equity against the hands still in is below
+# this share of a fair split of the pot: under 30% heads-up, 20% three-way.
+BLUFF_SHARE = 0.6
 
 # per (hand, seat) counters recorded during play
 COUNTERS = (
@@ -50,7 +52,7 @@ COUNTERS = (
     "cbet",
     "face_cbet",  # faced a continuation bet
     "fold_cbet",
-    "bluffs",  # bets and raises with showdown equity below BLUFF_EQUITY when they were made
+    "bluffs",  # postflop bets and raises with little showdown equity when made (BLUFF_SHARE)
     "folds",
     "checks",
     "calls",
@@ -290,7 +292,8 @@ def play_match(
     if bets:
         h, seat, visible, live = (np.concatenate(x) for x in zip(*bets))
         eq = showdown_equity(cards[h], visible, seat, live, np.random.default_rng([cfg.seed, 17]))
-        np.add.at(counters["bluffs"], (h, seat), (eq < BLUFF_EQUITY).astype(np.int64))
+        bluff = eq < BLUFF_SHARE / live.sum(axis=1)
+        np.add.at(counters["bluffs"], (h, seat), bluff.astype(np.int64))
     runout = np.flatnonzero(showdown & (runout_seen < 5))
     allin = payoffs.astype(np.float64)
     if runout.size:
@@ -368,8 +371,9 @@ def _count(
     facing = flop & cbet_live[tables] & (raises[tables] == 1)
     c["face_cbet"][h, actor] |= facing
     c["fold_cbet"][h, actor] |= facing & is_fold
-    # bets and raises, for the bluff count once the match is over (showdown equity at the bet)
-    r = np.flatnonzero(is_raise)
+    # postflop bets and raises, for the bluff count once the match is over (preflop, most of the
+    # players still in have not acted yet, so the equity against their hands says little)
+    r = np.flatnonzero(is_raise & ~pre)
     if r.size:
         bets.append((h[r], actor[r], VISIBLE_BOARD[street[r]], ~eng.folded[tables[r]]))
     # book-keeping for the next decisions

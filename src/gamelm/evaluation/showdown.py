@@ -4,8 +4,9 @@ still in checked the hand down from there.
 The evaluator knows every hole card, so this is the bettor's equity against the hands actually
 held, over the board cards not yet seen: exact on the turn (about 40 run-outs) and the flop (about
 1,000), seeded Monte Carlo preflop. Cards of players who folded are unknown to the table and stay
-in the deck (as in `gamelm.evaluation.allin`). Bluff statistics use it: a bluff is a bet or raise
-made with a low showdown equity, judged at the moment of the bet, not on the final board.
+in the deck (as in `gamelm.evaluation.allin`). Bluff statistics use it: a bluff is a postflop bet
+or raise made with a low showdown equity, judged at the moment of the bet, not on the final board
+(`gamelm.evaluation.match.BLUFF_SHARE`).
 
 >>> from gamelm.poker.cards import parse_cards
 >>> cards = np.concatenate([parse_cards("AsAh"), parse_cards("7c2d"), parse_cards("Ad7h2c9h3s")])
