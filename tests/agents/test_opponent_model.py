@@ -19,7 +19,7 @@ from gamelm.agents.opponent_model import (
     feature_index,
 )
 from gamelm.evaluation.match import MatchConfig, play_match
-from gamelm.evaluation.metrics import agent_win_rates, playing_stats
+from gamelm.evaluation.metrics import agent_win_rates, playing_stats, win_rate
 
 
 @dataclass
@@ -100,6 +100,13 @@ def test_exploit_wins_more_against_a_calling_station(seats: int) -> None:
     cfg = MatchConfig(seats=seats, hands=3000, seed=3)
     plain = play_match([make_agent("tag"), make_agent("calling-station")], cfg)
     adjusted = play_match([make_agent("exploit:tag"), make_agent("calling-station")], cfg)
-    before = agent_win_rates(plain)["tag"]
-    after = agent_win_rates(adjusted)["exploit:tag"]
-    assert after.ci95[0] > before.bb_per_100
+    # the same deals in both matches: compare deal by deal (a paired difference)
+    gain = win_rate(_hero_per_deal(adjusted) - _hero_per_deal(plain), cfg.big_blind)
+    assert gain.ci95[0] > 0, gain
+    assert agent_win_rates(adjusted)["exploit:tag"].ci95[0] > 0
+
+
+def _hero_per_deal(res) -> np.ndarray:
+    held = res.lineup == 0
+    chips = np.bincount(res.deal, (res.payoffs * held).sum(axis=1))
+    return chips / np.bincount(res.deal, held.sum(axis=1))

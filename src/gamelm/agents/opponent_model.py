@@ -209,7 +209,7 @@ class Exploit(CounterStrategy):
     * Against calling stations (every live opponent's aggression below ``passive_below`` and
       VPIP above ``loose_above``), bet for value thinly and never bluff: postflop, with nothing to
       call, a hand of strength above ``thin_value`` bets ``value_size`` pots, and one below
-      ``bluff_below`` checks.
+      ``bluff_below`` checks (heads-up thresholds; multiway, the same multiples of a fair share).
     """
 
     steal_above: float = 0.55
@@ -241,7 +241,9 @@ class Exploit(CounterStrategy):
         if rows.size:
             o = obs.subset(rows)
             eq = o.strength(self.trials, rng)
+            share = 2.0 / (np.maximum(o.live_opponents, 1) + 1)  # heads-up thresholds scaled
             value = raise_entry(o, self.value_size)
-            out[rows] = np.where((eq > self.thin_value) & (value >= 0), value, out[rows])
-            out[rows] = np.where(eq < self.bluff_below, CALL_ID, out[rows])
+            thin = (eq > self.thin_value * share) & (value >= 0)
+            out[rows] = np.where(thin, value, out[rows])
+            out[rows] = np.where(eq < self.bluff_below * share, CALL_ID, out[rows])
         return pick_legal(obs, out)
