@@ -391,6 +391,13 @@ def pokerbench_cmd(
             f"{out['random_floor_action'][part]:.1%}",
         )
     console.print(table)
+    pots = out["pot_vs_data"]
+    console.print(
+        f"labels legal: {out['labels_legal']:,}; sizes snapped to the min-raise or all-in: "
+        f"{out['snapped_sizes']:,}; replayed pots more than 1 bb off the rows' pot_size: "
+        f"{pots['over_1bb']:,} of {pots['rows']:,} (the lines' sizes are rounded)",
+        highlight=False,
+    )
     for part, row, why in bench.failures[:5]:
         console.print(f"[yellow]{part} row {row} not converted: {why}[/yellow]")
 

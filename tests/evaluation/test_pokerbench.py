@@ -188,3 +188,24 @@ def test_sizes_within_a_big_blind_of_the_stack_are_the_all_in() -> None:
     assert (kind, chips, size) == ("bet-raise", 707, -1)
     kind, chips, size = pb._menu_entry(state, "Raise 69", [])
     assert chips == 690 and size == 690
+
+
+def test_replayed_pots_are_compared_with_the_rows_pot_size() -> None:
+    out = pb.evaluate(make_agent("random"), _bench())
+    # postflop row 2: 6.1 bb preflop, 4 on the flop, 50 on the turn, a 45 bet: 105.1 against 103
+    assert out["pot_vs_data"] == {"rows": 7, "over_1bb": 1, "max_bb": pytest.approx(2.1)}
+
+
+def test_files_without_the_columns_or_not_text_name_the_file(tmp_path: Path) -> None:
+    for name, cols, data in (
+        (pb.PREFLOP_FILE, PRE_COLS, PREFLOP),
+        (pb.POSTFLOP_FILE, PRE_COLS, PREFLOP),  # the preflop columns under the postflop name
+    ):
+        with open(tmp_path / name, "w", newline="") as f:
+            csv.writer(f).writerows([cols, *data])
+    res = CliRunner().invoke(app, ["pokerbench", "tag", "--data", str(tmp_path)])
+    assert res.exit_code == 2 and pb.POSTFLOP_FILE in res.stderr
+    assert "lacks the column(s) preflop_action" in res.stderr
+    (tmp_path / pb.POSTFLOP_FILE).write_bytes(b"\xff\xfe\x00binary")
+    res = CliRunner().invoke(app, ["pokerbench", "tag", "--data", str(tmp_path)])
+    assert res.exit_code == 2 and "is not UTF-8 text" in res.stderr

@@ -74,6 +74,7 @@ class Spot:
     raises: int  # bets and raises on the current street
     preflop_raises: int
     snapped: int  # sizes in the line or the moves moved onto the legal minimum raise or all-in
+    data_pot: float | None = None  # the row's own ``pot_size`` in big blinds, when it has one
 
 
 # -- conversion ----------------------------------------------------------------------------------
@@ -251,6 +252,7 @@ def _spot(
     moves: tuple[str, ...],
     label: str,
     snapped: list[int],
+    pot_size: str | None = None,
 ) -> Spot:
     want = label.strip().lower()
     lowered = [m.strip().lower() for m in moves]
@@ -281,7 +283,15 @@ def _spot(
         raises=_count_raises(state, state.street),
         preflop_raises=_count_raises(state, 0),
         snapped=len(snapped),
+        data_pot=_data_pot(pot_size),
     )
+
+
+def _data_pot(text: str | None) -> float | None:
+    try:
+        return float(text) if text not in (None, "") else None
+    except ValueError:
+        raise ConversionError(f"pot_size {text!r} is not a number") from None
 
 
 def convert_preflop(row: Mapping[str, str], index: int) -> Spot:
@@ -297,7 +307,9 @@ def convert_preflop(row: Mapping[str, str], index: int) -> Spot:
     state = _replay_preflop(state, row["prev_line"].strip(), snapped)
     state = _fold_until(state, hero, row["prev_line"])
     moves = _moves(row["available_moves"])
-    return _spot("preflop", index, state, moves, row["correct_decision"], snapped)
+    return _spot(
+        "preflop", index, state, moves, row["correct_decision"], snapped, row.get("pot_size")
+    )
 
 
 def convert_postflop(row: Mapping[str, str], index: int) -> Spot:
@@ -361,7 +373,9 @@ def convert_postflop(row: Mapping[str, str], index: int) -> Spot:
             f"the row says {row['evaluation_at']}"
         )
     moves = _moves(row["available_moves"])
-    return _spot("postflop", index, state, moves, row["correct_decision"], snapped)
+    return _spot(
+        "postflop", index, state, moves, row["correct_decision"], snapped, row.get("pot_size")
+    )
 
 
 def _finish_round(state: rules.State, line: str) -> rules.State:
@@ -388,10 +402,37 @@ class Bench:
     failures: list[tuple[str, int, str]]  # (part, row, reason)
 
 
+COLUMNS = {
+    PREFLOP_FILE: ("prev_line", "hero_pos", "hero_holding", "available_moves", "correct_decision"),
+    POSTFLOP_FILE: (
+        "preflop_action",
+        "board_flop",
+        "board_turn",
+        "board_river",
+        "postflop_action",
+        "evaluation_at",
+        "hero_position",
+        "holding",
+        "available_moves",
+        "correct_decision",
+    ),
+}
+
+
 def read_rows(path: Path) -> list[dict[str, str]]:
-    """The rows of one PokerBench CSV file."""
-    with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
+    """The rows of one PokerBench CSV file (a file without the columns its name needs, or not
+    UTF-8 text, is a ValueError naming the file)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            missing = [c for c in COLUMNS.get(path.name, ()) if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ValueError(f"{path} lacks the column(s) {', '.join(missing)}")
+            return list(reader)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except csv.Error as exc:
+        raise ValueError(f"{path} is not a readable CSV file ({exc})") from None
 
 
 def load(folder: str | Path, progress: bool = False) -> Bench:
@@ -533,6 +574,23 @@ def _rates(mask: np.ndarray, exact: np.ndarray, action: np.ndarray) -> dict[str,
     }
 
 
+def _pot_check(spots: Sequence[Spot]) -> dict[str, float | int]:
+    """How far the replayed pots are from the rows' own ``pot_size`` (big blinds).
+
+    The lines give bet sizes rounded to whole big blinds (or tenths preflop) while ``pot_size``
+    is the solver's pot, so the two drift apart street by street: on the test set every flop and
+    turn pot is within one big blind, and river pots are off by up to 13.5.
+    """
+    off = np.array(
+        [abs(s.state.pot / BIG_BLIND - s.data_pot) for s in spots if s.data_pot is not None]
+    )
+    return {
+        "rows": int(off.size),
+        "over_1bb": int((off > 1).sum()),
+        "max_bb": float(off.max()) if off.size else float("nan"),
+    }
+
+
 def evaluate(
     agent: Agent,
     bench: Bench,
@@ -589,6 +647,7 @@ def evaluate(
         },
         "by_label": {k: _rates(label_kind == k, exact, action) for k in KINDS},
         "labels_legal": sum(s.label_legal for s in spots),
+        "pot_vs_data": _pot_check(spots),
         "snapped_sizes": sum(s.snapped for s in spots),
         "unlisted_choices": unlisted,
         "failures": [{"part": p, "row": r, "reason": why} for p, r, why in bench.failures[:20]],
