@@ -141,3 +141,15 @@ def test_errors_go_to_stderr_on_one_line():
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.startswith("error:") and result.stderr.count("\n") == 1
+
+
+def test_eval_saves_records_that_load(tmp_path):
+    from gamelm.evaluation.match import MatchResult
+
+    args = ["eval", "tag", "--vs", "random", "--hands", "60", "--seats", "3", "--json"]
+    result = runner.invoke(app, [*args, "--save", str(tmp_path / "r.npz")])
+    assert result.exit_code == 0, result.output
+    res = MatchResult.load(tmp_path / "r.npz")
+    assert res.payoffs.shape == (60, 3) and res.agents == ["tag", "random"]
+    bad = runner.invoke(app, [*args, "--save", str(tmp_path / "no" / "r.npz")])
+    assert bad.exit_code == 2 and "existing folder" in bad.stderr

@@ -253,6 +253,10 @@ def eval_cmd(
     plot: Annotated[
         Path | None, typer.Option(help="Also write a bar chart of bb/100 with 95% CIs (PNG).")
     ] = None,
+    save: Annotated[
+        Path | None,
+        typer.Option(help="Also write every hand's records (.npz; MatchResult.load reads it)."),
+    ] = None,
 ) -> None:
     """Play AGENT against the --vs agents and report bb/100 with 95% CIs and playing stats.
 
@@ -266,8 +270,9 @@ def eval_cmd(
 
     if seed < 0:
         _fail(f"--seed must not be negative, got {seed}")
-    if plot is not None and (plot.is_dir() or not plot.parent.is_dir()):
-        _fail(f"cannot write the plot {plot}: give a file name in an existing folder")
+    for what, path in (("the plot", plot), ("the records", save)):
+        if path is not None and (path.is_dir() or not path.parent.is_dir()):
+            _fail(f"cannot write {what} {path}: give a file name in an existing folder")
     try:
         menu = ActionAbstraction.parse(fractions)
         players = [make_agent(agent)] + [make_agent(a) for a in vs.split(",") if a.strip()]
@@ -286,6 +291,11 @@ def eval_cmd(
     except MemoryError:
         _fail(f"not enough memory to record {hands:,} hands; play fewer (--hands)")
     out = summary(res)
+    if save is not None:
+        try:
+            res.save(save)
+        except OSError as exc:
+            _fail(f"cannot write the records {save}: {exc.strerror or exc}")
     if plot is not None:
         from gamelm.evaluation.report import plot_win_rates
 

@@ -1,5 +1,7 @@
 """Matches, duplicate dealing and win rates with confidence intervals."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -111,3 +113,22 @@ def test_bluffs_are_postflop_bets_with_little_equity_and_mostly_lose():
     # a calling station calls every bluff down: bluffs win only when the run-out rescues them
     assert stats["bluff_success"] < 0.3 < won_any
     assert playing_stats(res, 1)["bluffs_per_100"] == 0
+
+
+def test_saved_records_give_the_same_summary_and_recount_bluffs(tmp_path):
+    from gamelm.evaluation.match import BLUFF_SHARE, MatchResult
+
+    res = play_match(
+        [make_agent("tag"), make_agent("maniac"), make_agent("random")],
+        MatchConfig(seats=3, hands=300, seed=9),
+        reference=make_agent("calling-station"),
+    )
+    res.save(tmp_path / "m.npz")
+    back = MatchResult.load(tmp_path / "m.npz")
+    # compared as JSON text: statistics without a case are nan, and nan != nan
+    assert json.dumps(summary(back)) == json.dumps(summary(res))
+    b = back.bets
+    assert set(np.unique(b["street"]).tolist()) <= {1, 2, 3} and b["hand"].size > 100
+    bluffs = np.zeros_like(back.counters["bluffs"])
+    np.add.at(bluffs, (b["hand"], b["seat"]), b["equity"] < BLUFF_SHARE / b["live"])
+    assert (bluffs == back.counters["bluffs"]).all()  # any threshold can be recounted

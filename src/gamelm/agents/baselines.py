@@ -96,7 +96,7 @@ TAG_OPEN = {
         "J9o+, T9o"
     ),
     "SB": "44+, A2s+, K8s+, Q9s+, J9s+, T9s, 98s, 87s, A8o+, KTo+, QJo",
-    "BB": "",  # the big blind never opens: it checks its option
+    "BB": "TT+, AJs+, KQs, AQo+",  # the big blind raises limpers with these, else checks
 }
 TAG_THREE_BET = "TT+, AQs+, AKo, A5s"
 TAG_CALL_RAISE = "22+, ATs+, KTs+, QTs+, JTs, T9s, 98s, AJo+, KQo"

@@ -18,8 +18,13 @@ so every metric in `gamelm.evaluation.metrics` can be recomputed from a `MatchRe
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
+import os
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -114,6 +119,61 @@ class MatchResult:
     agreement: dict[int, tuple[int, int]] = field(default_factory=dict)
     allin_payoffs: npt.NDArray[np.float64] | None = None  # (H, P) all-in adjusted payoffs
     model: OpponentModel | None = None  # the opponent model the match kept, if any
+    # every postflop bet and raise: its "hand", "seat", "street" (1..3), the players "live"
+    # when it was made, and its showdown "equity" (bluffs can be recounted at any threshold)
+    bets: dict[str, npt.NDArray[np.generic]] = field(default_factory=dict)
+
+    def save(self, path: str | Path) -> None:
+        """Write the records to ``path`` (``.npz``, atomically), so that any metric can be
+        recomputed later from `MatchResult.load`; the opponent model is not saved."""
+        meta = {
+            "agents": self.agents,
+            "config": dataclasses.asdict(self.config),
+            "agreement": {str(k): list(v) for k, v in self.agreement.items()},
+        }
+        arrays: dict[str, npt.NDArray[np.generic]] = {
+            "lineup": self.lineup,
+            "deal": self.deal,
+            "cards": self.cards,
+            "payoffs": self.payoffs,
+            "showdown": self.showdown,
+            "meta": np.array(json.dumps(meta)),
+        }
+        arrays |= {f"counter_{k}": v for k, v in self.counters.items()}
+        arrays |= {f"bet_{k}": v for k, v in self.bets.items()}
+        if self.allin_payoffs is not None:
+            arrays["allin_payoffs"] = self.allin_payoffs
+        target = Path(path)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".npz")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez_compressed(f, **arrays)  # type: ignore[arg-type]
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | Path) -> MatchResult:
+        """Records written by `save` (nothing is unpickled)."""
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            config = meta["config"]
+            config["fractions"] = tuple(config["fractions"])
+            files = data.files
+            return cls(
+                agents=list(meta["agents"]),
+                config=MatchConfig(**config),
+                lineup=data["lineup"],
+                deal=data["deal"],
+                cards=data["cards"],
+                payoffs=data["payoffs"],
+                showdown=data["showdown"],
+                counters={k[8:]: data[k] for k in files if k.startswith("counter_")},
+                agreement={int(k): (v[0], v[1]) for k, v in meta["agreement"].items()},
+                allin_payoffs=data["allin_payoffs"] if "allin_payoffs" in files else None,
+                bets={k[4:]: data[k] for k in files if k.startswith("bet_")},
+            )
 
 
 def _lineups(num_agents: int, seats: int) -> IntArray:
@@ -289,11 +349,25 @@ def play_match(
         if flop.size:
             counters["saw_flop"][hand_of[flop]] = ~eng.folded[flop]
     bar.close()
+    bet_records: dict[str, npt.NDArray[np.generic]] = {
+        "hand": np.zeros(0, np.int64),
+        "seat": np.zeros(0, np.int64),
+        "street": np.zeros(0, np.int64),
+        "live": np.zeros(0, np.int64),
+        "equity": np.zeros(0),
+    }
     if bets:
         h, seat, visible, live = (np.concatenate(x) for x in zip(*bets))
         eq = showdown_equity(cards[h], visible, seat, live, np.random.default_rng([cfg.seed, 17]))
         bluff = eq < BLUFF_SHARE / live.sum(axis=1)
         np.add.at(counters["bluffs"], (h, seat), bluff.astype(np.int64))
+        bet_records = {
+            "hand": h,
+            "seat": seat,
+            "street": np.searchsorted(VISIBLE_BOARD, visible),
+            "live": live.sum(axis=1),
+            "equity": eq,
+        }
     runout = np.flatnonzero(showdown & (runout_seen < 5))
     allin = payoffs.astype(np.float64)
     if runout.size:
@@ -316,6 +390,7 @@ def play_match(
         agreement={k: (v[0], v[1]) for k, v in enumerate(agreement) if reference is not None},
         allin_payoffs=allin,
         model=opp,
+        bets=bet_records,
     )
 
 
