@@ -311,9 +311,10 @@ def eval_cmd(
     table = Table(title=f"{title}: bb/100", box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("agent", "hands", "bb/100", "95% CI", "all-in", "95% CI "):
         wide = 12 if "CI" in col else None  # keeps an interval whole in 80 columns
-        table.add_column(
-            col, justify="left" if col == "agent" else "right", no_wrap=True, min_width=wide
-        )
+        if col == "agent":  # a long name folds onto more lines; numbers are never cut
+            table.add_column(col, overflow="fold", max_width=18)
+        else:
+            table.add_column(col, justify="right", no_wrap=True, min_width=wide)
     for name, a in out["agents"].items():
         adj = a["allin_adjusted"]
         table.add_row(
@@ -336,7 +337,7 @@ def eval_cmd(
         "bluffs": "bluffs_per_100",
         "won": "bluff_success",
     }
-    style.add_column("agent", no_wrap=True)
+    style.add_column("agent", overflow="fold", max_width=18)
     for col in cols:
         style.add_column(col, justify="right", no_wrap=True)
     for name, a in out["agents"].items():
@@ -405,7 +406,7 @@ def pokerbench_cmd(
     console.print(
         f"labels legal: {out['labels_legal']:,}; sizes snapped to the min-raise or all-in: "
         f"{out['snapped_sizes']:,}; replayed pots more than 1 bb off the rows' pot_size: "
-        f"{pots['over_1bb']:,} of {pots['rows']:,} (the lines' sizes are rounded)",
+        f"{pots['over_1bb']:,} of {pots['rows']:,} (errors in the data's pot_size)",
         highlight=False,
     )
     for part, row, why in bench.failures[:5]:

@@ -7,7 +7,13 @@ import pytest
 
 from gamelm.agents.baselines import make_agent
 from gamelm.evaluation.match import MatchConfig, play_match
-from gamelm.evaluation.metrics import agent_win_rates, playing_stats, summary, win_rate
+from gamelm.evaluation.metrics import (
+    agent_win_rates,
+    playing_stats,
+    position_win_rates,
+    summary,
+    win_rate,
+)
 
 
 def test_ci_covers_the_true_mean_about_95_percent_of_the_time():
@@ -132,3 +138,22 @@ def test_saved_records_give_the_same_summary_and_recount_bluffs(tmp_path):
     bluffs = np.zeros_like(back.counters["bluffs"])
     np.add.at(bluffs, (b["hand"], b["seat"]), b["equity"] < BLUFF_SHARE / b["live"])
     assert (bluffs == back.counters["bluffs"]).all()  # any threshold can be recounted
+    from gamelm.evaluation.showdown import showdown_equity
+
+    live = (b["live_seats"][:, None] >> np.arange(3)) & 1 == 1
+    assert (live.sum(axis=1) == b["live"]).all()
+    visible = np.array([0, 3, 4, 5])[b["street"]]
+    rng = np.random.default_rng(0)
+    again = showdown_equity(back.cards[b["hand"]], visible, b["seat"], live, rng)
+    assert np.allclose(again, b["equity"])  # postflop equity is exact: recomputed the same
+
+
+def test_a_last_deal_in_fewer_rotations_is_left_out_of_duplicate_estimates():
+    # everyone is all-in every hand, so each whole deal sums to exactly 0 for every agent
+    agents = [make_agent("maniac"), make_agent("calling-station")]
+    res = play_match(agents, MatchConfig(seats=9, hands=600, seed=1))  # 66 deals, then 6 hands
+    assert res.payoffs.shape[0] == 600
+    for w in agent_win_rates(res).values():
+        assert w.bb_per_100 == 0 and w.hands in (66 * 9, 66 * 9 * 8)
+    for pos in position_win_rates(res, 1).values():  # several rotations of a deal: one unit
+        assert pos.hands == 66 * 8

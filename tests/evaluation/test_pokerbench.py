@@ -209,3 +209,19 @@ def test_files_without_the_columns_or_not_text_name_the_file(tmp_path: Path) -> 
     (tmp_path / pb.POSTFLOP_FILE).write_bytes(b"\xff\xfe\x00binary")
     res = CliRunner().invoke(app, ["pokerbench", "tag", "--data", str(tmp_path)])
     assert res.exit_code == 2 and "is not UTF-8 text" in res.stderr
+
+
+def test_a_short_row_or_a_bad_pot_size_fails_only_that_row(tmp_path: Path) -> None:
+    rows = _rows(POST_COLS, POSTFLOP)
+    rows[0] = {k: v for k, v in rows[0].items() if k in POST_COLS[:7]}  # cut after the line
+    rows[1]["pot_size"] = "n/a"  # only reported: the row still converts
+    bench = pb.convert_rows([("postflop", rows, pb.convert_postflop)])
+    assert len(bench.spots) == 2 and [f[1] for f in bench.failures] == [0]
+    assert bench.spots[0].data_pot is None
+    path = tmp_path / pb.POSTFLOP_FILE
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows([POST_COLS, POSTFLOP[1], POSTFLOP[2][:5]])  # a row cut short
+    read = pb.read_rows(path)
+    assert read[1]["evaluation_at"] == ""  # not None: the converter reports a clear reason
+    bench = pb.convert_rows([("postflop", read, pb.convert_postflop)])
+    assert len(bench.spots) == 1 and "street" in bench.failures[0][2]

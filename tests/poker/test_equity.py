@@ -152,3 +152,12 @@ def test_hand_strength_against_a_range_matches_equity():
         players = [hole] + [spec] * ranged + ["random"] * (opponents - ranged)
         want = equity(players, board, trials=400_000, seed=2).equity[0]
         assert abs(got - want) < 4 * 0.5 / np.sqrt(40_000), (hole, spec, got, want)
+
+
+def test_any_bit_generator_and_impossible_ranges():
+    mt = np.random.Generator(np.random.MT19937(0))  # 32-bit raw output
+    r = equity(["AhKh", "random"], trials=100_000, rng=mt, max_exact=0)
+    assert abs(r.equity[0] - 0.6704) < 4 * r.stderr[0]
+    for kw in ({}, {"max_exact": 0}):  # both aces ranges need the two aces left: no deal exists
+        with pytest.raises(ValueError, match="no deal is possible"):
+            equity(["KdKc", "AA", "AA"], "AhAs2c", **kw)

@@ -119,8 +119,9 @@ class MatchResult:
     agreement: dict[int, tuple[int, int]] = field(default_factory=dict)
     allin_payoffs: npt.NDArray[np.float64] | None = None  # (H, P) all-in adjusted payoffs
     model: OpponentModel | None = None  # the opponent model the match kept, if any
-    # every postflop bet and raise: its "hand", "seat", "street" (1..3), the players "live"
-    # when it was made, and its showdown "equity" (bluffs can be recounted at any threshold)
+    # every postflop bet and raise: its "hand", "seat", "street" (1..3), how many players were
+    # "live" and which ("live_seats", bit s for seat s), and its showdown "equity" (so bluffs can
+    # be recounted at any threshold, and the equity recomputed with `showdown_equity`)
     bets: dict[str, npt.NDArray[np.generic]] = field(default_factory=dict)
 
     def save(self, path: str | Path) -> None:
@@ -354,6 +355,7 @@ def play_match(
         "seat": np.zeros(0, np.int64),
         "street": np.zeros(0, np.int64),
         "live": np.zeros(0, np.int64),
+        "live_seats": np.zeros(0, np.int64),
         "equity": np.zeros(0),
     }
     if bets:
@@ -366,6 +368,7 @@ def play_match(
             "seat": seat,
             "street": np.searchsorted(VISIBLE_BOARD, visible),
             "live": live.sum(axis=1),
+            "live_seats": (live * (1 << np.arange(live.shape[1]))).sum(axis=1),  # bit s: seat s
             "equity": eq,
         }
     runout = np.flatnonzero(showdown & (runout_seen < 5))

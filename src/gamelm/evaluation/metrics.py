@@ -3,8 +3,9 @@
 bb/100 is the mean result per hand in big blinds, times 100. Its standard error comes from the
 spread of independent units: single hands for a plain match, whole deals (all rotations of one set
 of cards, averaged) for a duplicate match, so the variance the cards cause is cancelled before the
-spread is measured. The 95% interval is mean +- 1.96 standard errors (normal approximation; fine
-for the thousands of hands any such estimate needs).
+spread is measured (a last deal played in fewer rotations than seats is left out). The 95%
+interval is mean +- 1.96 standard errors (normal approximation; fine for the thousands of hands
+any such estimate needs).
 
 >>> w = win_rate(np.array([1.0, -1.0, 3.0, 1.0]), big_blind=1.0)  # chips per hand
 >>> w.bb_per_100, round(w.stderr, 2), [round(x, 1) for x in w.ci95]
@@ -50,29 +51,41 @@ def agent_win_rates(res: MatchResult, allin_adjusted: bool = False) -> dict[str,
     pay = res.allin_payoffs if allin_adjusted and res.allin_payoffs is not None else res.payoffs
     for k, name in enumerate(res.agents):
         held = res.lineup == k  # (H, P)
-        per_hand_sum = (pay * held).sum(axis=1)
-        per_hand_seats = held.sum(axis=1)
-        if res.config.duplicate:
-            num = np.bincount(res.deal, per_hand_sum)
-            den = np.bincount(res.deal, per_hand_seats)
-        else:
-            num, den = per_hand_sum.astype(np.float64), per_hand_seats.astype(np.float64)
-        keep = den > 0
-        out[_unique(name, k, res.agents)] = win_rate(
-            num[keep] / den[keep], bb, hands=int(per_hand_seats.sum())
-        )
+        units, hands = _units(res, (pay * held).sum(axis=1), held.sum(axis=1))
+        out[_unique(name, k, res.agents)] = win_rate(units, bb, hands=hands)
     return out
 
 
+def _units(
+    res: MatchResult, chips: npt.NDArray[np.float64], seats: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.float64], int]:
+    """Independent units of one agent's results and the hands they hold: per hand its mean
+    result over the seats it held (``chips / seats``) for a plain match; for a duplicate match
+    the same per whole deal, leaving out a last deal not played in every rotation (its cards'
+    luck is not cancelled), unless no deal is whole."""
+    if res.config.duplicate:
+        whole = np.bincount(res.deal) == res.config.seats
+        rows = whole[res.deal] if whole.any() else np.ones(res.deal.size, bool)
+        num = np.bincount(res.deal[rows], chips[rows])
+        den = np.bincount(res.deal[rows], seats[rows])
+        hands = int(seats[rows].sum())
+    else:
+        num, den = chips.astype(np.float64), seats.astype(np.float64)
+        hands = int(seats.sum())
+    keep = den > 0
+    return num[keep] / den[keep], hands
+
+
 def position_win_rates(res: MatchResult, agent: int = 0) -> dict[str, WinRate]:
-    """bb/100 of one agent per seat position (hands are the units; an agent holding several seats
-    of a hand counts each seat's result at its own position)."""
+    """bb/100 of one agent per seat position, with the units of `agent_win_rates` (in a duplicate
+    match an agent may sit at one position in several rotations of a deal: they form one unit)."""
     names = position_names(res.config.seats)
     out = {}
     for s, pos in enumerate(names):
-        rows = res.lineup[:, s] == agent
-        if rows.any():
-            out[pos] = win_rate(res.payoffs[rows, s], res.config.big_blind)
+        held = res.lineup[:, s] == agent
+        if held.any():
+            units, hands = _units(res, np.where(held, res.payoffs[:, s], 0), held.astype(int))
+            out[pos] = win_rate(units, res.config.big_blind, hands=hands)
     return out
 
 

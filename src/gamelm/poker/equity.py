@@ -48,6 +48,8 @@ PlayerSpec = str | Range | Sequence[int] | npt.NDArray[np.integer]
 IndexArray = npt.NDArray[np.intp]
 CardArray = npt.NDArray[np.uint8]
 _CHUNK = 32768  # trials per vectorised chunk: keeps the temporaries in cache
+_MAX_ATTEMPTS = 1 << 22  # Monte Carlo deals tried before ranges that never fit are an error
+_IMPOSSIBLE = "no deal is possible: the hands, ranges and board leave no distinct cards"
 
 
 @dataclass(frozen=True)
@@ -246,6 +248,8 @@ def _exact(ps: list[_Player], board: npt.NDArray[np.int64]) -> EquityResult:
         total += share @ wt
         mass += wt.sum()
         count += si.size
+    if mass <= 0:
+        raise ValueError(_IMPOSSIBLE)
     eq = tuple(float(x) for x in total / mass)
     return EquityResult(eq, tuple(0.0 for _ in eq), count, True)
 
@@ -257,6 +261,19 @@ def _shares(strength: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
 
 
 # -- Monte Carlo --------------------------------------------------------------------------------
+
+
+# bit generators whose raw output is 64 random bits (MT19937's is 32)
+_RAW64 = (np.random.PCG64, np.random.PCG64DXSM, np.random.SFC64, np.random.Philox)
+
+
+def _raw64(gen: np.random.Generator, shape: tuple[int, int]) -> npt.NDArray[np.int64]:
+    """Uniform 64-bit words: the bit generator's raw output when it is 64 bits wide (the
+    fastest way numpy offers), otherwise through ``integers``."""
+    if isinstance(gen.bit_generator, _RAW64):
+        return gen.bit_generator.random_raw(shape).view(np.int64)
+    top = np.iinfo(np.uint64).max
+    return gen.integers(0, top, size=shape, dtype=np.uint64, endpoint=True).view(np.int64)
 
 
 @lru_cache(maxsize=16)
@@ -337,7 +354,7 @@ def _monte_carlo_dealt(
     done = 0
     while done < trials:
         attempts = min(_CHUNK, int((trials - done) / accept) + 64)
-        raw = gen.bit_generator.random_raw((words, attempts)).view(np.int64)
+        raw = _raw64(gen, (words, attempts))
         # intp indices: numpy's indexing is several times slower with small index types
         units = [(raw[j // 4] >> (16 * (j % 4))) & 0xFFFF for j in range(pairs)]
         board_bits = np.full(attempts, board_set)
@@ -397,8 +414,12 @@ def _monte_carlo(
     sums = np.zeros(num_players)
     squares = np.zeros(num_players)
     done = 0
+    attempted = 0
     while done < trials:
+        if attempted >= _MAX_ATTEMPTS and done < attempted * 1e-4:
+            raise ValueError(_IMPOSSIBLE + f" (no deal in {attempted:,} tries)")
         t = min(_CHUNK, trials - done)
+        attempted += t
         if weighted:  # oversample a little: trials whose cards collide are dropped
             t = min(_CHUNK, int(t * 1.3) + 64)
         cards = _deal_from(gen, deck, draw, t)  # (draw, t)
