@@ -202,8 +202,9 @@ def play_match(
     the agreement rate is recorded (the reference's choice is not played).
 
     With ``model`` (an `OpponentModel` over the agents' names, or True for a new one; by default
-    one is kept when an agent is a `CounterStrategy`), every finished hand updates the model and
-    every observation carries the features of the players at its table (``opponent_stats``).
+    one is kept when an agent or the reference is a `CounterStrategy`), every finished hand
+    updates the model and every observation carries the features of the players at its table
+    (``opponent_stats``).
     Hands decided by a run-out are also scored all-in adjusted (``allin_payoffs``).
     """
     if len(agents) < 2:
@@ -226,7 +227,7 @@ def play_match(
     lineup = lineups[rotation]
     menu = ActionAbstraction(cfg.fractions)
     if model is None:
-        model = any(isinstance(a, CounterStrategy) for a in agents)
+        model = any(isinstance(a, CounterStrategy) for a in [*agents, reference])
     if model is True:
         model = OpponentModel([a.name for a in agents])
     opp = model if isinstance(model, OpponentModel) else None
