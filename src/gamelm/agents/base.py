@@ -8,6 +8,9 @@ raises, all-in); ``obs.legal`` says which are legal, and an agent must pick a le
 >>> import numpy as np
 >>> from gamelm.poker.abstraction import ActionAbstraction
 >>> from gamelm.poker.batch import BatchEngine
+
+if TYPE_CHECKING:
+    from gamelm.agents.observation import ActionHistory
 >>> eng = BatchEngine(2, 2, 1, 2, starting_stacks=200)
 >>> eng.reset(seed=0)
 >>> obs = observe(eng, ActionAbstraction((1.0,)), np.arange(2))
@@ -18,13 +21,16 @@ raises, all-in); ``obs.legal`` says which are legal, and an agent must pick a le
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
 from gamelm.poker.abstraction import CALL_ID, FOLD_ID, ActionAbstraction, Menu
 from gamelm.poker.batch import BatchEngine
+
+if TYPE_CHECKING:
+    from gamelm.agents.observation import ActionHistory
 
 IntArray = npt.NDArray[np.int64]
 UNSEEN = 255  # a board slot not dealt yet
@@ -63,6 +69,8 @@ class Observation:
     raises: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     preflop_raises: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     opponent_stats: npt.NDArray[np.float64] | None = None
+    history: npt.NDArray[np.int32] | None = None  # (m, L) public history tokens, if kept
+    history_len: IntArray | None = None  # (m,) tokens used in each row of ``history``
 
     @property
     def size(self) -> int:
@@ -99,6 +107,8 @@ class Observation:
             raises=o.raises[rows],
             preflop_raises=o.preflop_raises[rows],
             opponent_stats=None if o.opponent_stats is None else o.opponent_stats[rows],
+            history=None if o.history is None else o.history[rows],
+            history_len=None if o.history_len is None else o.history_len[rows],
         )
 
     def strength(self, trials: int, rng: np.random.Generator) -> npt.NDArray[np.float64]:
@@ -165,8 +175,10 @@ def observe(
     tables: IntArray,
     raises: IntArray | None = None,
     preflop_raises: IntArray | None = None,
+    history: ActionHistory | None = None,
 ) -> Observation:
-    """The observations of the players to act at ``tables`` of ``eng``."""
+    """The observations of the players to act at ``tables`` of ``eng`` (with the public action
+    history when an `gamelm.agents.observation.ActionHistory` is kept)."""
     legal = eng.legal()
     mask = menu.legal_mask(eng)[tables]
     targets = np.zeros((tables.size, menu.num_actions), np.int64)
@@ -200,4 +212,6 @@ def observe(
         preflop_raises=(
             np.zeros(tables.size, np.int64) if preflop_raises is None else preflop_raises[tables]
         ),
+        history=None if history is None else history.tokens[tables],
+        history_len=None if history is None else history.length[tables],
     )

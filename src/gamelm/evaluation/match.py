@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gamelm.agents.base import Agent, IntArray, observe
+from gamelm.agents.observation import ActionHistory
 from gamelm.agents.opponent_model import EVENTS, CounterStrategy, OpponentModel
 from gamelm.evaluation.allin import expected_payoffs
 from gamelm.evaluation.showdown import showdown_equity
@@ -250,6 +251,8 @@ def play_match(
     cbet_live = np.zeros(n, bool)  # the flop's only bet so far is a continuation bet
     bets: list[tuple[IntArray, IntArray, IntArray, npt.NDArray[np.bool_]]] = []
 
+    history = ActionHistory(n, p)  # the public action history the token view reads
+
     def start(tables: IntArray, first: int) -> None:
         ids = np.arange(first, first + tables.size)
         hand_of[tables] = ids
@@ -261,6 +264,7 @@ def play_match(
         mask = np.zeros(n, bool)
         mask[tables] = True
         eng.reset(mask, hole=hole, board=board)
+        history.reset(tables)
         at_deal = tables[eng.showdown[tables]]  # all-in for the blinds: the run-out decides
         runout_seen[hand_of[at_deal]] = 0
         raises[tables] = 0
@@ -305,7 +309,7 @@ def play_match(
             mine = tables[who == k]
             if mine.size == 0:
                 continue
-            obs = observe(eng, menu, mine, raises, preflop_raises)
+            obs = observe(eng, menu, mine, raises, preflop_raises, history)
             if opp is not None:
                 obs.opponent_stats = opp.features(lineup[hand_of[mine]])
             choice = np.asarray(agent.act(obs, rng), np.int64)
@@ -322,6 +326,7 @@ def play_match(
                     f"(legal: {np.flatnonzero(obs.legal[bad]).tolist()})"
                 )
             ids[mine] = choice
+            history.record(obs, choice)
             if reference is not None:
                 ref = np.asarray(reference.act(obs, ref_rng), np.int64)
                 agreement[k][0] += int((ref == choice).sum())
@@ -343,6 +348,9 @@ def play_match(
         street_before = eng.street.copy()
         menu.step(eng, ids)
         new_street = eng.street != street_before
+        dealt = np.flatnonzero(new_street & ~eng.done)  # betting goes on: the history shows it
+        if dealt.size:
+            history.new_street(dealt, eng.street[dealt], eng.board[dealt])
         over = np.flatnonzero(eng.showdown & in_play)  # hands that just reached a showdown
         runout_seen[hand_of[over]] = VISIBLE_BOARD[street_before[over]]
         raises[new_street] = 0

@@ -1,0 +1,276 @@
+"""The only two views of a poker state an agent reads: tokens for the small poker LM, and a
+natural-language prompt for general LLMs.
+
+**Tokens** (`VOCAB`, `encode`). A decision is one sequence, oldest first, so that the decisions of
+one seat in one hand share a growing prefix (a key/value cache can be reused across them)::
+
+    <bos> players:2 @BB Ks Qd | preflop @SB/BTN r2 @BB call | flop 7h 2c Jd @BB check @SB/BTN r1
+    | stack:9 pot:6 price:3
+
+(the bars are not tokens). The head is the player's seat and hole cards; the middle is the public
+history kept by `ActionHistory` (street markers with the cards they deal, and every action as the
+actor's position and an action token); the tail buckets the player's stack, the pot (both in big
+blinds, on a log scale) and the price (the share of the pot after calling that a call costs), and
+optionally the opponent model's features of the players still in. A typical heads-up decision is
+15 to 30 tokens. Action tokens are shared by the history and the policy: ``fold``, ``check``,
+``call``, ``r1``... (the menu's raise entries, smallest first) and ``allin``; the policy is the
+softmax over the tokens of the legal menu entries at the last position (`action_tokens`).
+
+**Prompt** (`prompt`, `legal_actions`): the text a general LLM reads, listing the legal actions as
+``A0..Ak`` and asking for exactly one action token (the format every LLM path in gamelm uses).
+
+>>> from gamelm.poker.batch import BatchEngine
+>>> from gamelm.poker.abstraction import ActionAbstraction
+>>> from gamelm.agents.base import observe
+>>> eng = BatchEngine(1, 2, 1, 2, starting_stacks=200)
+>>> eng.reset(seed=3)
+>>> hist = ActionHistory(1, 2)
+>>> hist.reset(np.arange(1))
+>>> obs = observe(eng, ActionAbstraction((0.5, 1.0)), np.arange(1), history=hist)
+>>> decode(encode(obs)[0][0])
+'<bos> players:2 @SB/BTN Ad 2s preflop stack:7 pot:1 price:2'
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from gamelm.poker.abstraction import CALL_ID, FOLD_ID
+from gamelm.poker.cards import CARD_NAMES
+from gamelm.poker.positions import position_names
+
+if TYPE_CHECKING:
+    from gamelm.agents.base import Observation
+
+MAX_RAISES = 8  # raise entries a menu may have besides all-in (tokens r1..r8)
+STREETS = ("preflop", "flop", "turn", "river")
+STACK_BUCKETS = 16  # log2 buckets of big blinds: 0 is under 1 bb, 15 is 8,192 bb or more
+PRICE_BUCKETS = 10  # tenths of the price (to_call / (pot + to_call))
+FEATURE_BUCKETS = 5  # opponent features (fractions) in fifths
+FEATURES = ("vpip", "pfr", "af")  # opponent-model features put in the tokens, in this order
+
+_POSITIONS = tuple(dict.fromkeys(name for p in range(2, 11) for name in position_names(p)))
+ACTIONS = ("fold", "check", "call", *(f"r{i}" for i in range(1, MAX_RAISES + 1)), "allin")
+
+
+def _vocabulary() -> tuple[str, ...]:
+    words = ["<pad>", "<bos>", "<eos>", "<unk>"]
+    words += [f"players:{p}" for p in range(2, 11)]
+    words += [f"@{name}" for name in _POSITIONS]
+    words += list(CARD_NAMES)
+    words += list(STREETS)
+    words += list(ACTIONS)
+    words += [f"stack:{i}" for i in range(STACK_BUCKETS)]
+    words += [f"pot:{i}" for i in range(STACK_BUCKETS)]
+    words += [f"price:{i}" for i in range(PRICE_BUCKETS)]
+    words += [f"{f}:{i}" for f in FEATURES for i in range(FEATURE_BUCKETS)]
+    return tuple(words)
+
+
+VOCAB: tuple[str, ...] = _vocabulary()
+TOKEN: dict[str, int] = {w: i for i, w in enumerate(VOCAB)}
+PAD, BOS = TOKEN["<pad>"], TOKEN["<bos>"]
+_CARD0 = TOKEN[CARD_NAMES[0]]
+_ACTION = np.array([TOKEN[a] for a in ACTIONS])
+
+
+def position_tokens(num_players: int) -> npt.NDArray[np.int64]:
+    """Token of each seat's position at a table of ``num_players``."""
+    return np.array([TOKEN[f"@{n}"] for n in position_names(num_players)])
+
+
+def decode(tokens: npt.ArrayLike) -> str:
+    """Token ids -> text (padding left out)."""
+    return " ".join(VOCAB[t] for t in np.asarray(tokens).tolist() if t != PAD)
+
+
+def action_tokens(obs: Observation) -> npt.NDArray[np.int64]:
+    """``(m, A)``: the token of every menu entry at every decision (check or call by the price;
+    raise entries are ``r1``... smallest first, then ``allin``)."""
+    menu = obs.menu
+    k = menu.all_in_id - 2
+    if k > MAX_RAISES:
+        raise ValueError(f"the token view supports {MAX_RAISES} raise sizes, the menu has {k}")
+    out = np.empty((obs.size, menu.num_actions), np.int64)
+    out[:, FOLD_ID] = TOKEN["fold"]
+    out[:, CALL_ID] = np.where(obs.to_call > 0, TOKEN["call"], TOKEN["check"])
+    out[:, 2 : 2 + k] = _ACTION[3 : 3 + k]
+    out[:, menu.all_in_id] = TOKEN["allin"]
+    return out
+
+
+class ActionHistory:
+    """The public history of the hands at ``N`` tables as token ids (one row per table).
+
+    The match (or a rollout) calls `reset` when hands start, `record` before actions are played
+    and `new_street` when cards are dealt. Rows hold at most ``max_len`` tokens; a longer history
+    keeps its newest tokens (the oldest are dropped).
+    """
+
+    def __init__(self, num_tables: int, num_players: int, max_len: int = 160) -> None:
+        if max_len < 16:
+            raise ValueError(f"max_len must be at least 16, got {max_len}")
+        self.num_players = num_players
+        self.tokens = np.full((num_tables, max_len), PAD, np.int32)
+        self.length = np.zeros(num_tables, np.int64)
+        self._pos = position_tokens(num_players)
+
+    def _append(self, tables: npt.NDArray[np.int64], column: npt.NDArray[np.int64]) -> None:
+        full = tables[self.length[tables] >= self.tokens.shape[1]]
+        if full.size:  # drop the oldest quarter of those rows
+            cut = self.tokens.shape[1] // 4
+            self.tokens[full, :-cut] = self.tokens[full, cut:]
+            self.length[full] -= cut
+        self.tokens[tables, self.length[tables]] = column
+        self.length[tables] += 1
+
+    def reset(self, tables: npt.ArrayLike) -> None:
+        """New hands at ``tables``: the history is the preflop marker."""
+        t = np.asarray(tables, np.int64)
+        self.length[t] = 0
+        self._append(t, np.full(t.size, TOKEN["preflop"]))
+
+    def record(self, obs: Observation, ids: npt.ArrayLike) -> None:
+        """The players of ``obs`` play menu entries ``ids``."""
+        tokens = action_tokens(obs)[np.arange(obs.size), np.asarray(ids, np.int64)]
+        self._append(obs.tables, self._pos[obs.seat])
+        self._append(obs.tables, tokens)
+
+    def new_street(
+        self, tables: npt.ArrayLike, street: npt.ArrayLike, board: npt.ArrayLike
+    ) -> None:
+        """Streets ``street`` (1..3) start at ``tables`` with ``board`` ``(n, 5)`` dealt so far."""
+        t = np.asarray(tables, np.int64)
+        s = np.asarray(street, np.int64)
+        b = np.asarray(board, np.int64)
+        self._append(t, np.take(TOKEN_OF_STREET, s))
+        first = np.take((0, 0, 3, 4), s)  # first new board card
+        count = np.take((0, 3, 1, 1), s)
+        for j in range(3):
+            rows = np.flatnonzero(j < count)
+            if rows.size:
+                self._append(t[rows], _CARD0 + b[rows, first[rows] + j])
+
+
+TOKEN_OF_STREET = np.array([TOKEN[s] for s in STREETS])
+
+
+def _log_bucket(big_blinds: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """0 under 1 bb, then one bucket per doubling."""
+    b = np.floor(np.log2(np.maximum(big_blinds, 0.5))) + 1
+    return np.clip(b, 0, STACK_BUCKETS - 1).astype(np.int64)
+
+
+def encode(
+    obs: Observation, features: bool = False
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """``(m, T)`` token ids, left-padded so every sequence ends at the last column, and the mask
+    of real tokens. With ``features`` (and ``obs.opponent_stats`` present), the tail also holds
+    the VPIP, PFR and aggression buckets of every opponent still in, in seat order after the
+    player, each after the opponent's position token."""
+    if obs.history is None:
+        raise ValueError("the token view needs the action history: observe(..., history=...)")
+    m = obs.size
+    rows = np.arange(m)
+    pos = position_tokens(obs.num_players)
+    head = np.stack(
+        [
+            np.full(m, BOS),
+            np.full(m, TOKEN[f"players:{obs.num_players}"]),
+            pos[obs.seat],
+            _CARD0 + obs.hole[:, 0].astype(np.int64),
+            _CARD0 + obs.hole[:, 1].astype(np.int64),
+        ],
+        axis=1,
+    )
+    bb = obs.big_blind
+    price = obs.to_call / np.maximum(obs.pot + obs.to_call, 1)
+    tail = [
+        TOKEN["stack:0"] + _log_bucket(obs.stacks[rows, obs.seat] / bb),
+        TOKEN["pot:0"] + _log_bucket(obs.pot / bb),
+        TOKEN["price:0"] + np.minimum((price * PRICE_BUCKETS).astype(np.int64), 9),
+    ]
+    tail_mask = [np.ones(m, bool)] * 3
+    if features and obs.opponent_stats is not None:
+        from gamelm.agents.opponent_model import feature_index
+
+        cols = [feature_index(f) for f in ("vpip", "pfr", "aggression")]
+        for step in range(1, obs.num_players):
+            seat = (obs.seat + step) % obs.num_players
+            live = ~obs.folded[rows, seat]
+            tail.append(pos[seat])
+            tail_mask.append(live)
+            for name, col in zip(FEATURES, cols):
+                x = obs.opponent_stats[rows, seat, col]
+                scale = 1.0 if name != "af" else 1 / 4  # aggression factor: 0..4+ in fifths
+                bucket = np.clip((x * scale * FEATURE_BUCKETS).astype(np.int64), 0, 4)
+                tail.append(TOKEN[f"{name}:0"] + bucket)
+                tail_mask.append(live)
+    hist = obs.history.astype(np.int64)
+    hist_mask = np.arange(hist.shape[1])[None, :] < obs.history_len[:, None]
+    tokens = np.concatenate([head, hist, np.stack(tail, axis=1)], axis=1)
+    mask = np.concatenate([np.ones_like(head, bool), hist_mask, np.stack(tail_mask, axis=1)], 1)
+    # left-pad: move every row's real tokens to the right end, keeping their order
+    order = np.argsort(mask, axis=1, kind="stable")
+    tokens = np.take_along_axis(np.where(mask, tokens, PAD), order, axis=1)
+    mask = np.take_along_axis(mask, order, axis=1)
+    width = int(mask.sum(axis=1).max()) if m else 0
+    return tokens[:, tokens.shape[1] - width :], mask[:, mask.shape[1] - width :]
+
+
+# -- the prompt for general LLMs -------------------------------------------------------------------
+
+_TABLE = {2: "heads-up"}
+
+
+def legal_actions(obs: Observation) -> list[list[int]]:
+    """Per decision, the menu ids behind ``A0, A1, ...`` of its prompt (the legal entries in
+    menu order)."""
+    return [np.flatnonzero(row).tolist() for row in obs.legal]
+
+
+def _describe(obs: Observation, i: int, entry: int) -> str:
+    seat = int(obs.seat[i])
+    bet = int(obs.bets[i, seat])
+    target = int(obs.raise_to[i, entry])
+    if entry == FOLD_ID:
+        return "Fold (give up the hand)."
+    if entry == CALL_ID:
+        call = int(obs.to_call[i])
+        return "Check (no chips added)." if call == 0 else f"Call {call}."
+    facing = int(obs.bets[i].max()) > 0 and (obs.street[i] > 0 or int(obs.bets[i].max()) > bet)
+    all_in = entry == obs.menu.all_in_id
+    if not facing and obs.street[i] > 0:
+        text = f"Bet {target - bet} into the pot"
+    else:
+        text = f"Raise to {target}"
+    return text + (" (all-in)." if all_in else ".")
+
+
+def prompt(obs: Observation, i: int, small_blind: int | None = None) -> str:
+    """The prompt of decision ``i`` of ``obs``: the table, blinds, street, cards, pot, and the
+    legal actions as ``A0..Ak`` (in `legal_actions` order)."""
+    p = obs.num_players
+    table = _TABLE.get(p, f"{p}-handed")
+    sb = small_blind if small_blind is not None else obs.big_blind // 2
+    board = [CARD_NAMES[c] for c in obs.board[i, : int(obs.board_count[i])].tolist()]
+    lines = [
+        f"You are playing {table} no-limit Texas Hold'em.",
+        f"Blinds: small blind {sb}, big blind {obs.big_blind}.",
+        f"Street: {STREETS[int(obs.street[i])].capitalize()}",
+    ]
+    if p > 2:
+        lines.append(f"Your position: {position_names(p)[int(obs.seat[i])]}")
+    lines += [
+        f"Board cards: {' '.join(board) if board else '(none yet)'}",
+        f"Your hole cards: {CARD_NAMES[int(obs.hole[i, 0])]} {CARD_NAMES[int(obs.hole[i, 1])]}",
+        f"Pot size: {int(obs.pot[i])}",
+        "Legal actions:",
+    ]
+    for k, entry in enumerate(legal_actions(obs.subset(np.array([i])))[0]):
+        lines.append(f"- A{k}: {_describe(obs, i, entry)}")
+    lines.append("Respond with exactly ONE action token from the list above.")
+    return "\n".join(lines)

@@ -1,0 +1,115 @@
+"""The two views of a state: the poker LM's tokens and the general LLM's prompt."""
+
+import numpy as np
+
+from gamelm.agents.base import observe
+from gamelm.agents.baselines import make_agent
+from gamelm.agents.observation import (
+    VOCAB,
+    ActionHistory,
+    action_tokens,
+    decode,
+    encode,
+    legal_actions,
+    prompt,
+)
+from gamelm.evaluation.match import MatchConfig, play_match
+from gamelm.poker.abstraction import ActionAbstraction
+from gamelm.poker.batch import BatchEngine
+from gamelm.poker.cards import CARD_NAMES, parse_cards
+
+
+def _flop_spot():
+    """Heads-up, blinds 50/100: the button limps, the big blind checks; the big blind (AsAh)
+    is first to act on Kh 7d 2c."""
+    eng = BatchEngine(1, 2, 50, 100, starting_stacks=20000)
+    hole = np.stack([parse_cards("AsAh"), parse_cards("QcJc")])[None]
+    eng.reset(hole=hole, board=parse_cards("Kh7d2cTs3h")[None])
+    menu, hist = ActionAbstraction((0.5, 1.0)), ActionHistory(1, 2)
+    hist.reset([0])
+    for a in (1, 1):
+        obs = observe(eng, menu, np.arange(1), history=hist)
+        hist.record(obs, [a])
+        before = eng.street.copy()
+        menu.step(eng, [a])
+        if eng.street[0] != before[0]:
+            hist.new_street([0], eng.street, eng.board)
+    return observe(eng, menu, np.arange(1), history=hist)
+
+
+def test_tokens_read_as_the_hand_so_far():
+    obs = _flop_spot()
+    tokens, mask = encode(obs)
+    assert mask.all() and tokens.shape == (1, 17)
+    assert decode(tokens[0]) == (
+        "<bos> players:2 @BB As Ah preflop @SB/BTN call @BB check flop Kh 7d 2c"
+        " stack:8 pot:2 price:0"
+    )
+    # the policy's tokens: no fold offered with nothing to call; check, r1, r2, allin
+    names = [VOCAB[t] for t in action_tokens(obs)[0][obs.legal[0]]]
+    assert names == ["check", "r1", "r2", "allin"]
+
+
+def test_prompt_follows_the_documented_format():
+    obs = _flop_spot()
+    assert prompt(obs, 0) == "\n".join(
+        [
+            "You are playing heads-up no-limit Texas Hold'em.",
+            "Blinds: small blind 50, big blind 100.",
+            "Street: Flop",
+            "Board cards: Kh 7d 2c",
+            "Your hole cards: As Ah",
+            "Pot size: 200",
+            "Legal actions:",
+            "- A0: Check (no chips added).",
+            "- A1: Bet 100 into the pot.",
+            "- A2: Bet 200 into the pot.",
+            "- A3: Bet 19900 into the pot (all-in).",
+            "Respond with exactly ONE action token from the list above.",
+        ]
+    )
+    assert legal_actions(obs) == [[1, 2, 3, 4]]
+
+
+class _Recorder:
+    """Plays like ``base`` and keeps every decision's tokens."""
+
+    def __init__(self, base):
+        self.base, self.name, self.seen = base, base.name, []
+
+    def act(self, obs, rng):
+        choice = self.base.act(obs, rng)
+        tokens, mask = encode(obs)
+        self.seen.append((obs, tokens, mask, choice))
+        return choice
+
+
+def test_the_history_in_a_match_matches_what_was_played():
+    rec = _Recorder(make_agent("tag"))
+    play_match([rec, make_agent("random")], MatchConfig(seats=2, hands=300, seed=1, tables=64))
+    lengths = []
+    for obs, tokens, mask, _choice in rec.seen:
+        lengths += mask.sum(axis=1).tolist()
+        for i in range(obs.size):
+            words = decode(tokens[i]).split()
+            assert words[:3] == ["<bos>", "players:2", "@BB" if obs.seat[i] == 0 else "@SB/BTN"]
+            assert words[3:5] == [CARD_NAMES[c] for c in obs.hole[i]]
+            board = [w for w in words[5:] if w in CARD_NAMES]
+            assert board == [CARD_NAMES[c] for c in obs.board[i, : obs.board_count[i]]]
+            streets = [w for w in words if w in ("preflop", "flop", "turn", "river")]
+            assert len(streets) == obs.street[i] + 1
+    assert 10 <= np.mean(lengths) <= 32  # a typical heads-up decision is short
+
+
+def test_a_long_history_keeps_its_newest_tokens():
+    hist = ActionHistory(2, 2, max_len=16)
+    hist.reset([0, 1])
+    eng = BatchEngine(2, 2, 1, 2, starting_stacks=10_000)
+    eng.reset(seed=0)
+    menu = ActionAbstraction((0.5,))
+    for _ in range(10):  # a raising war: 21 tokens into 16 slots
+        obs = observe(eng, menu, np.arange(2), history=hist)
+        hist.record(obs, [2, 2])
+        menu.step(eng, [2, 2])
+    assert (hist.length <= 16).all()
+    assert decode(hist.tokens[0, : hist.length[0]]).split()[-1] == "r1"
