@@ -12,12 +12,17 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
+# PyTorch first, pinned, so that nothing later pulls another build of it.
+TORCH := torch==2.13.0
+
 $(STAMP_BASE): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e ".[llm]"
 	touch $@
 
 $(STAMP_DEV): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e ".[llm,dev]"
 	touch $@ $(STAMP_BASE)
 
 ## demo: play a few thousand hands between baseline players on the batched engine, print a summary

@@ -260,9 +260,10 @@ def eval_cmd(
 ) -> None:
     """Play AGENT against the --vs agents and report bb/100 with 95% CIs and playing stats.
 
-    Agents: random, calling-station, maniac, tag, equity, or exploit:NAME (NAME adjusted to the
-    opponents' tendencies, counted by an opponent model during the match). An agent named more
-    than once is reported as NAME#k, k its place in the lineup (0 is AGENT)."""
+    Agents: random, calling-station, maniac, tag, equity, exploit:NAME (NAME adjusted to the
+    opponents' tendencies, counted by an opponent model during the match), or ckpt:PATH (a saved
+    poker LM). An agent named more than once is reported as NAME#k, k its place in the lineup
+    (0 is AGENT)."""
     from gamelm.agents.baselines import make_agent
     from gamelm.evaluation.match import MatchConfig, play_match
     from gamelm.evaluation.metrics import summary

@@ -274,8 +274,17 @@ BASELINES: dict[str, Callable[[], Agent]] = {
 
 def make_agent(spec: str) -> Agent:
     """An agent from its name (``random``, ``calling-station``, ``maniac``, ``tag``, ``equity``),
-    or ``exploit:NAME`` for that agent adjusted to the opponents' tendencies
-    (`gamelm.agents.opponent_model.Exploit`)."""
+    ``exploit:NAME`` for that agent adjusted to the opponents' tendencies
+    (`gamelm.agents.opponent_model.Exploit`), or ``ckpt:PATH`` for a saved poker LM
+    (`gamelm.agents.lm.PokerLM`)."""
+    if spec.strip().lower().startswith("ckpt:"):  # the path keeps its case
+        from gamelm.agents.lm import LMAgent, PokerLM
+
+        path = spec.strip()[5:]
+        try:
+            return LMAgent(PokerLM.load(path), name=spec.strip())
+        except FileNotFoundError as exc:
+            raise ValueError(f"cannot load {spec!r}: {exc}") from None
     name = spec.strip().lower()
     if name.startswith("exploit:"):
         from gamelm.agents.opponent_model import Exploit
@@ -284,6 +293,6 @@ def make_agent(spec: str) -> Agent:
     factory = BASELINES.get(name)
     if factory is None:
         raise ValueError(
-            f"unknown agent {spec!r}; available: {', '.join(BASELINES)}, or exploit:NAME"
+            f"unknown agent {spec!r}; available: {', '.join(BASELINES)}, exploit:NAME or ckpt:PATH"
         )
     return factory()

@@ -1,0 +1,235 @@
+"""The poker language model: a standard transformers causal LM over the poker vocabulary, read as
+a policy over the legal action tokens plus a value head.
+
+The model is a Llama-architecture `transformers` causal LM built from a config (`PRESETS`), and
+its vocabulary (`gamelm.agents.observation.VOCAB`) is saved as a standard fast tokenizer, so a saved
+model directory loads with ``AutoModelForCausalLM.from_pretrained`` and ``AutoTokenizer`` like any
+other, and every later path (TRL, LoRA, export, serving) works on it unchanged. gamelm adds:
+
+* the **policy**: the logits at the last position, restricted to the tokens of the menu entries
+  (`gamelm.agents.observation.action_tokens`), illegal entries masked, softmax with a temperature;
+* the **value head**: a linear map of the last hidden state (saved as ``value_head.safetensors``);
+* ``gamelm.json``: the preset and the action menu the model was trained with.
+
+Saving writes safetensors and JSON only, and loading never unpickles anything.
+
+>>> model = PokerLM.from_preset("tiny", seed=0)
+>>> model.num_parameters() < 200_000
+True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from gamelm.agents.base import IntArray, Observation
+from gamelm.agents.observation import BOS, PAD, TOKEN, VOCAB, action_tokens, encode
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A model size: hidden width, layers, attention heads, MLP width."""
+
+    d_model: int
+    n_layers: int
+    n_heads: int
+    d_ff: int
+    max_len: int = 256
+
+
+PRESETS: dict[str, Preset] = {
+    "tiny": Preset(d_model=64, n_layers=2, n_heads=4, d_ff=192),
+    "small": Preset(d_model=192, n_layers=4, n_heads=4, d_ff=512),
+    "seed15m": Preset(d_model=448, n_layers=6, n_heads=8, d_ff=1216),  # about 15M parameters
+}
+
+
+def build_tokenizer():  # -> transformers.PreTrainedTokenizerFast
+    """The poker vocabulary as a standard fast tokenizer (words split on spaces)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    core = Tokenizer(models.WordLevel(vocab=dict(TOKEN), unk_token="<unk>"))
+    core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    return PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        bos_token="<bos>",
+        eos_token="<eos>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        padding_side="left",
+    )
+
+
+def _config(preset: Preset):  # -> transformers.LlamaConfig
+    from transformers import LlamaConfig
+
+    return LlamaConfig(
+        vocab_size=len(VOCAB),
+        hidden_size=preset.d_model,
+        intermediate_size=preset.d_ff,
+        num_hidden_layers=preset.n_layers,
+        num_attention_heads=preset.n_heads,
+        num_key_value_heads=preset.n_heads,
+        max_position_embeddings=preset.max_len,
+        pad_token_id=PAD,
+        bos_token_id=BOS,
+        eos_token_id=TOKEN["<eos>"],
+        tie_word_embeddings=True,
+    )
+
+
+class PokerLM(nn.Module):
+    """A causal LM over the poker vocabulary with a value head (see the module docstring)."""
+
+    def __init__(self, lm: nn.Module, preset: str, fractions: tuple[float, ...]) -> None:
+        super().__init__()
+        self.lm = lm
+        self.preset = preset
+        self.fractions = tuple(fractions)
+        self.value_head = nn.Linear(lm.config.hidden_size, 1)
+
+    @classmethod
+    def from_preset(
+        cls,
+        preset: str = "tiny",
+        *,
+        seed: int = 0,
+        fractions: tuple[float, ...] = (0.5, 1.0),
+        **overrides: int,
+    ) -> PokerLM:
+        """A freshly initialised model of a preset (``overrides`` change its fields, e.g.
+        ``d_model=96``)."""
+        from transformers import LlamaForCausalLM
+
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; available: {', '.join(PRESETS)}")
+        shape = Preset(**{**asdict(PRESETS[preset]), **overrides})
+        if shape.d_model % shape.n_heads:
+            raise ValueError(
+                f"d_model ({shape.d_model}) must be a multiple of n_heads ({shape.n_heads})"
+            )
+        torch.manual_seed(seed)
+        model = cls(LlamaForCausalLM(_config(shape)), preset, fractions)
+        nn.init.zeros_(model.value_head.weight)
+        nn.init.zeros_(model.value_head.bias)
+        return model
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        mask: torch.Tensor,
+        choices: torch.Tensor,
+        legal: torch.Tensor,
+        temperature: float = 1.0,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probabilities ``(m, A)`` of the menu entries (illegal ones ``-inf``) and values
+        ``(m,)``, from left-padded ``tokens``/``mask`` ``(m, T)``, the token of every menu entry
+        ``choices`` ``(m, A)`` and the ``legal`` mask ``(m, A)``."""
+        positions = (mask.long().cumsum(dim=1) - 1).clamp(min=0)
+        out = self.lm.model(input_ids=tokens, attention_mask=mask, position_ids=positions)
+        last = out.last_hidden_state[:, -1]  # (m, d): every row ends at the last column
+        logits = self.lm.lm_head(last)  # (m, V)
+        menu = logits.gather(1, choices) / temperature
+        menu = menu.masked_fill(~legal, float("-inf"))
+        return torch.log_softmax(menu, dim=-1), self.value_head(last).squeeze(-1)
+
+    def inputs(
+        self, obs: Observation, device: str | torch.device = "cpu"
+    ) -> tuple[torch.Tensor, ...]:
+        """The tensors `forward` takes for a batch of observations."""
+        tokens, mask = encode(obs)
+        return (
+            torch.as_tensor(tokens, device=device),
+            torch.as_tensor(mask, device=device),
+            torch.as_tensor(action_tokens(obs), device=device),
+            torch.as_tensor(obs.legal, device=device),
+        )
+
+    # -- saving and loading ----------------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        """Write a transformers model directory plus the value head and ``gamelm.json``,
+        atomically: a crash mid-write leaves any previous directory at ``path`` as it was."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+        try:
+            self.lm.save_pretrained(tmp, safe_serialization=True)
+            build_tokenizer().save_pretrained(tmp)
+            save_file(
+                {k: v.contiguous() for k, v in self.value_head.state_dict().items()},
+                str(tmp / "value_head.safetensors"),
+            )
+            meta = {"preset": self.preset, "fractions": list(self.fractions), "format": 1}
+            (tmp / "gamelm.json").write_text(json.dumps(meta, indent=2))
+            if target.exists():
+                old = target.with_name(f".{target.name}.old")
+                shutil.rmtree(old, ignore_errors=True)
+                os.replace(target, old)
+                os.replace(tmp, target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | Path, device: str | torch.device = "cpu") -> PokerLM:
+        """A model written by `save` (safetensors and JSON only)."""
+        from transformers import AutoModelForCausalLM
+
+        root = Path(path)
+        meta_path = root / "gamelm.json"
+        if not meta_path.is_file():
+            raise FileNotFoundError(f"{root} is not a gamelm model directory (no gamelm.json)")
+        meta = json.loads(meta_path.read_text())
+        lm = AutoModelForCausalLM.from_pretrained(root, use_safetensors=True)
+        model = cls(lm, meta["preset"], tuple(meta["fractions"]))
+        model.value_head.load_state_dict(load_file(str(root / "value_head.safetensors")))
+        return model.to(device).eval()
+
+
+@dataclass
+class LMAgent:
+    """Plays a `PokerLM`: samples the menu entry from the policy (``temperature`` 0 is greedy)."""
+
+    model: PokerLM
+    name: str = "lm"
+    temperature: float = 1.0
+    device: str = "cpu"
+
+    def act(self, obs: Observation, rng: np.random.Generator) -> IntArray:
+        if obs.menu.num_actions - 3 != len(self.model.fractions):
+            raise ValueError(
+                f"the model was trained with raise sizes {self.model.fractions}; "
+                f"this match offers {obs.menu.num_actions - 3} raise sizes"
+            )
+        with torch.inference_mode():
+            logp, _ = self.model(*self.model.inputs(obs, self.device), max(self.temperature, 1e-6))
+        p = logp.exp().double().cpu().numpy()
+        if self.temperature <= 0:
+            return p.argmax(axis=1).astype(np.int64)
+        return _sample(p, rng)
+
+
+def _sample(p: npt.NDArray[np.float64], rng: np.random.Generator) -> IntArray:
+    """One index per row of a row-stochastic matrix."""
+    cdf = np.cumsum(p, axis=1)
+    u = rng.random(p.shape[0]) * cdf[:, -1]
+    return np.minimum((cdf < u[:, None]).sum(axis=1), p.shape[1] - 1).astype(np.int64)

@@ -1,0 +1,83 @@
+"""The poker LM: presets, the policy over legal actions, save/load through transformers."""
+
+import numpy as np
+import pytest
+import torch
+
+from gamelm.agents.base import observe
+from gamelm.agents.baselines import make_agent
+from gamelm.agents.lm import LMAgent, PokerLM
+from gamelm.agents.observation import ActionHistory, encode
+from gamelm.evaluation.match import MatchConfig, play_match
+from gamelm.poker.abstraction import ActionAbstraction
+from gamelm.poker.batch import BatchEngine
+
+
+def _obs(n=64, seed=0):
+    eng = BatchEngine(n, 2, 1, 2, starting_stacks=200)
+    eng.reset(seed=seed)
+    hist = ActionHistory(n, 2)
+    hist.reset(np.arange(n))
+    return observe(eng, ActionAbstraction((0.5, 1.0)), np.arange(n), history=hist)
+
+
+def test_presets_have_the_documented_sizes():
+    assert PokerLM.from_preset("tiny").num_parameters() < 200_000
+    assert 13e6 < PokerLM.from_preset("seed15m").num_parameters() < 17e6
+    lm = PokerLM.from_preset("seed15m").lm.config
+    assert (lm.num_hidden_layers, lm.num_attention_heads) == (6, 8)
+    with pytest.raises(ValueError, match="unknown preset"):
+        PokerLM.from_preset("huge")
+    with pytest.raises(ValueError, match="multiple of n_heads"):
+        PokerLM.from_preset("tiny", d_model=66)
+
+
+def test_the_policy_covers_only_legal_actions():
+    model = PokerLM.from_preset("tiny", seed=1)
+    # a random value head, so that values are not all zero
+    torch.nn.init.normal_(model.value_head.weight)
+    obs = _obs()
+    obs.legal[::2, 2] = False  # some raise entries illegal
+    logp, value = model(*model.inputs(obs))
+    p = logp.exp()
+    assert torch.allclose(p.sum(dim=1), torch.ones(obs.size))
+    assert (p[torch.as_tensor(~obs.legal)] == 0).all()
+    assert value.shape == (obs.size,) and value.std() > 0
+    greedy = LMAgent(model, temperature=0).act(obs, np.random.default_rng(0))
+    assert (greedy == logp.argmax(dim=1).numpy()).all()
+
+
+def test_save_load_round_trip_through_transformers(tmp_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = PokerLM.from_preset("tiny", seed=2)
+    torch.nn.init.normal_(model.value_head.weight)
+    model.save(tmp_path / "m")
+    back = PokerLM.load(tmp_path / "m")
+    obs = _obs(8)
+    with torch.no_grad():
+        a, b = model.eval()(*model.inputs(obs)), back(*back.inputs(obs))
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    # a standard directory: transformers loads the LM and the tokenizer, which reads the text
+    lm = AutoModelForCausalLM.from_pretrained(tmp_path / "m")
+    tok = AutoTokenizer.from_pretrained(tmp_path / "m")
+    tokens, mask = encode(obs)
+    from gamelm.agents.observation import decode
+
+    assert tok(decode(tokens[0]))["input_ids"] == tokens[0][mask[0]].tolist()
+    with torch.no_grad():
+        full = lm(input_ids=torch.as_tensor(tokens[:1])).logits[0, -1]
+        ours = model.lm(input_ids=torch.as_tensor(tokens[:1])).logits[0, -1]
+    assert torch.allclose(full, ours)
+    assert not (tmp_path / "m" / "pytorch_model.bin").exists()  # safetensors only
+    with pytest.raises(FileNotFoundError, match=r"gamelm\.json"):
+        PokerLM.load(tmp_path)
+
+
+def test_a_checkpoint_plays_a_match_as_an_agent_spec(tmp_path):
+    PokerLM.from_preset("tiny", seed=3).save(tmp_path / "Model")
+    agent = make_agent(f"ckpt:{tmp_path / 'Model'}")
+    res = play_match([agent, make_agent("random")], MatchConfig(seats=2, hands=200, seed=0))
+    assert res.payoffs.sum() == 0  # every choice was legal (play_match checks), chips conserved
+    with pytest.raises(ValueError, match="cannot load"):
+        make_agent(f"ckpt:{tmp_path / 'missing'}")
