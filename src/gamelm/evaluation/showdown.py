@@ -24,6 +24,7 @@ import itertools
 import numpy as np
 import numpy.typing as npt
 
+from gamelm.poker.cards import deal_unseen
 from gamelm.poker.evaluator import evaluate_on_boards
 
 _MAX_ROWS = 1 << 19  # (bet, run-out) rows evaluated at once: bounds the memory
@@ -95,15 +96,7 @@ def _equity(
         unseen = 52 - dead.sum(axis=1)
         need = 5 - v
         if v == 0:  # Monte Carlo: a partial Fisher-Yates shuffle of each bet's deck per sample
-            deck = np.repeat(order, samples, axis=0)
-            left = np.repeat(unseen, samples)
-            flat = deck.ravel()
-            base = np.arange(deck.shape[0]) * 52
-            for i in range(need):
-                j = base + i + (rng.random(deck.shape[0]) * (left - i)).astype(np.int64)
-                picked = flat[j]
-                flat[j] = deck[:, i]
-                deck[:, i] = picked
+            deck = deal_unseen(rng, dead, need, samples)
             tail = deck[:, :need].reshape(k, samples, need)
             valid = np.ones((k, samples), bool)
         else:  # every run-out; positions past a bet's unseen cards are masked out

@@ -149,3 +149,28 @@ def deal(
         flat[j] = shuffled[i]
         shuffled[i] = picked
     return shuffled[:k]
+
+
+def deal_unseen(
+    gen: np.random.Generator, dead: npt.NDArray[np.bool_], k: int, repeats: int
+) -> npt.NDArray[np.uint8]:
+    """``(rows * repeats, 52)`` decks, ``repeats`` per row of ``dead`` ``(rows, 52)`` (the cards
+    known there), whose first ``k`` cards are a uniform draw of that row's unseen cards (a partial
+    Fisher-Yates shuffle per deck); the dead cards sit at the back.
+
+    >>> dead = np.zeros((1, 52), bool); dead[0, :50] = True  # only cards 50 and 51 unseen
+    >>> sorted(deal_unseen(np.random.default_rng(0), dead, 2, 3)[:, :2].tolist())[0]
+    [50, 51]
+    """
+    order = np.argsort(dead, axis=1, kind="stable").astype(np.uint8)  # unseen cards first
+    deck = np.repeat(order, repeats, axis=0)
+    left = np.repeat(NUM_CARDS - dead.sum(axis=1), repeats)
+    rows = deck.shape[0]
+    flat = deck.ravel()
+    base = np.arange(rows) * NUM_CARDS
+    for i in range(k):
+        j = base + i + (gen.random(rows) * (left - i)).astype(np.int64)
+        picked = flat[j]
+        flat[j] = deck[:, i]
+        deck[:, i] = picked
+    return deck

@@ -33,7 +33,7 @@ from functools import cache, lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from gamelm.poker.cards import CardsLike, deal, parse_cards
+from gamelm.poker.cards import CardsLike, deal, deal_unseen, parse_cards
 from gamelm.poker.evaluator import (
     KEY_SUM_START,
     card_bits,
@@ -583,17 +583,7 @@ def _strength_trials(
     need = 5 - bc  # board cards still to come
     draw = int((need + 2 * (opp - count)).max())
     rows = m * trials
-    order = np.argsort(dead, axis=1, kind="stable").astype(np.uint8)  # live cards first
-    alive = 52 - dead.sum(axis=1)
-    deck = np.repeat(order, trials, axis=0)  # (rows, 52)
-    left = np.repeat(alive, trials)
-    flat = deck.ravel()
-    base = np.arange(rows) * 52
-    for i in range(draw):  # partial Fisher-Yates per row
-        j = base + i + (rng.random(rows) * (left - i)).astype(np.int64)
-        picked = flat[j]
-        flat[j] = deck[:, i]
-        deck[:, i] = picked
+    deck = deal_unseen(rng, dead, draw, trials)  # (rows, 52): the draw first
     table = np.repeat(np.arange(m), trials)
     at = np.arange(rows)
     full = np.empty((rows, 7), np.uint8)
