@@ -29,6 +29,8 @@ def test_presets_have_the_documented_sizes():
     with pytest.raises(ValueError, match="unknown preset"):
         PokerLM.from_preset("huge")
     with pytest.raises(ValueError, match="multiple of n_heads"):
+        PokerLM.from_preset("tiny", d_model=66, n_heads=4)
+    with pytest.raises(ValueError, match="even quotient"):
         PokerLM.from_preset("tiny", d_model=66)
 
 

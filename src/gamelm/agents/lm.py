@@ -21,9 +21,6 @@ True
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -34,7 +31,9 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from gamelm.agents.base import IntArray, Observation
+from gamelm.agents.llama_fast import causal_allowed, hidden_states
 from gamelm.agents.observation import BOS, PAD, TOKEN, VOCAB, action_tokens, encode
+from gamelm.files import atomic_directory
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "tiny": Preset(d_model=64, n_layers=2, n_heads=4, d_ff=192),
+    "tiny": Preset(d_model=64, n_layers=2, n_heads=2, d_ff=128),
     "small": Preset(d_model=192, n_layers=4, n_heads=4, d_ff=512),
     "seed15m": Preset(d_model=448, n_layers=6, n_heads=8, d_ff=1216),  # about 15M parameters
 }
@@ -116,9 +115,10 @@ class PokerLM(nn.Module):
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; available: {', '.join(PRESETS)}")
         shape = Preset(**{**asdict(PRESETS[preset]), **overrides})
-        if shape.d_model % shape.n_heads:
+        if shape.d_model % shape.n_heads or (shape.d_model // shape.n_heads) % 2:
             raise ValueError(
-                f"d_model ({shape.d_model}) must be a multiple of n_heads ({shape.n_heads})"
+                f"d_model ({shape.d_model}) must be a multiple of n_heads ({shape.n_heads}) "
+                "with an even quotient (the head width, split in two by rotary embeddings)"
             )
         torch.manual_seed(seed)
         model = cls(LlamaForCausalLM(_config(shape)), preset, fractions)
@@ -141,8 +141,30 @@ class PokerLM(nn.Module):
         ``(m,)``, from left-padded ``tokens``/``mask`` ``(m, T)``, the token of every menu entry
         ``choices`` ``(m, A)`` and the ``legal`` mask ``(m, A)``."""
         positions = (mask.long().cumsum(dim=1) - 1).clamp(min=0)
-        out = self.lm.model(input_ids=tokens, attention_mask=mask, position_ids=positions)
-        last = out.last_hidden_state[:, -1]  # (m, d): every row ends at the last column
+        h = hidden_states(self.lm, tokens, positions, causal_allowed(mask))
+        return self.head(h[:, -1], choices, legal, temperature)  # every row ends at the last column
+
+    def packed(
+        self,
+        tokens: torch.Tensor,
+        positions: torch.Tensor,
+        allowed: torch.Tensor,
+        rows: torch.Tensor,
+        cols: torch.Tensor,
+        choices: torch.Tensor,
+        legal: torch.Tensor,
+        temperature: float = 1.0,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`forward` for decisions packed into sequences (`gamelm.rollouts.packing.Packed.batch`
+        gives the first five arguments): the policy and value of the decision whose last token
+        is at ``(rows[i], cols[i])``."""
+        h = hidden_states(self.lm, tokens, positions, allowed)
+        return self.head(h[rows, cols], choices, legal, temperature)
+
+    def head(
+        self, last: torch.Tensor, choices: torch.Tensor, legal: torch.Tensor, temperature: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Policy (log-probabilities over the menu) and value from last hidden states ``(m, d)``."""
         logits = self.lm.lm_head(last)  # (m, V)
         menu = logits.gather(1, choices) / temperature
         menu = menu.masked_fill(~legal, float("-inf"))
@@ -165,29 +187,22 @@ class PokerLM(nn.Module):
     def save(self, path: str | Path) -> None:
         """Write a transformers model directory plus the value head and ``gamelm.json``,
         atomically: a crash mid-write leaves any previous directory at ``path`` as it was."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-        try:
-            self.lm.save_pretrained(tmp, safe_serialization=True)
-            build_tokenizer().save_pretrained(tmp)
-            save_file(
-                {k: v.contiguous() for k, v in self.value_head.state_dict().items()},
-                str(tmp / "value_head.safetensors"),
-            )
-            meta = {"preset": self.preset, "fractions": list(self.fractions), "format": 1}
-            (tmp / "gamelm.json").write_text(json.dumps(meta, indent=2))
-            if target.exists():
-                old = target.with_name(f".{target.name}.old")
-                shutil.rmtree(old, ignore_errors=True)
-                os.replace(target, old)
-                os.replace(tmp, target)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        with atomic_directory(path) as tmp:
+            self.write(tmp)
+
+    def write(self, directory: Path) -> None:
+        """The files of `save`, written into an existing ``directory`` (not atomic)."""
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # no "Writing model shards" bar per checkpoint
+        self.lm.save_pretrained(directory, safe_serialization=True)
+        build_tokenizer().save_pretrained(directory)
+        save_file(
+            {k: v.detach().cpu().contiguous() for k, v in self.value_head.state_dict().items()},
+            str(directory / "value_head.safetensors"),
+        )
+        meta = {"preset": self.preset, "fractions": list(self.fractions), "format": 1}
+        (directory / "gamelm.json").write_text(json.dumps(meta, indent=2))
 
     @classmethod
     def load(cls, path: str | Path, device: str | torch.device = "cpu") -> PokerLM:

@@ -4,17 +4,17 @@ natural-language prompt for general LLMs.
 **Tokens** (`VOCAB`, `encode`). A decision is one sequence, oldest first, so that the decisions of
 one seat in one hand share a growing prefix (a key/value cache can be reused across them)::
 
-    <bos> players:2 @BB Ks Qd | preflop @SB/BTN r2 @BB call | flop 7h 2c Jd @BB check @SB/BTN r1
+    <bos> players:2 @BB Ks Qd | preflop SB/BTN:r2 BB:call | flop 7h 2c Jd BB:check SB/BTN:r1
     | stack:9 pot:6 price:3
 
 (the bars are not tokens). The head is the player's seat and hole cards; the middle is the public
-history kept by `ActionHistory` (street markers with the cards they deal, and every action as the
-actor's position and an action token); the tail buckets the player's stack, the pot (both in big
-blinds, on a log scale) and the price (the share of the pot after calling that a call costs), and
-optionally the opponent model's features of the players still in. A typical heads-up decision is
-15 to 30 tokens. Action tokens are shared by the history and the policy: ``fold``, ``check``,
-``call``, ``r1``... (the menu's raise entries, smallest first) and ``allin``; the policy is the
-softmax over the tokens of the legal menu entries at the last position (`action_tokens`).
+history kept by `ActionHistory` (street markers with the cards they deal, and every action as one
+token naming the actor's position and the action); the tail buckets the player's stack, the pot
+(both in big blinds, on a log scale) and the price (the share of the pot after calling that a call
+costs), and optionally the opponent model's features of the players still in. A typical heads-up
+decision is 12 to 25 tokens. The policy's tokens are ``fold``, ``check``, ``call``, ``r1``...
+(the menu's raise entries, smallest first) and ``allin``; the policy is the softmax over the
+tokens of the legal menu entries at the last position (`action_tokens`).
 
 **Prompt** (`prompt`, `legal_actions`): the text a general LLM reads, listing the legal actions as
 ``A0..Ak`` and asking for exactly one action token (the format every LLM path in gamelm uses).
@@ -29,6 +29,9 @@ softmax over the tokens of the legal menu entries at the last position (`action_
 >>> obs = observe(eng, ActionAbstraction((0.5, 1.0)), np.arange(1), history=hist)
 >>> decode(encode(obs)[0][0])
 '<bos> players:2 @SB/BTN Ad 2s preflop stack:7 pot:1 price:2'
+>>> hist.record(obs, [1])  # the small blind calls
+>>> decode(hist.tokens[0, : hist.length[0]])
+'preflop SB/BTN:call'
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ PRICE_BUCKETS = 10  # tenths of the price (to_call / (pot + to_call))
 FEATURE_BUCKETS = 5  # opponent features (fractions) in fifths
 FEATURES = ("vpip", "pfr", "af")  # opponent-model features put in the tokens, in this order
 
+HEAD_TOKENS = 5  # <bos>, players, position, two hole cards: the start of every sequence
 _POSITIONS = tuple(dict.fromkeys(name for p in range(2, 11) for name in position_names(p)))
 ACTIONS = ("fold", "check", "call", *(f"r{i}" for i in range(1, MAX_RAISES + 1)), "allin")
 
@@ -63,6 +67,7 @@ def _vocabulary() -> tuple[str, ...]:
     words += list(CARD_NAMES)
     words += list(STREETS)
     words += list(ACTIONS)
+    words += [f"{name}:{action}" for name in _POSITIONS for action in ACTIONS]
     words += [f"stack:{i}" for i in range(STACK_BUCKETS)]
     words += [f"pot:{i}" for i in range(STACK_BUCKETS)]
     words += [f"price:{i}" for i in range(PRICE_BUCKETS)]
@@ -75,6 +80,12 @@ TOKEN: dict[str, int] = {w: i for i, w in enumerate(VOCAB)}
 PAD, BOS = TOKEN["<pad>"], TOKEN["<bos>"]
 _CARD0 = TOKEN[CARD_NAMES[0]]
 _ACTION = np.array([TOKEN[a] for a in ACTIONS])
+_ACTED = np.array([[TOKEN[f"{n}:{a}"] for a in ACTIONS] for n in _POSITIONS])  # (position, action)
+
+
+def acted_tokens(num_players: int) -> npt.NDArray[np.int64]:
+    """``(P, len(ACTIONS))``: the history token of each seat playing each action."""
+    return _ACTED[[_POSITIONS.index(n) for n in position_names(num_players)]]
 
 
 def position_tokens(num_players: int) -> npt.NDArray[np.int64]:
@@ -116,7 +127,7 @@ class ActionHistory:
         self.num_players = num_players
         self.tokens = np.full((num_tables, max_len), PAD, np.int32)
         self.length = np.zeros(num_tables, np.int64)
-        self._pos = position_tokens(num_players)
+        self._acted = acted_tokens(num_players)
 
     def _append(self, tables: npt.NDArray[np.int64], column: npt.NDArray[np.int64]) -> None:
         full = tables[self.length[tables] >= self.tokens.shape[1]]
@@ -136,8 +147,7 @@ class ActionHistory:
     def record(self, obs: Observation, ids: npt.ArrayLike) -> None:
         """The players of ``obs`` play menu entries ``ids``."""
         tokens = action_tokens(obs)[np.arange(obs.size), np.asarray(ids, np.int64)]
-        self._append(obs.tables, self._pos[obs.seat])
-        self._append(obs.tables, tokens)
+        self._append(obs.tables, self._acted[obs.seat, tokens - _ACTION[0]])
 
     def new_street(
         self, tables: npt.ArrayLike, street: npt.ArrayLike, board: npt.ArrayLike

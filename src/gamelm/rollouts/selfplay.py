@@ -20,9 +20,11 @@ import torch
 
 from gamelm.agents.base import Agent, observe
 from gamelm.agents.lm import PokerLM, _sample
-from gamelm.agents.observation import PAD, ActionHistory
+from gamelm.agents.observation import HEAD_TOKENS, PAD, ActionHistory
 from gamelm.poker.abstraction import ActionAbstraction
 from gamelm.poker.batch import BatchEngine
+
+SELF = None  # an opponent slot played by the learner itself (its decisions are kept)
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Rollout:
     values: npt.NDArray[np.float64]  # (n,) value estimate (big blinds)
     rewards: npt.NDArray[np.float64]  # (n,) the hand's result on an episode's last decision
     episodes: npt.NDArray[np.int64]  # (n,) hand * seats + seat
+    shared: npt.NDArray[np.int64]  # (n,) leading tokens shared with the seat's next decision
     hands: int  # hands played
     learner_result: float  # the learner's total result over those hands, in big blinds
 
@@ -48,7 +51,7 @@ class Rollout:
 
 def collect(
     model: PokerLM,
-    opponents: list[Agent],
+    opponents: list[Agent | None],
     hands: int,
     rng: np.random.Generator,
     *,
@@ -58,19 +61,26 @@ def collect(
     temperature: float = 1.0,
     device: str = "cpu",
 ) -> Rollout:
-    """Play ``hands`` hands of the learner (agent 0) against ``opponents`` (cycled through the
-    other seats) and return the learner's decisions."""
+    """Play ``hands`` hands of the learner against ``opponents`` and return its decisions.
+
+    The learner's main seat rotates hand by hand; every other seat of a hand is given an
+    opponent drawn uniformly from ``opponents``, where ``SELF`` (None) is the learner itself,
+    whose decisions are kept too. ``learner_result`` counts the main seat only.
+    """
     if not opponents:
         raise ValueError("a rollout needs at least one opponent")
     if hands < 1 or tables < 1:
         raise ValueError(f"hands and tables must be positive, got {hands} and {tables}")
+    if not 2 <= seats <= 10:
+        raise ValueError(f"seats must be 2..10, got {seats}")
     menu = ActionAbstraction(model.fractions)
     n = min(tables, hands)
     eng = BatchEngine(n, seats, 1, 2, stack_bb * 2)
     bb = eng.big_blind
     history = ActionHistory(n, seats)
-    lineup_of = np.array([[(s - r) % seats for s in range(seats)] for r in range(seats)])
-    lineup_of = np.where(lineup_of == 0, 0, 1 + (lineup_of - 1) % len(opponents))
+    pool = np.array([0 if o is SELF else k + 1 for k, o in enumerate(opponents)])
+    agent_at = np.zeros((n, seats), np.int64)  # 0: the learner, k: opponents[k - 1]
+    main_seat = np.zeros(n, np.int64)
     hand_of = np.zeros(n, np.int64)
     last = np.full((n, seats), -1)  # the learner's latest decision of the hand, per seat
     records: list[dict[str, np.ndarray]] = []
@@ -83,6 +93,9 @@ def collect(
         eng.reset(np.isin(np.arange(n), rows), rng=rng)
         history.reset(rows)
         hand_of[rows] = np.arange(started, started + rows.size)
+        main_seat[rows] = hand_of[rows] % seats
+        agent_at[rows] = pool[rng.integers(pool.size, size=(rows.size, seats))]
+        agent_at[rows, main_seat[rows]] = 0
         last[rows] = -1
         started += rows.size
 
@@ -92,9 +105,8 @@ def collect(
         ended = np.flatnonzero(live & eng.done)
         if ended.size:
             pay = eng.payoffs()[ended] / bb
-            lineup = lineup_of[hand_of[ended] % seats]
-            mine = lineup == 0
-            result += float((pay * mine).sum())
+            mine = agent_at[ended] == 0
+            result += float(pay[np.arange(ended.size), main_seat[ended]].sum())
             for i, s in zip(*np.nonzero(mine & (last[ended] >= 0))):
                 rewards[last[ended[i], s]] += float(pay[i, s])
             finished += ended.size
@@ -104,7 +116,7 @@ def collect(
                 start(again)
             continue
         rows = np.flatnonzero(~eng.done)
-        who = lineup_of[hand_of[rows] % seats, eng.actor[rows]]
+        who = agent_at[rows, eng.actor[rows]]
         ids = np.full(n, 1, np.int64)
         for k in range(1 + len(opponents)):
             at = rows[who == k]
@@ -130,6 +142,7 @@ def collect(
                         "logp": taken,
                         "values": value.double().cpu().numpy(),
                         "episodes": hand_of[at] * seats + seat,
+                        "shared": HEAD_TOKENS + obs.history_len,
                     }
                 )
                 rewards.extend([0.0] * at.size)
@@ -158,7 +171,7 @@ def _assemble(
         return Rollout(
             np.zeros((0, 1), np.int64), np.zeros((0, 1), bool), np.zeros((0, 0), np.int64),
             np.zeros((0, 0), bool), empty.astype(np.int64), empty, empty, empty,
-            empty.astype(np.int64), hands, result,
+            empty.astype(np.int64), empty.astype(np.int64), hands, result,
         )  # fmt: skip
     width = max(r["tokens"].shape[1] for r in records)
 
@@ -185,6 +198,7 @@ def _assemble(
         values=cat["values"][order],
         rewards=rewards[order],
         episodes=cat["episodes"][order],
+        shared=cat["shared"][order],
         hands=hands,
         learner_result=result,
     )

@@ -1,0 +1,579 @@
+"""PPO self-play for the poker LM (Schulman et al., 2017, "Proximal Policy Optimization
+Algorithms"), with GAE (Schulman et al., 2016) and a league of opponents.
+
+One update:
+
+1. **Rollout** (`gamelm.rollouts.selfplay.collect`): ``games_per_update`` hands on
+   ``parallel_games`` tables in lockstep. The learner's main seat rotates; every other seat gets
+   an opponent drawn from the league (``opponents``): baselines by name, ``self`` (the learner
+   itself, whose decisions are trained on too) and ``snapshot`` (one of the learner's past
+   snapshots, drawn per update).
+2. **Advantages** (`gamelm.rollouts.trajectory.gae`): an episode is one seat's decisions in one
+   hand; its reward is the hand's result in big blinds times ``reward_scale``.
+3. **Update**: ``update_epochs`` passes over the rollout in minibatches of about ``batch_size``
+   decisions. The decisions of one seat in one hand are packed into one sequence
+   (`gamelm.rollouts.packing`), so the shared prefix is read once. Loss: the clipped surrogate
+   ``-min(r A, clip(r, 1 - eps, 1 + eps) A)`` with normalised advantages, plus ``value_coef``
+   times the squared value error, minus ``entropy_coef`` times the policy's entropy over the
+   legal actions; gradients are clipped to ``max_grad_norm``; the learning rate decays linearly
+   to zero over ``num_games`` when ``anneal_lr``.
+4. **Logging, evaluation, checkpoints**: TensorBoard scalars and the run registry every update;
+   every ``eval_interval`` updates a duplicate, seat-rotated match against each of
+   ``eval_opponents`` (`gamelm.evaluation.match`); early stopping after ``patience`` evaluations
+   without a new best ``eval/bb_per_100``; a checkpoint every ``checkpoint_frequency`` updates,
+   keeping the newest ``keep_checkpoints``.
+
+TensorBoard scalars (the x axis is hands played): ``charts/hands_per_s``,
+``charts/decisions_per_s``, ``charts/learning_rate``, ``charts/train_bb_per_100`` (the learner's
+result in its rollouts), ``losses/policy``, ``losses/value``, ``losses/entropy``,
+``losses/approx_kl``, ``losses/clip_fraction``, ``losses/explained_variance``,
+``eval/bb_per_100`` and ``eval/bb_per_100_ci95`` (mean over the evaluation opponents, and the
+half-width of its 95% CI), and ``eval/<opponent>/bb_per_100`` and ``.../ci95`` per opponent.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gamelm.agents.baselines import BASELINES, make_agent
+from gamelm.agents.lm import PRESETS, LMAgent, PokerLM
+from gamelm.rollouts.packing import pack
+from gamelm.rollouts.selfplay import SELF, Rollout, collect
+from gamelm.rollouts.trajectory import gae
+from gamelm.runs import checkpoints as ckpt
+
+LEAGUE_WORDS = ("self", "snapshot")
+
+
+@dataclass
+class PPOConfig:
+    """Every setting of a PPO run (YAML keys and ``gamelm train`` flags have the same names).
+
+    Model:
+        preset: model size, one of ``tiny`` (default), ``small``, ``seed15m``.
+        d_model, n_layers, n_heads: override the preset's width, depth and attention heads.
+        fractions: raise sizes of the action menu, as fractions of the pot.
+    Game and league:
+        seats: players per table (2..6).
+        stack_bb: starting stack in big blinds, reset every hand.
+        opponents: the league: baseline names (``random``, ``calling-station``, ``maniac``,
+            ``tag``, ``equity``, ``exploit:NAME``), ``ckpt:PATH``, ``self`` (the learner itself,
+            trained on from every seat it holds) and ``snapshot`` (a past snapshot).
+        snapshots: past snapshots kept in the league.
+        snapshot_interval: updates between snapshots.
+    Budget:
+        num_games: hands to train for (all seats of a hand count as one hand).
+        games_per_update: hands per rollout (one PPO update each).
+        parallel_games: tables played in lockstep during a rollout.
+    PPO:
+        learning_rate: Adam step size (decays linearly to 0 when ``anneal_lr``).
+        batch_size: learner decisions per minibatch.
+        update_epochs: passes over each rollout.
+        gamma, gae_lambda: discount and GAE lambda (a hand is short: 1.0 and 0.95 by default).
+        clip_epsilon: PPO's ratio clip.
+        value_coef, entropy_coef: weights of the value loss and the entropy bonus.
+        max_grad_norm: gradient-norm clip.
+        reward_scale: rewards are results in big blinds times this.
+        temperature: sampling temperature during rollouts.
+    Runtime:
+        seed: seeds the model, the deals and every random choice (a run is reproducible).
+        device: ``cpu`` or ``cuda``.
+        threads: torch threads (0: one per core, at most 2 on CPU, which measures fastest here).
+        bf16: bfloat16 autocast for the forward passes (off by default: slower on CPUs without
+            native bf16, such as the 2-core CI machine).
+    Evaluation and checkpoints:
+        eval_interval: updates between evaluations (0: only at the end).
+        eval_hands: hands per evaluation opponent (duplicate deals, seats rotated).
+        eval_opponents: baselines the evaluation plays against.
+        eval_temperature: the learner's temperature in evaluations (0 is greedy).
+        patience: stop after this many evaluations without a new best ``eval/bb_per_100``
+            (0: never stop early).
+        checkpoint_frequency: updates between checkpoints (0: only the final model).
+        keep_checkpoints: checkpoints kept (the newest; 0 keeps all).
+    """
+
+    preset: str = "tiny"
+    d_model: int | None = None
+    n_layers: int | None = None
+    n_heads: int | None = None
+    fractions: tuple[float, ...] = (0.5, 1.0)
+
+    seats: int = 2
+    stack_bb: int = 100
+    opponents: tuple[str, ...] = ("random", "calling-station", "maniac", "tag", "snapshot")
+    snapshots: int = 4
+    snapshot_interval: int = 10
+
+    num_games: int = 200_000
+    games_per_update: int = 4096
+    parallel_games: int = 1024
+
+    learning_rate: float = 1e-3
+    anneal_lr: bool = True
+    batch_size: int = 1024
+    update_epochs: int = 2
+    gamma: float = 1.0
+    gae_lambda: float = 0.95
+    clip_epsilon: float = 0.2
+    value_coef: float = 0.5
+    entropy_coef: float = 0.01
+    max_grad_norm: float = 0.5
+    reward_scale: float = 0.01
+    temperature: float = 1.0
+
+    seed: int = 0
+    device: str = "cpu"
+    threads: int = 0
+    bf16: bool = False
+
+    eval_interval: int = 10
+    eval_hands: int = 2000
+    eval_opponents: tuple[str, ...] = ("random", "calling-station", "maniac")
+    eval_temperature: float = 1.0
+    patience: int = 0
+    checkpoint_frequency: int = 10
+    keep_checkpoints: int = 3
+
+    def __post_init__(self) -> None:
+        self.fractions = tuple(float(f) for f in self.fractions)
+        self.opponents = tuple(self.opponents)
+        self.eval_opponents = tuple(self.eval_opponents)
+        if self.preset not in PRESETS:
+            raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
+        if not 2 <= self.seats <= 6:
+            raise ValueError(f"seats must be 2..6, got {self.seats}")
+        positive = ("num_games", "games_per_update", "parallel_games", "batch_size",
+                    "update_epochs", "eval_hands", "stack_bb", "snapshot_interval")  # fmt: skip
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("eval_interval", "patience", "checkpoint_frequency", "keep_checkpoints",
+                     "snapshots", "threads", "seed"):  # fmt: skip
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+        if not 0 <= self.gamma <= 1 or not 0 <= self.gae_lambda <= 1:
+            raise ValueError("gamma and gae_lambda must be in [0, 1]")
+        if not 0 < self.clip_epsilon < 1:
+            raise ValueError(f"clip_epsilon must be in (0, 1), got {self.clip_epsilon}")
+        if self.learning_rate <= 0 or self.temperature <= 0 or self.reward_scale <= 0:
+            raise ValueError("learning_rate, temperature and reward_scale must be positive")
+        if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ValueError(f"device must be cpu or cuda, got {self.device!r}")
+        if not self.opponents:
+            raise ValueError("opponents must name at least one opponent")
+        for spec in (*self.opponents, *self.eval_opponents):
+            _check_spec(spec)
+        if "snapshot" in self.opponents and self.snapshots < 1:
+            raise ValueError("the league has 'snapshot' but snapshots is 0; raise snapshots")
+        if not self.fractions or any(f <= 0 for f in self.fractions):
+            raise ValueError("fractions must be positive pot fractions")
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> PPOConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown PPO setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        return cls(**values)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, **overrides: Any) -> PPOConfig:
+        """Settings from a YAML file, then ``overrides`` (e.g. command-line flags)."""
+        import yaml
+
+        text = Path(path).read_text()
+        values = yaml.safe_load(text) or {}
+        if not isinstance(values, dict):
+            raise ValueError(f"{path} must hold a mapping of PPO settings")
+        return cls.from_dict({**values, **overrides})
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+    def model_overrides(self) -> dict[str, int]:
+        sizes = {"d_model": self.d_model, "n_layers": self.n_layers, "n_heads": self.n_heads}
+        return {k: v for k, v in sizes.items() if v is not None}
+
+
+def _check_spec(spec: str) -> None:
+    name = spec.strip().lower()
+    if name in LEAGUE_WORDS or name.startswith(("ckpt:", "exploit:")):
+        return
+    if name not in BASELINES:
+        raise ValueError(
+            f"unknown opponent {spec!r}; use {', '.join(BASELINES)}, self, snapshot, "
+            "exploit:NAME or ckpt:PATH"
+        )
+
+
+@dataclass
+class UpdateStats:
+    """What one update measured (averages over its minibatches)."""
+
+    policy: float = 0.0
+    value: float = 0.0
+    entropy: float = 0.0
+    approx_kl: float = 0.0
+    clip_fraction: float = 0.0
+    explained_variance: float = 0.0
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    hands: int
+    updates: int
+    seconds: float
+    stopped_early: bool
+    evaluations: list[dict] = field(default_factory=list)
+
+    @property
+    def final_model(self) -> Path:
+        return self.out / "final_model"
+
+
+def set_threads(threads: int, device: str) -> int:
+    """Set torch's intra-op threads: ``threads``, or by default one per core up to 2 on CPU."""
+    import os
+
+    n = threads or (min(2, os.cpu_count() or 1) if device == "cpu" else 1)
+    torch.set_num_threads(n)
+    return n
+
+
+class PPOTrainer:
+    """Runs `PPOConfig` into the output directory ``out`` (see the module docstring)."""
+
+    def __init__(
+        self,
+        cfg: PPOConfig,
+        out: str | Path,
+        *,
+        name: str | None = None,
+        runs_dir: str | Path | None = None,
+        resume: bool | str | Path = False,
+        log: Callable[[str], None] | None = None,
+        tensorboard: bool = True,
+    ) -> None:
+        self.cfg = cfg
+        self.out = Path(out)
+        self.name = name or self.out.resolve().name
+        self.runs_dir = runs_dir
+        self.log = log or (lambda message: None)
+        self.tensorboard = tensorboard
+        self.threads = set_threads(cfg.threads, cfg.device)
+        if cfg.device.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError("device cuda was asked for but torch sees no GPU; use --device cpu")
+        self.hands = 0
+        self.updates = 0
+        self.elapsed = 0.0
+        self.evals: list[dict] = []
+        self.best = -math.inf
+        self.bad_evals = 0
+        self.league: list[PokerLM] = []
+        self.rng = np.random.default_rng([cfg.seed, 1])
+        self.model = PokerLM.from_preset(
+            cfg.preset, seed=cfg.seed, fractions=cfg.fractions, **cfg.model_overrides()
+        ).to(cfg.device)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate, eps=1e-5)
+        self.opponents = {
+            spec: make_agent(spec) for spec in cfg.opponents if spec not in LEAGUE_WORDS
+        }
+        start = self._resume_from(resume)
+        if start is not None:
+            self._restore(start)
+
+    # -- resume ----------------------------------------------------------------------------------
+
+    def _resume_from(self, resume: bool | str | Path) -> Path | None:
+        if resume is False or resume is None:
+            return None
+        if resume is True:
+            path = ckpt.latest(self.out)
+            if path is None:
+                raise FileNotFoundError(f"nothing to resume: no checkpoint in {self.out}")
+            return path
+        return Path(resume)
+
+    def _restore(self, path: Path) -> None:
+        model, state, league = ckpt.load_checkpoint(path)
+        saved = PPOConfig.from_dict(state["config"])
+        for key in ("preset", "d_model", "n_layers", "n_heads", "fractions"):
+            if getattr(saved, key) != getattr(self.cfg, key):
+                raise ValueError(
+                    f"cannot resume: the checkpoint was trained with {key}="
+                    f"{getattr(saved, key)!r}, this run asks for {getattr(self.cfg, key)!r}"
+                )
+        self.model.load_state_dict(model.state_dict())
+        ckpt.load_checkpoint(path, optimizer=self.opt)  # optimizer tensors and torch rng
+        self.league = [m.to(self.cfg.device) for m in league]
+        self.hands, self.updates = state["hands"], state["updates"]
+        self.elapsed = state["elapsed"]
+        self.evals, self.best, self.bad_evals = state["evals"], state["best"], state["bad_evals"]
+        self.rng.bit_generator.state = state["rng"]
+        self.log(f"resumed from {path} at {self.hands:,} hands")
+
+    def _state(self) -> dict:
+        return {
+            "config": self.cfg.to_dict(),
+            "hands": self.hands,
+            "updates": self.updates,
+            "elapsed": self.elapsed,
+            "evals": self.evals,
+            "best": self.best,
+            "bad_evals": self.bad_evals,
+            "rng": self.rng.bit_generator.state,
+        }
+
+    # -- one update ------------------------------------------------------------------------------
+
+    def _league(self) -> list:
+        league: list = []
+        for spec in self.cfg.opponents:
+            if spec == "self":
+                league.append(SELF)
+            elif spec == "snapshot":
+                if self.league:
+                    snap = self.league[int(self.rng.integers(len(self.league)))]
+                    league.append(LMAgent(snap, "snapshot", self.cfg.temperature, self.cfg.device))
+                else:  # no snapshot yet: the learner as it is now
+                    league.append(SELF)
+            else:
+                league.append(self.opponents[spec])
+        return league
+
+    def rollout(self) -> Rollout:
+        cfg = self.cfg
+        hands = min(cfg.games_per_update, cfg.num_games - self.hands)
+        self.model.eval()
+        with self._autocast():
+            return collect(
+                self.model,
+                self._league(),
+                hands,
+                self.rng,
+                seats=cfg.seats,
+                tables=cfg.parallel_games,
+                stack_bb=cfg.stack_bb,
+                temperature=cfg.temperature,
+                device=cfg.device,
+            )
+
+    def _autocast(self):
+        if not self.cfg.bf16:
+            return torch.autocast("cpu", enabled=False)
+        kind = "cuda" if self.cfg.device.startswith("cuda") else "cpu"
+        return torch.autocast(kind, dtype=torch.bfloat16)
+
+    def update(self, ro: Rollout) -> UpdateStats:
+        cfg, dev = self.cfg, self.cfg.device
+        stats = UpdateStats()
+        if ro.size == 0:
+            return stats
+        adv, ret = gae(ro.rewards * cfg.reward_scale, ro.values, ro.episodes, cfg.gamma,
+                       cfg.gae_lambda)  # fmt: skip
+        var = ret.var()
+        stats.explained_variance = float(1 - (ret - ro.values).var() / var) if var > 0 else 0.0
+        packed = pack(ro.tokens, ro.mask, ro.shared, ro.episodes)
+        lengths = packed.lengths()
+        per_seq = np.bincount(packed.sequence[packed.last], minlength=packed.num_sequences)
+        t = {
+            "choices": torch.as_tensor(ro.choices, device=dev),
+            "legal": torch.as_tensor(ro.legal, device=dev),
+            "actions": torch.as_tensor(ro.actions, device=dev),
+            "logp": torch.as_tensor(ro.logp, dtype=torch.float32, device=dev),
+            "adv": torch.as_tensor(adv, dtype=torch.float32, device=dev),
+            "ret": torch.as_tensor(ret, dtype=torch.float32, device=dev),
+        }
+        parts = max(1, round(ro.size / cfg.batch_size))
+        self.model.train()
+        steps = 0
+        for _ in range(cfg.update_epochs):
+            # minibatches of sequences of similar length (little padding), in random order
+            order = self.rng.permutation(packed.num_sequences)
+            order = order[np.argsort(lengths[order], kind="stable")]
+            bounds = np.searchsorted(
+                np.cumsum(per_seq[order]), np.arange(1, parts) * ro.size / parts
+            )
+            batches = np.split(order, bounds)
+            for b in self.rng.permutation(len(batches)):
+                seqs = batches[b]
+                if seqs.size == 0:
+                    continue
+                dec = torch.as_tensor(packed.decisions_of(seqs), device=dev)
+                with self._autocast():
+                    logp_all, value = self.model.packed(
+                        *packed.batch(seqs, dev), t["choices"][dec], t["legal"][dec]
+                    )
+                logp_all, value = logp_all.float(), value.float()
+                logp = logp_all.gather(1, t["actions"][dec, None]).squeeze(1)
+                log_ratio = logp - t["logp"][dec]
+                ratio = log_ratio.exp()
+                a = t["adv"][dec]
+                if a.numel() > 1:
+                    a = (a - a.mean()) / (a.std() + 1e-8)
+                eps = cfg.clip_epsilon
+                policy_loss = -torch.min(ratio * a, ratio.clamp(1 - eps, 1 + eps) * a).mean()
+                value_loss = 0.5 * (value - t["ret"][dec]).pow(2).mean()
+                finite = logp_all.masked_fill(~t["legal"][dec], 0.0)  # no -inf in the gradient
+                entropy = -(logp_all.exp() * finite).sum(1).mean()
+                loss = policy_loss + cfg.value_coef * value_loss - cfg.entropy_coef * entropy
+                self.opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
+                self.opt.step()
+                with torch.no_grad():
+                    stats.policy += policy_loss.item()
+                    stats.value += value_loss.item()
+                    stats.entropy += entropy.item()
+                    stats.approx_kl += ((ratio - 1) - log_ratio).mean().item()
+                    stats.clip_fraction += ((ratio - 1).abs() > eps).float().mean().item()
+                steps += 1
+        for name in ("policy", "value", "entropy", "approx_kl", "clip_fraction"):
+            setattr(stats, name, getattr(stats, name) / max(steps, 1))
+        return stats
+
+    # -- evaluation ------------------------------------------------------------------------------
+
+    def evaluate(self) -> dict:
+        """Duplicate, seat-rotated matches against every evaluation opponent."""
+        from gamelm.evaluation.match import MatchConfig, play_match
+        from gamelm.evaluation.metrics import agent_win_rates
+
+        cfg = self.cfg
+        self.model.eval()
+        hero = LMAgent(self.model, "learner", cfg.eval_temperature, cfg.device)
+        out: dict[str, Any] = {"hands": self.hands, "opponents": {}}
+        rates = []
+        for spec in cfg.eval_opponents:
+            match = MatchConfig(
+                seats=cfg.seats, hands=cfg.eval_hands, seed=cfg.seed + 10_007,
+                stack_bb=cfg.stack_bb, fractions=cfg.fractions,
+                tables=min(cfg.eval_hands, 1024),
+            )  # fmt: skip
+            opponent = make_agent(spec)
+            with self._autocast():
+                res = play_match([hero, *[opponent] * (cfg.seats - 1)], match)
+            wr = agent_win_rates(res)["learner"]
+            rates.append(wr)
+            out["opponents"][spec] = {
+                "bb_per_100": wr.bb_per_100, "stderr": wr.stderr, "ci95": list(wr.ci95),
+            }  # fmt: skip
+        mean = float(np.mean([w.bb_per_100 for w in rates]))
+        se = math.sqrt(sum(w.stderr**2 for w in rates)) / len(rates)
+        out["bb_per_100"], out["ci95_half_width"] = mean, 1.959964 * se
+        return out
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    def train(self, progress: Callable[[dict], None] | None = None) -> TrainResult:
+        cfg = self.cfg
+        from gamelm.runs.registry import Registry
+
+        registry = Registry(self.runs_dir)
+        registry.start(self.name, self.out, cfg.to_dict())
+        registry.forget_after(self.name, self.hands)
+        writer = self._writer()
+        stopped_early = False
+        status = "failed"
+        try:
+            while self.hands < cfg.num_games:
+                t0 = time.perf_counter()
+                ro = self.rollout()
+                t1 = time.perf_counter()
+                stats = self.update(ro)
+                dt = time.perf_counter() - t0
+                self.elapsed += dt
+                self.hands += ro.hands
+                self.updates += 1
+                lr = self._anneal()
+                scalars = {
+                    "charts/hands_per_s": ro.hands / dt,
+                    "charts/decisions_per_s": ro.size / dt,
+                    "charts/rollout_share": (t1 - t0) / dt,
+                    "charts/learning_rate": lr,
+                    "charts/train_bb_per_100": 100 * ro.learner_result / max(ro.hands, 1),
+                    **{f"losses/{k}": v for k, v in asdict(stats).items()},
+                }
+                if cfg.snapshots and self.updates % cfg.snapshot_interval == 0:
+                    self.league.append(copy.deepcopy(self.model).eval())
+                    self.league = self.league[-cfg.snapshots :]
+                last = self.hands >= cfg.num_games
+                if (cfg.eval_interval and self.updates % cfg.eval_interval == 0) or last:
+                    ev = self.evaluate()
+                    self.evals.append(ev)
+                    scalars["eval/bb_per_100"] = ev["bb_per_100"]
+                    scalars["eval/bb_per_100_ci95"] = ev["ci95_half_width"]
+                    for spec, r in ev["opponents"].items():
+                        scalars[f"eval/{spec}/bb_per_100"] = r["bb_per_100"]
+                        scalars[f"eval/{spec}/ci95"] = (r["ci95"][1] - r["ci95"][0]) / 2
+                    if ev["bb_per_100"] > self.best:
+                        self.best, self.bad_evals = ev["bb_per_100"], 0
+                        self.model.save(self.out / "best_model")
+                    else:
+                        self.bad_evals += 1
+                    if cfg.patience and self.bad_evals >= cfg.patience:
+                        stopped_early = True
+                registry.log(self.name, self.hands, scalars)
+                if writer is not None:
+                    for k, v in scalars.items():
+                        writer.add_scalar(k, v, self.hands)
+                    writer.flush()
+                due = cfg.checkpoint_frequency and self.updates % cfg.checkpoint_frequency == 0
+                if due or last or stopped_early:
+                    path = self.out / f"{ckpt.PREFIX}{self.hands}"
+                    ckpt.save_checkpoint(path, self.model, self.opt, self._state(), self.league)
+                    registry.checkpoint(self.name, self.hands, path)
+                    ckpt.prune(self.out, cfg.keep_checkpoints)
+                if progress is not None:
+                    progress({"hands": self.hands, **scalars,
+                              "eval": self.evals[-1] if self.evals else None})  # fmt: skip
+                if stopped_early:
+                    self.log(f"early stop: no better evaluation in {cfg.patience} evaluations")
+                    break
+            self.model.save(self.out / "final_model")
+            status = "stopped early" if stopped_early else "finished"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            registry.finish(
+                self.name, status,
+                {"hands": self.hands, "updates": self.updates, "seconds": self.elapsed,
+                 "last_eval": self.evals[-1] if self.evals else None},
+            )  # fmt: skip
+            if writer is not None:
+                writer.close()
+        return TrainResult(self.out, self.hands, self.updates, self.elapsed, stopped_early,
+                           self.evals)  # fmt: skip
+
+    def _anneal(self) -> float:
+        cfg = self.cfg
+        lr = cfg.learning_rate
+        if cfg.anneal_lr:
+            lr *= max(0.0, 1 - self.hands / cfg.num_games)
+        for group in self.opt.param_groups:
+            group["lr"] = lr
+        return lr
+
+    def _writer(self):
+        if not self.tensorboard:
+            return None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:  # tensorboard is in the [llm] extra; without it, only the registry
+            self.log("tensorboard is not installed: metrics go to the run registry only")
+            return None
+        return SummaryWriter(str(self.out / "tensorboard"), purge_step=self.hands or None)
