@@ -310,3 +310,40 @@ def bench_equity(
         name: {"trials_per_s": float(np.median(r)), "equity": last[name]}
         for name, r in rates.items()
     }
+
+
+def forward_speeds(model: Any, rollout: Any, batch: int = 512, repeats: int = 3) -> dict:
+    """Learner decisions/s of the poker LM's forward pass (inference, the rollouts' hot loop)
+    over a rollout's decisions, through the transformers ``LlamaModel`` and through gamelm's
+    plain torch forward of the same weights (`gamelm.agents.llama_fast`), best of ``repeats``,
+    the two alternating so that the machine's drift hits both alike."""
+    import torch
+
+    from gamelm.agents.llama_fast import causal_allowed, hidden_states
+
+    tokens = torch.as_tensor(rollout.tokens)
+    mask = torch.as_tensor(rollout.mask)
+    n = tokens.shape[0]
+
+    def transformers_forward(t: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        pos = (m.long().cumsum(1) - 1).clamp(min=0)
+        out = model.lm.model(input_ids=t, attention_mask=m, position_ids=pos)
+        return out.last_hidden_state[:, -1]
+
+    def plain_forward(t: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        pos = (m.long().cumsum(1) - 1).clamp(min=0)
+        return hidden_states(model.lm, t, pos, causal_allowed(m))[:, -1]
+
+    best = {"transformers": 0.0, "plain_torch": 0.0}
+    model.eval()
+    with torch.inference_mode():
+        for _ in range(repeats):
+            pair = (("transformers", transformers_forward), ("plain_torch", plain_forward))
+            for name, fn in pair:
+                start = time.perf_counter()
+                for i in range(0, n, batch):
+                    m = mask[i : i + batch]
+                    width = int(m.sum(1).max())
+                    fn(tokens[i : i + batch, -width:], m[:, -width:])
+                best[name] = max(best[name], n / (time.perf_counter() - start))
+    return best

@@ -217,18 +217,62 @@ def simulate(
 
 @app.command()
 def demo(
-    hands: Annotated[int, typer.Option(help="Hands per table size.")] = 5000,
-    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    hands: Annotated[int, typer.Option(help="Hands to train for.")] = 150_000,
+    eval_hands: Annotated[int, typer.Option(help="Evaluation hands per opponent.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Seed of the run.")] = 0,
+    out: Annotated[Path | None, typer.Option(help="Run directory (default runs/demo-SEED).")] = (
+        None
+    ),
+    runs_dir: Annotated[
+        Path | None, typer.Option(help="Registry folder (default $GAMELM_RUNS or ./runs).")
+    ] = None,
 ) -> None:
-    """Play a few thousand hands between random players, heads-up and 6-max, and summarise."""
-    if hands < 2:
-        _fail(f"--hands must be at least 2, got {hands}")
-    for seats in (2, 6):
-        out = _simulate(seats, hands, seed, 100, 1, 2, 0, 1024, "0.5,1", None)
-        console.print(_summary_table(f"{seats}-seat: random players, 100bb, seed {seed}", out))
+    """Train the default poker LM with PPO for a few minutes, then evaluate it heads-up against
+    every baseline (duplicate deals, seats rotated, 95% CIs)."""
+    from gamelm.cli_train import run_training
+    from gamelm.runs.registry import default_runs_dir
+    from gamelm.trainers.ppo import PPOConfig, evaluate_model
+
+    if hands < 1:
+        _fail(f"--hands must be at least 1, got {hands}")
+    try:
+        cfg = PPOConfig(num_games=hands, seed=seed)
+    except ValueError as exc:
+        _fail(str(exc))
+    if eval_hands < 2:
+        _fail(f"--eval-hands must be at least 2, got {eval_hands}")
+    out = out or (runs_dir or default_runs_dir()) / f"demo-{seed}"
     console.print(
-        "Random players are only a smoke test of the engine; training and real agents come in "
-        "later releases (see the README)."
+        f"Training the '{cfg.preset}' poker LM for {hands:,} hands against "
+        f"{', '.join(cfg.opponents)} (PPO, {cfg.seats} seats); the run goes to {out}."
+    )
+    result = run_training(cfg, out, name=out.name, runs_dir=runs_dir, resume=False)
+    console.print(
+        f"trained in {result.seconds:.0f}s ({result.hands / max(result.seconds, 1e-9):,.0f} "
+        f"hands/s). Evaluating {result.final_model} ..."
+    )
+    from gamelm.agents.lm import PokerLM
+
+    model = PokerLM.load(result.final_model)
+    specs = ("random", "calling-station", "maniac", "tag", "equity")
+    with console.status(f"playing {eval_hands:,} hands against each of {', '.join(specs)}"):
+        ev = evaluate_model(model, specs, eval_hands, seed=seed + 1)
+    table = Table(
+        title=f"ckpt:{result.final_model} heads-up, {eval_hands:,} duplicate hands each",
+        box=box.SIMPLE_HEAD, pad_edge=False,
+    )  # fmt: skip
+    for col in ("opponent", "bb/100", "95% CI", "VPIP", "PFR", "AF"):
+        table.add_column(col, justify="left" if col == "opponent" else "right", no_wrap=True)
+    for spec, r in ev["opponents"].items():
+        lo, hi = r["ci95"]
+        table.add_row(
+            spec, f"{r['bb_per_100']:+.1f}", f"[{lo:+.1f}, {hi:+.1f}]",
+            *("-" if r[k] != r[k] else f"{r[k]:.2f}" for k in ("vpip", "pfr", "af")),
+        )  # fmt: skip
+    console.print(table)
+    console.print(
+        f"Again with more hands: `gamelm eval ckpt:{result.final_model} --vs tag`; "
+        f"the training curves: `gamelm history {out.name}`."
     )
 
 
@@ -508,6 +552,14 @@ def bench_engine_cmd(
         print(json.dumps(result))
     else:
         _print_bench(f"{seats}-seat random play, 100bb (one thread)", result, "hands_per_s")
+
+
+from gamelm import cli_train  # noqa: E402  (the training commands live in their own module)
+
+app.command("train")(cli_train.train)
+app.command("runs")(cli_train.runs)
+app.command("history")(cli_train.history)
+bench_app.command("train")(cli_train.bench_train)
 
 
 def main() -> None:

@@ -83,3 +83,22 @@ def test_a_checkpoint_plays_a_match_as_an_agent_spec(tmp_path):
     assert res.payoffs.sum() == 0  # every choice was legal (play_match checks), chips conserved
     with pytest.raises(ValueError, match="cannot load"):
         make_agent(f"ckpt:{tmp_path / 'missing'}")
+
+
+def test_the_plain_torch_forward_matches_transformers():
+    from gamelm.agents.llama_fast import causal_allowed, hidden_states
+
+    model = PokerLM.from_preset("tiny", seed=3, n_heads=4).eval()
+    for p in model.parameters():
+        torch.nn.init.normal_(p, std=0.3)
+    gen = torch.Generator().manual_seed(0)
+    tokens = torch.randint(4, 100, (6, 12), generator=gen)
+    mask = torch.ones(6, 12, dtype=torch.bool)
+    for i in range(6):
+        mask[i, : i * 2] = False  # left padding of several widths
+    pos = (mask.long().cumsum(1) - 1).clamp(min=0)
+    with torch.no_grad():
+        ref = model.lm.model(input_ids=tokens, attention_mask=mask, position_ids=pos)
+        ours = hidden_states(model.lm, tokens, pos, causal_allowed(mask))
+    real = mask[:, :, None].expand_as(ours)
+    assert torch.allclose(ours[real], ref.last_hidden_state[real], atol=1e-5)

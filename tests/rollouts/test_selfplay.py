@@ -5,7 +5,7 @@ import torch
 
 from gamelm.agents.baselines import make_agent
 from gamelm.agents.lm import PokerLM
-from gamelm.rollouts.selfplay import collect
+from gamelm.rollouts.selfplay import SELF, collect
 from gamelm.rollouts.trajectory import gae
 
 
@@ -40,3 +40,34 @@ def test_six_seats_against_several_opponents():
     roll = collect(model, opponents, 120, np.random.default_rng(1), seats=6, tables=32)
     seats = roll.episodes % 6
     assert set(np.unique(seats).tolist()) == set(range(6))  # the learner sits everywhere
+
+
+def test_self_play_records_every_seat_and_the_main_seat_result():
+    model = PokerLM.from_preset("tiny", seed=2).eval()
+    roll = collect(model, [SELF], 200, np.random.default_rng(2), seats=3, tables=50)
+    hands = roll.episodes // 3
+    # with the learner in every seat, nearly every hand has decisions from 2 or 3 seats
+    per_hand = np.array([np.unique(roll.episodes[hands == h]).size for h in np.unique(hands)])
+    assert per_hand.mean() > 2
+    # the rewards of all seats of a hand sum to zero (chips only change hands), except when
+    # everyone folds to the big blind, whose win (the small blind) is not a decision's reward
+    totals = np.bincount(hands, weights=roll.rewards)[np.unique(hands)]
+    assert np.isin(np.round(totals, 9), [0.0, -0.5]).all()
+    assert (np.round(totals, 9) == 0).mean() > 0.5
+
+
+def test_a_league_draws_opponents_per_hand():
+    model = PokerLM.from_preset("tiny", seed=3).eval()
+
+    class Counter:
+        def __init__(self, name):
+            self.name, self.rows = name, 0
+            self.inner = make_agent("calling-station")
+
+        def act(self, obs, rng):
+            self.rows += obs.size
+            return self.inner.act(obs, rng)
+
+    a, b = Counter("a"), Counter("b")
+    collect(model, [a, b], 400, np.random.default_rng(4), tables=100)
+    assert a.rows > 100 and b.rows > 100  # both opponents got tables

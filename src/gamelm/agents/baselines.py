@@ -276,7 +276,16 @@ def make_agent(spec: str) -> Agent:
     """An agent from its name (``random``, ``calling-station``, ``maniac``, ``tag``, ``equity``),
     ``exploit:NAME`` for that agent adjusted to the opponents' tendencies
     (`gamelm.agents.opponent_model.Exploit`), or ``ckpt:PATH`` for a saved poker LM
-    (`gamelm.agents.lm.PokerLM`)."""
+    (`gamelm.agents.lm.PokerLM`), or ``run:NAME`` for the model of a registered training run
+    (its final model, else its newest checkpoint; `gamelm.runs.registry`)."""
+    if spec.strip().lower().startswith("run:"):
+        from gamelm.agents.lm import LMAgent, PokerLM
+        from gamelm.runs.registry import resolve_run_model
+
+        try:
+            return LMAgent(PokerLM.load(resolve_run_model(spec.strip()[4:])), name=spec.strip())
+        except (KeyError, FileNotFoundError) as exc:
+            raise ValueError(f"cannot load {spec!r}: {str(exc).strip(chr(34) + chr(39))}") from None
     if spec.strip().lower().startswith("ckpt:"):  # the path keeps its case
         from gamelm.agents.lm import LMAgent, PokerLM
 
@@ -293,6 +302,7 @@ def make_agent(spec: str) -> Agent:
     factory = BASELINES.get(name)
     if factory is None:
         raise ValueError(
-            f"unknown agent {spec!r}; available: {', '.join(BASELINES)}, exploit:NAME or ckpt:PATH"
+            f"unknown agent {spec!r}; available: {', '.join(BASELINES)}, exploit:NAME, "
+            "ckpt:PATH or run:NAME"
         )
     return factory()

@@ -1,4 +1,4 @@
-"""Reports of match results: a bar chart of bb/100 with 95% confidence whiskers.
+"""Reports: a bar chart of bb/100 with 95% confidence whiskers, and a training run's curves.
 
 >>> import tempfile, os
 >>> out = {"hands": 100, "agents": {"tag": {"bb_per_100": 12.0, "ci95": [2.0, 22.0]},
@@ -49,6 +49,13 @@ def plot_win_rates(summary: dict[str, Any], path: str | Path, title: str | None 
     ax.set_title(title or f"{summary['hands']:,} hands")
     if len(series) > 1:
         ax.legend()
+    _save(fig, path)
+
+
+def _save(fig: Any, path: Path) -> None:
+    """Write a figure to a temporary name beside ``path``, then rename it into place."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     fd, tmp = tempfile.mkstemp(suffix=path.suffix or ".png", dir=path.parent)
     os.close(fd)
@@ -60,3 +67,55 @@ def plot_win_rates(summary: dict[str, Any], path: str | Path, title: str | None 
         plt.close(fig)
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+HISTORY_PANELS = (
+    ("evaluation bb/100 (95% CI)", ("eval/bb_per_100",)),
+    ("training result bb/100", ("charts/train_bb_per_100",)),
+    ("losses", ("losses/policy", "losses/value")),
+    ("entropy", ("losses/entropy",)),
+    ("hands/s", ("charts/hands_per_s",)),
+)
+
+
+def plot_history(
+    metrics: dict[str, list[tuple[int, float]]], path: str | Path, title: str = ""
+) -> None:
+    """Write the curves of a training run (``key -> [(hands, value)]``, as the run registry
+    gives them) to ``path``: evaluation bb/100 with its CI band, training result, losses,
+    entropy and throughput against hands played.
+
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "h.png")
+    >>> plot_history({"losses/policy": [(1, 0.5), (2, 0.4)]}, path)
+    >>> os.path.getsize(path) > 0
+    True
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"folder {path.parent} does not exist")
+    panels = [(t, [k for k in keys if k in metrics]) for t, keys in HISTORY_PANELS]
+    panels = [(t, keys) for t, keys in panels if keys]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7, 2.2 * len(panels)), squeeze=False)
+    for ax, (label, keys) in zip(axes[:, 0], panels):
+        for key in keys:
+            xs, ys = zip(*metrics[key])
+            ax.plot(xs, ys, label=key.split("/", 1)[1], marker="o" if len(xs) < 30 else None)
+            if key == "eval/bb_per_100" and "eval/bb_per_100_ci95" in metrics:
+                half = dict(metrics["eval/bb_per_100_ci95"])
+                lo = [y - half.get(x, 0.0) for x, y in zip(xs, ys)]
+                hi = [y + half.get(x, 0.0) for x, y in zip(xs, ys)]
+                ax.fill_between(xs, lo, hi, alpha=0.25)
+                ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_ylabel(label, fontsize=8)
+        if len(keys) > 1:
+            ax.legend(fontsize=7)
+    axes[-1, 0].set_xlabel("hands played")
+    if title:
+        axes[0, 0].set_title(title)
+    _save(fig, path)

@@ -62,6 +62,7 @@ class PPOConfig:
         preset: model size, one of ``tiny`` (default), ``small``, ``seed15m``.
         d_model, n_layers, n_heads: override the preset's width, depth and attention heads.
         fractions: raise sizes of the action menu, as fractions of the pot.
+        init_from: a saved model directory to start from (its weights; a fresh optimizer).
     Game and league:
         seats: players per table (2..6).
         stack_bb: starting stack in big blinds, reset every hand.
@@ -106,6 +107,7 @@ class PPOConfig:
     n_layers: int | None = None
     n_heads: int | None = None
     fractions: tuple[float, ...] = (0.5, 1.0)
+    init_from: str | None = None
 
     seats: int = 2
     stack_bb: int = 100
@@ -287,6 +289,8 @@ class PPOTrainer:
         self.model = PokerLM.from_preset(
             cfg.preset, seed=cfg.seed, fractions=cfg.fractions, **cfg.model_overrides()
         ).to(cfg.device)
+        if cfg.init_from:
+            self._init_from(Path(cfg.init_from))
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate, eps=1e-5)
         self.opponents = {
             spec: make_agent(spec) for spec in cfg.opponents if spec not in LEAGUE_WORDS
@@ -294,6 +298,21 @@ class PPOTrainer:
         start = self._resume_from(resume)
         if start is not None:
             self._restore(start)
+
+    def _init_from(self, path: Path) -> None:
+        start = PokerLM.load(path)
+        if start.fractions != self.model.fractions:
+            raise ValueError(
+                f"{path} was trained with raise sizes {start.fractions}, this run uses "
+                f"{self.model.fractions}"
+            )
+        try:
+            self.model.load_state_dict(start.state_dict())
+        except RuntimeError:
+            raise ValueError(
+                f"{path} is a different model size than preset {self.cfg.preset!r} with these "
+                "overrides; pass the same --preset/--d-model/--n-layers/--n-heads"
+            ) from None
 
     # -- resume ----------------------------------------------------------------------------------
 
@@ -449,32 +468,14 @@ class PPOTrainer:
 
     def evaluate(self) -> dict:
         """Duplicate, seat-rotated matches against every evaluation opponent."""
-        from gamelm.evaluation.match import MatchConfig, play_match
-        from gamelm.evaluation.metrics import agent_win_rates
-
         cfg = self.cfg
-        self.model.eval()
-        hero = LMAgent(self.model, "learner", cfg.eval_temperature, cfg.device)
-        out: dict[str, Any] = {"hands": self.hands, "opponents": {}}
-        rates = []
-        for spec in cfg.eval_opponents:
-            match = MatchConfig(
-                seats=cfg.seats, hands=cfg.eval_hands, seed=cfg.seed + 10_007,
-                stack_bb=cfg.stack_bb, fractions=cfg.fractions,
-                tables=min(cfg.eval_hands, 1024),
+        with self._autocast():
+            out = evaluate_model(
+                self.model, cfg.eval_opponents, cfg.eval_hands, seats=cfg.seats,
+                seed=cfg.seed + 10_007, stack_bb=cfg.stack_bb,
+                temperature=cfg.eval_temperature, device=cfg.device,
             )  # fmt: skip
-            opponent = make_agent(spec)
-            with self._autocast():
-                res = play_match([hero, *[opponent] * (cfg.seats - 1)], match)
-            wr = agent_win_rates(res)["learner"]
-            rates.append(wr)
-            out["opponents"][spec] = {
-                "bb_per_100": wr.bb_per_100, "stderr": wr.stderr, "ci95": list(wr.ci95),
-            }  # fmt: skip
-        mean = float(np.mean([w.bb_per_100 for w in rates]))
-        se = math.sqrt(sum(w.stderr**2 for w in rates)) / len(rates)
-        out["bb_per_100"], out["ci95_half_width"] = mean, 1.959964 * se
-        return out
+        return {"hands": self.hands, **out}
 
     # -- the loop --------------------------------------------------------------------------------
 
@@ -577,3 +578,44 @@ class PPOTrainer:
             self.log("tensorboard is not installed: metrics go to the run registry only")
             return None
         return SummaryWriter(str(self.out / "tensorboard"), purge_step=self.hands or None)
+
+
+def evaluate_model(
+    model: PokerLM,
+    opponents: tuple[str, ...] | list[str],
+    hands: int,
+    *,
+    seats: int = 2,
+    seed: int = 0,
+    stack_bb: int = 100,
+    temperature: float = 1.0,
+    device: str = "cpu",
+    progress: bool = False,
+) -> dict:
+    """bb/100 with 95% CIs of ``model`` against each opponent (the others seats all play that
+    opponent), from duplicate, seat-rotated matches of ``hands`` hands on the same deals, and
+    their mean with the CI of the mean."""
+    from gamelm.evaluation.match import MatchConfig, play_match
+    from gamelm.evaluation.metrics import agent_win_rates, playing_stats
+
+    model.eval()
+    hero = LMAgent(model, "learner", temperature, device)
+    out: dict[str, Any] = {"opponents": {}}
+    rates = []
+    for spec in opponents:
+        match = MatchConfig(
+            seats=seats, hands=hands, seed=seed, stack_bb=stack_bb, fractions=model.fractions,
+            tables=min(hands, 1024),
+        )  # fmt: skip
+        res = play_match([hero, *[make_agent(spec)] * (seats - 1)], match, progress=progress)
+        wr = agent_win_rates(res)["learner"]
+        style = playing_stats(res, 0)
+        rates.append(wr)
+        out["opponents"][spec] = {
+            "bb_per_100": wr.bb_per_100, "stderr": wr.stderr, "ci95": list(wr.ci95),
+            "hands": wr.hands, "vpip": style["vpip"], "pfr": style["pfr"], "af": style["af"],
+        }  # fmt: skip
+    mean = float(np.mean([w.bb_per_100 for w in rates]))
+    se = math.sqrt(sum(w.stderr**2 for w in rates)) / len(rates)
+    out["bb_per_100"], out["ci95_half_width"] = mean, 1.959964 * se
+    return out

@@ -1,0 +1,384 @@
+"""``gamelm train``, ``gamelm runs``, ``gamelm history`` and ``gamelm bench train``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+errors = Console(stderr=True, soft_wrap=True)
+
+
+def _fail(message: str) -> None:
+    errors.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code=2)
+
+
+def _parse_set(items: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; values are read as YAML (numbers, lists, true/false)."""
+    import yaml
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            _fail(f"--set wants KEY=VALUE, got {item!r}")
+        out[key.strip().replace("-", "_")] = yaml.safe_load(value)
+    return out
+
+
+def _split(text: str | None) -> list[str] | None:
+    return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _eval_table(ev: dict, title: str) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("opponent", "bb/100", "95% CI"):
+        table.add_column(col, justify="left" if col == "opponent" else "right", no_wrap=True)
+    for spec, r in ev["opponents"].items():
+        lo, hi = r["ci95"]
+        table.add_row(spec, f"{r['bb_per_100']:+.1f}", f"[{lo:+.1f}, {hi:+.1f}]")
+    half = ev["ci95_half_width"]
+    table.add_row("mean", f"{ev['bb_per_100']:+.1f}", f"± {half:.1f}", style="bold")
+    return table
+
+
+def run_training(
+    cfg,  # PPOConfig
+    out: Path,
+    *,
+    name: str | None,
+    runs_dir: Path | None,
+    resume: bool | Path,
+    quiet: bool = False,
+):
+    """Train with a progress bar; clear errors for bad paths and settings."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from gamelm.trainers.ppo import PPOTrainer
+
+    try:
+        trainer = PPOTrainer(
+            cfg, out, name=name, runs_dir=runs_dir, resume=resume,
+            log=lambda m: errors.print(m, highlight=False),
+        )  # fmt: skip
+    except (ValueError, FileNotFoundError, KeyError) as exc:
+        _fail(str(exc).strip("'\""))
+    columns = (
+        TextColumn("[bold]training[/bold]"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f} hands"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[last]}"),
+    )
+    with Progress(*columns, console=errors, disable=quiet, transient=False) as bar:
+        task = bar.add_task("train", total=cfg.num_games, completed=trainer.hands, rate="",
+                            last="")  # fmt: skip
+
+        def progress(d: dict) -> None:
+            ev = d.get("eval")
+            last = f"eval {ev['bb_per_100']:+.0f} bb/100" if ev else ""
+            bar.update(task, completed=d["hands"], rate=f"{d['charts/hands_per_s']:,.0f}/s",
+                       last=last)  # fmt: skip
+
+        try:
+            result = trainer.train(progress)
+        except KeyboardInterrupt:
+            errors.print(
+                f"interrupted at {trainer.hands:,} hands; `gamelm train --resume --out {out}` "
+                "continues from the last checkpoint"
+            )
+            raise typer.Exit(code=130) from None
+    return result
+
+
+def train(
+    out: Annotated[Path | None, typer.Option(help="Run directory (default runs/NAME).")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="YAML file of settings (e.g. configs/ppo.yaml).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Run name in the registry.")] = None,
+    runs_dir: Annotated[
+        Path | None, typer.Option(help="Registry folder (default $GAMELM_RUNS or ./runs).")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")
+    ] = False,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="Continue from this checkpoint, or start from this model's weights."),
+    ] = None,
+    preset: Annotated[str | None, typer.Option(help="Model size: tiny, small, seed15m.")] = None,
+    d_model: Annotated[int | None, typer.Option(help="Override the preset's width.")] = None,
+    n_layers: Annotated[int | None, typer.Option(help="Override the preset's depth.")] = None,
+    n_heads: Annotated[int | None, typer.Option(help="Override the preset's heads.")] = None,
+    num_games: Annotated[int | None, typer.Option(help="Hands to train for.")] = None,
+    parallel_games: Annotated[int | None, typer.Option(help="Tables in lockstep.")] = None,
+    games_per_update: Annotated[int | None, typer.Option(help="Hands per PPO update.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Decisions per minibatch.")] = None,
+    update_epochs: Annotated[int | None, typer.Option(help="Passes over each rollout.")] = None,
+    learning_rate: Annotated[float | None, typer.Option(help="Adam step size.")] = None,
+    gamma: Annotated[float | None, typer.Option(help="Discount.")] = None,
+    clip_epsilon: Annotated[float | None, typer.Option(help="PPO ratio clip.")] = None,
+    entropy_coef: Annotated[float | None, typer.Option(help="Entropy bonus weight.")] = None,
+    seats: Annotated[int | None, typer.Option(help="Players per table, 2..6.")] = None,
+    opponents: Annotated[
+        str | None,
+        typer.Option(help="League, comma-separated: baselines, self, snapshot, ckpt:PATH."),
+    ] = None,
+    eval_opponents: Annotated[
+        str | None, typer.Option(help="Evaluation opponents, comma-separated.")
+    ] = None,
+    eval_interval: Annotated[int | None, typer.Option(help="Updates between evals.")] = None,
+    eval_hands: Annotated[int | None, typer.Option(help="Hands per eval opponent.")] = None,
+    patience: Annotated[int | None, typer.Option(help="Early stop after N evals.")] = None,
+    checkpoint_frequency: Annotated[
+        int | None, typer.Option(help="Updates between checkpoints.")
+    ] = None,
+    keep_checkpoints: Annotated[int | None, typer.Option(help="Checkpoints kept.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of everything.")] = None,
+    device: Annotated[str | None, typer.Option(help="cpu or cuda.")] = None,
+    threads: Annotated[int | None, typer.Option(help="Torch threads (0: auto).")] = None,
+    bf16: Annotated[bool | None, typer.Option("--bf16/--no-bf16", help="bf16 autocast.")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Any other setting, KEY=VALUE (repeatable)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Train the poker LM with PPO against a league of opponents (see docs/ppo.md).
+
+    Settings come from the defaults, then --config, then --set, then the flags. The run is
+    registered in the runs registry; `gamelm runs` lists runs and `gamelm history RUN` shows one.
+    """
+    from gamelm.trainers.ppo import PPOConfig
+
+    flags = {
+        "preset": preset, "d_model": d_model, "n_layers": n_layers, "n_heads": n_heads,
+        "num_games": num_games, "parallel_games": parallel_games,
+        "games_per_update": games_per_update, "batch_size": batch_size,
+        "update_epochs": update_epochs, "learning_rate": learning_rate, "gamma": gamma,
+        "clip_epsilon": clip_epsilon, "entropy_coef": entropy_coef, "seats": seats,
+        "opponents": _split(opponents), "eval_opponents": _split(eval_opponents),
+        "eval_interval": eval_interval, "eval_hands": eval_hands, "patience": patience,
+        "checkpoint_frequency": checkpoint_frequency, "keep_checkpoints": keep_checkpoints,
+        "seed": seed, "device": device, "threads": threads, "bf16": bf16,
+    }  # fmt: skip
+    values = {**_parse_set(set_ or []), **{k: v for k, v in flags.items() if v is not None}}
+    start: bool | Path = resume
+    if checkpoint is not None:
+        if (checkpoint / "trainer_state.json").is_file():
+            start = checkpoint
+        elif (checkpoint / "gamelm.json").is_file():
+            values["init_from"] = str(checkpoint)
+        else:
+            _fail(f"{checkpoint} is neither a training checkpoint nor a gamelm model directory")
+    try:
+        if config is not None:
+            if not config.is_file():
+                _fail(f"no config file {config}")
+            cfg = PPOConfig.from_yaml(config, **values)
+        elif start is not False and start is not True:
+            saved = json.loads((Path(start) / "trainer_state.json").read_text())["config"]
+            cfg = PPOConfig.from_dict({**saved, **values})
+        elif resume and out is not None and _latest_config(out) is not None:
+            cfg = PPOConfig.from_dict({**_latest_config(out), **values})
+        else:
+            cfg = PPOConfig.from_dict(values)
+    except (ValueError, TypeError) as exc:
+        _fail(str(exc))
+    if out is None:
+        if resume:
+            _fail("--resume needs --out, the run directory to continue")
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        from gamelm.runs.registry import default_runs_dir
+
+        out = (runs_dir or default_runs_dir()) / (name or f"ppo-{cfg.preset}-{stamp}")
+    if not resume and start is False and (out / "final_model").exists():
+        _fail(f"{out} already holds a finished run; pick another --out or add --resume")
+    result = run_training(cfg, out, name=name, runs_dir=runs_dir, resume=start, quiet=quiet)
+    last = result.evaluations[-1] if result.evaluations else None
+    if as_json:
+        print(json.dumps({
+            "out": str(result.out), "final_model": str(result.final_model),
+            "hands": result.hands, "updates": result.updates, "seconds": result.seconds,
+            "hands_per_s": result.hands / max(result.seconds, 1e-9),
+            "stopped_early": result.stopped_early, "last_eval": last,
+        }))  # fmt: skip
+        return
+    if last is not None:
+        console.print(_eval_table(last, f"after {last['hands']:,} hands ({cfg.seats}-seat)"))
+    console.print(
+        f"trained {result.hands:,} hands in {result.seconds:.0f}s "
+        f"({result.hands / max(result.seconds, 1e-9):,.0f} hands/s); model: {result.final_model}"
+    )
+
+
+def _latest_config(out: Path) -> dict | None:
+    from gamelm.runs.checkpoints import latest
+
+    path = latest(out)
+    if path is None:
+        return None
+    return json.loads((path / "trainer_state.json").read_text())["config"]
+
+
+def runs(
+    runs_dir: Annotated[
+        Path | None, typer.Option(help="Registry folder (default $GAMELM_RUNS or ./runs).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the registered training runs."""
+    from gamelm.runs.registry import Registry
+
+    reg = Registry(runs_dir)
+    infos = reg.runs()
+    if as_json:
+        print(json.dumps([info.__dict__ for info in infos]))
+        return
+    if not infos:
+        console.print(f"no runs in {reg.path}")
+        return
+    table = Table(title=f"runs in {reg.path}", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("name", "status", "hands", "eval bb/100", "updated"):
+        table.add_column(col, overflow="fold", justify="left" if col == "name" else "right")
+    for info in infos:
+        hands = info.summary.get("hands")
+        ev = info.summary.get("last_eval")
+        table.add_row(
+            info.name,
+            info.status,
+            f"{hands:,}" if hands is not None else "-",
+            f"{ev['bb_per_100']:+.0f} ± {ev['ci95_half_width']:.0f}" if ev else "-",
+            dt.datetime.fromtimestamp(info.updated).strftime("%Y-%m-%d %H:%M"),
+        )
+    console.print(table)
+
+
+HISTORY_KEYS = ("charts/hands_per_s", "losses/policy", "losses/value", "losses/entropy",
+                "eval/bb_per_100", "eval/bb_per_100_ci95")  # fmt: skip
+
+
+def history(
+    run: Annotated[str, typer.Argument(help="Run name (see `gamelm runs`).")],
+    runs_dir: Annotated[
+        Path | None, typer.Option(help="Registry folder (default $GAMELM_RUNS or ./runs).")
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="PNG of the curves (default RUN_DIR/history.png).")
+    ] = None,
+    rows: Annotated[int, typer.Option(help="Rows of the printed table.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every metric as JSON.")] = False,
+) -> None:
+    """Print a run's training history and write a PNG of its curves."""
+    from gamelm.evaluation.report import plot_history
+    from gamelm.runs.registry import Registry
+
+    reg = Registry(runs_dir)
+    try:
+        info = reg.get(run)
+    except KeyError as exc:
+        _fail(str(exc).strip("'\""))
+    metrics = reg.metrics(run)
+    if as_json:
+        print(json.dumps({"run": run, "status": info.status, "metrics": metrics}))
+        return
+    if not metrics:
+        console.print(f"run {run} has no metrics yet")
+        return
+    steps = sorted({s for series in metrics.values() for s, _ in series})
+    evals = sorted(s for s, _ in metrics.get("eval/bb_per_100", []))
+    sampled = steps[:: max(1, len(steps) // rows)][: max(rows - 5, 1)]
+    shown = sorted({*sampled, steps[-1], *evals[-5:]})
+    table = Table(title=f"{run} ({info.status})", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("hands", justify="right")
+    for key in HISTORY_KEYS:
+        table.add_column(key.split("/", 1)[1].replace("bb_per_100", "bb/100"), justify="right")
+    lookup = {k: dict(v) for k, v in metrics.items()}
+    for s in shown:
+        cells = []
+        for key in HISTORY_KEYS:
+            v = lookup.get(key, {}).get(s)
+            cells.append("" if v is None else f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3f}")
+        table.add_row(f"{s:,}", *cells)
+    console.print(table)
+    target = plot or Path(info.path) / "history.png"
+    try:
+        plot_history(metrics, target, title=run)
+    except OSError as exc:
+        _fail(f"cannot write the plot {target}: {exc.strerror or exc}")
+    console.print(f"curves: {target}")
+
+
+def bench_train(
+    preset: Annotated[str, typer.Option(help="Model size: tiny, small, seed15m.")] = "tiny",
+    hands: Annotated[int, typer.Option(help="Hands to time (after one warm-up update).")] = 16384,
+    seats: Annotated[int, typer.Option(help="Players per table.")] = 2,
+    threads: Annotated[int, typer.Option(help="Torch threads (0: auto).")] = 0,
+    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """End-to-end PPO training throughput (rollouts and updates, default settings), and the
+    poker LM's forward pass through transformers next to gamelm's plain torch forward."""
+    import tempfile
+
+    from gamelm.benchmarking import forward_speeds
+    from gamelm.trainers.ppo import PPOConfig, PPOTrainer
+
+    try:
+        cfg = PPOConfig(
+            preset=preset, seats=seats, threads=threads, device=device,
+            num_games=hands + PPOConfig.games_per_update, eval_interval=0,
+            checkpoint_frequency=0, snapshots=0, opponents=("random", "calling-station",
+            "maniac", "tag"),
+        )  # fmt: skip
+    except ValueError as exc:
+        _fail(str(exc))
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = PPOTrainer(cfg, Path(tmp) / "run", runs_dir=tmp, tensorboard=False)
+        trainer.update(trainer.rollout())  # warm-up
+        done = decisions = 0
+        start = time.perf_counter()
+        while done < hands:
+            ro = trainer.rollout()
+            trainer.update(ro)
+            done += ro.hands
+            decisions += ro.size
+        seconds = time.perf_counter() - start
+        forward = forward_speeds(trainer.model, ro)
+    out = {
+        "preset": preset,
+        "hands_per_s": done / seconds,
+        "decisions_per_s": decisions / seconds,
+        "threads": trainer.threads,
+        "seats": seats,
+        "hands": done,
+        "parameters": trainer.model.num_parameters(),
+        "forward_decisions_per_s": forward,
+        "cpus": os.cpu_count(),
+    }
+    if as_json:
+        print(json.dumps(out))
+        return
+    console.print(
+        f"{preset} ({out['parameters']:,} parameters), {seats}-seat, {trainer.threads} "
+        f"thread(s): {out['hands_per_s']:,.0f} hands/s, {out['decisions_per_s']:,.0f} "
+        "learner decisions/s end to end (rollouts and PPO updates)"
+    )
+    console.print(
+        f"forward pass, learner decisions/s: transformers {forward['transformers']:,.0f}, "
+        f"plain torch {forward['plain_torch']:,.0f} "
+        f"({forward['plain_torch'] / forward['transformers']:.2f}x)"
+    )
