@@ -150,6 +150,10 @@ def train(
     device: Annotated[str | None, typer.Option(help="cpu or cuda.")] = None,
     threads: Annotated[int | None, typer.Option(help="Torch threads (0: auto).")] = None,
     bf16: Annotated[bool | None, typer.Option("--bf16/--no-bf16", help="bf16 autocast.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Rollout worker processes (0: none).")] = None,
+    ray_address: Annotated[
+        str | None, typer.Option(help="Run the workers on this Ray cluster (or 'local').")
+    ] = None,
     set_: Annotated[
         list[str] | None,
         typer.Option("--set", help="Any other setting, KEY=VALUE (repeatable)."),
@@ -173,7 +177,8 @@ def train(
         "opponents": _split(opponents), "eval_opponents": _split(eval_opponents),
         "eval_interval": eval_interval, "eval_hands": eval_hands, "patience": patience,
         "checkpoint_frequency": checkpoint_frequency, "keep_checkpoints": keep_checkpoints,
-        "seed": seed, "device": device, "threads": threads, "bf16": bf16,
+        "seed": seed, "device": device, "threads": threads, "bf16": bf16, "workers": workers,
+        "ray_address": ray_address,
     }  # fmt: skip
     values = {**_parse_set(set_ or []), **{k: v for k, v in flags.items() if v is not None}}
     start: bool | Path = resume

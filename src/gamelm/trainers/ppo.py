@@ -91,6 +91,10 @@ class PPOConfig:
         threads: torch threads (0: one per core, at most 2 on CPU, which measures fastest here).
         bf16: bfloat16 autocast for the forward passes (off by default: slower on CPUs without
             native bf16, such as the 2-core CI machine).
+        workers: rollout worker processes (0: rollouts run in the trainer's process). Each
+            update's hands are shared among them (`gamelm.rollouts.workers`).
+        ray_address: run the rollout workers as Ray tasks on this cluster (``auto``,
+            ``ray://host:10001``, or ``local`` to start Ray here); needs ``workers`` >= 1.
     Evaluation and checkpoints:
         eval_interval: updates between evaluations (0: only at the end).
         eval_hands: hands per evaluation opponent (duplicate deals, seats rotated).
@@ -136,6 +140,8 @@ class PPOConfig:
     device: str = "cpu"
     threads: int = 0
     bf16: bool = False
+    workers: int = 0
+    ray_address: str | None = None
 
     eval_interval: int = 10
     eval_hands: int = 2000
@@ -159,7 +165,7 @@ class PPOConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("eval_interval", "patience", "checkpoint_frequency", "keep_checkpoints",
-                     "snapshots", "threads", "seed"):  # fmt: skip
+                     "snapshots", "threads", "seed", "workers"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
         if not 0 <= self.gamma <= 1 or not 0 <= self.gae_lambda <= 1:
@@ -176,6 +182,8 @@ class PPOConfig:
             _check_spec(spec)
         if "snapshot" in self.opponents and self.snapshots < 1:
             raise ValueError("the league has 'snapshot' but snapshots is 0; raise snapshots")
+        if self.ray_address and self.workers < 1:
+            raise ValueError("ray_address needs workers >= 1 (the number of Ray rollout tasks)")
         if not self.fractions or any(f <= 0 for f in self.fractions):
             raise ValueError("fractions must be positive pot fractions")
 
@@ -285,6 +293,7 @@ class PPOTrainer:
         self.best = -math.inf
         self.bad_evals = 0
         self.league: list[PokerLM] = []
+        self._workers = None  # rollout workers, started on first use
         self.rng = np.random.default_rng([cfg.seed, 1])
         self.model = PokerLM.from_preset(
             cfg.preset, seed=cfg.seed, fractions=cfg.fractions, **cfg.model_overrides()
@@ -377,6 +386,8 @@ class PPOTrainer:
         cfg = self.cfg
         hands = min(cfg.games_per_update, cfg.num_games - self.hands)
         self.model.eval()
+        if cfg.workers:
+            return self._rollout_on_workers(hands)
         with self._autocast():
             return collect(
                 self.model,
@@ -389,6 +400,34 @@ class PPOTrainer:
                 temperature=cfg.temperature,
                 device=cfg.device,
             )
+
+    def _rollout_on_workers(self, hands: int) -> Rollout:
+        from gamelm.rollouts import workers as w
+
+        cfg = self.cfg
+        if self._workers is None:
+            self._workers = (
+                w.RayWorkers(cfg.workers, cfg.ray_address) if cfg.ray_address
+                else w.ProcessWorkers(cfg.workers)
+            )  # fmt: skip
+
+        def numpy(model: PokerLM) -> dict[str, np.ndarray]:
+            return {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+
+        snapshot = None
+        if "snapshot" in cfg.opponents and self.league:
+            snapshot = numpy(self.league[int(self.rng.integers(len(self.league)))])
+        spec = {"preset": cfg.preset, "fractions": list(cfg.fractions),
+                "overrides": cfg.model_overrides()}  # fmt: skip
+        shares = w.split(hands, cfg.workers)
+        seeds = self.rng.integers(2**63, size=len(shares))
+        weights = numpy(self.model)
+        jobs = [
+            w.Job(spec, weights, list(cfg.opponents), snapshot, share, int(seed), cfg.seats,
+                  max(1, cfg.parallel_games // cfg.workers), cfg.stack_bb, cfg.temperature)
+            for share, seed in zip(shares, seeds)
+        ]  # fmt: skip
+        return w.merge(self._workers.run(jobs), cfg.seats)
 
     def _autocast(self):
         if not self.cfg.bf16:
@@ -557,6 +596,9 @@ class PPOTrainer:
             )  # fmt: skip
             if writer is not None:
                 writer.close()
+            if self._workers is not None:
+                self._workers.close()
+                self._workers = None
         return TrainResult(self.out, self.hands, self.updates, self.elapsed, stopped_early,
                            self.evals)  # fmt: skip
 

@@ -1,0 +1,163 @@
+"""Rollout workers: the hands of one PPO update collected by several processes, on this machine
+(`ProcessWorkers`) or on a Ray cluster (`RayWorkers`), then merged into one `Rollout`.
+
+Each update the trainer sends every worker the same job (the learner's weights, the league's
+specs and, when the league has ``snapshot``, the weights of the snapshot drawn for the update)
+with its own share of the hands and its own seed, drawn from the trainer's generator, so a run
+with the same number of workers is reproducible. Workers run one torch thread each. Opponents
+named by ``ckpt:PATH`` must be readable at that path on every worker.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gamelm.agents.observation import PAD
+from gamelm.rollouts.selfplay import SELF, Rollout, collect
+
+
+@dataclass
+class Job:
+    """What a worker needs to collect its share of an update's hands."""
+
+    model: dict[str, Any]  # preset, fractions, overrides
+    weights: dict[str, np.ndarray]
+    league: list[str]  # opponent specs; "self" and "snapshot" as in PPOConfig.opponents
+    snapshot: dict[str, np.ndarray] | None
+    hands: int
+    seed: int
+    seats: int = 2
+    tables: int = 256
+    stack_bb: int = 100
+    temperature: float = 1.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_CACHE: dict[str, Any] = {}
+
+
+def _model(spec: dict[str, Any], weights: dict[str, np.ndarray], slot: str):
+    import torch
+
+    from gamelm.agents.lm import PokerLM
+
+    key = f"{slot}:{sorted(spec.items())}"
+    model = _CACHE.get(key)
+    if model is None:
+        model = PokerLM.from_preset(
+            spec["preset"], fractions=tuple(spec["fractions"]), **spec["overrides"]
+        ).eval()
+        _CACHE[key] = model
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
+    return model
+
+
+def run_job(job: Job) -> Rollout:
+    """Collect one share of an update (runs in a worker process)."""
+    import torch
+
+    from gamelm.agents.baselines import make_agent
+    from gamelm.agents.lm import LMAgent
+
+    torch.set_num_threads(1)
+    learner = _model(job.model, job.weights, "learner")
+    league: list = []
+    for spec in job.league:
+        if spec == "self":
+            league.append(SELF)
+        elif spec == "snapshot":
+            if job.snapshot is None:
+                league.append(SELF)
+            else:
+                snap = _model(job.model, job.snapshot, "snapshot")
+                league.append(LMAgent(snap, "snapshot", job.temperature))
+        else:
+            agent = _CACHE.get(f"agent:{spec}")
+            if agent is None:
+                agent = _CACHE[f"agent:{spec}"] = make_agent(spec)
+            league.append(agent)
+    return collect(
+        learner, league, job.hands, np.random.default_rng(job.seed), seats=job.seats,
+        tables=job.tables, stack_bb=job.stack_bb, temperature=job.temperature,
+    )  # fmt: skip
+
+
+def merge(parts: list[Rollout], seats: int) -> Rollout:
+    """One rollout from the workers' rollouts (hands renumbered, tokens padded to one width)."""
+    width = max(p.tokens.shape[1] for p in parts)
+
+    def pad(a: np.ndarray, value: object) -> np.ndarray:
+        out = np.full((a.shape[0], width), value, a.dtype)
+        out[:, width - a.shape[1] :] = a
+        return out
+
+    offsets = np.cumsum([0] + [p.hands for p in parts[:-1]])
+    return Rollout(
+        tokens=np.concatenate([pad(p.tokens, PAD) for p in parts]),
+        mask=np.concatenate([pad(p.mask, False) for p in parts]),
+        choices=np.concatenate([p.choices for p in parts]),
+        legal=np.concatenate([p.legal for p in parts]),
+        actions=np.concatenate([p.actions for p in parts]),
+        logp=np.concatenate([p.logp for p in parts]),
+        values=np.concatenate([p.values for p in parts]),
+        rewards=np.concatenate([p.rewards for p in parts]),
+        episodes=np.concatenate([p.episodes + o * seats for p, o in zip(parts, offsets)]),
+        shared=np.concatenate([p.shared for p in parts]),
+        hands=sum(p.hands for p in parts),
+        learner_result=sum(p.learner_result for p in parts),
+    )
+
+
+def split(hands: int, workers: int) -> list[int]:
+    """``hands`` shared as evenly as possible by ``workers`` (none gets zero)."""
+    base, extra = divmod(hands, workers)
+    return [base + (i < extra) for i in range(workers) if base + (i < extra) > 0]
+
+
+class ProcessWorkers:
+    """``n`` worker processes on this machine (spawned, one torch thread each)."""
+
+    def __init__(self, n: int) -> None:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.n = n
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        self._pool = ProcessPoolExecutor(n, mp_context=mp.get_context("spawn"))
+
+    def run(self, jobs: list[Job]) -> list[Rollout]:
+        return list(self._pool.map(run_job, jobs))
+
+    def close(self) -> None:
+        self._pool.shutdown(cancel_futures=True)
+
+
+class RayWorkers:
+    """``n`` rollout tasks per update on a Ray cluster (``address`` as for ``ray.init``:
+    ``auto``, ``ray://host:10001``, or ``local`` to start Ray on this machine)."""
+
+    def __init__(self, n: int, address: str) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise ValueError("--ray-address needs Ray: pip install 'gamelm[distributed]'") from None
+        self.n = n
+        self._ray = ray
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+            if address == "local":
+                kwargs["num_cpus"] = max(n, 1)
+            else:
+                kwargs["address"] = address
+            ray.init(**kwargs)
+        self._task = ray.remote(num_cpus=1)(run_job)
+
+    def run(self, jobs: list[Job]) -> list[Rollout]:
+        return self._ray.get([self._task.remote(job) for job in jobs])
+
+    def close(self) -> None:  # the cluster is the user's; a local one ends with the process
+        pass
