@@ -112,3 +112,22 @@ def test_a_long_history_keeps_its_newest_tokens():
         menu.step(eng, [2, 2])
     assert (hist.length <= 16).all()
     assert decode(hist.tokens[0, : hist.length[0]]).split()[-1].endswith(":r1")
+
+
+def test_a_rules_hand_reads_as_the_same_history_tokens():
+    from gamelm.agents.observation import rules_history
+    from gamelm.poker import rules
+    from gamelm.poker.cards import parse_cards
+
+    cfg = rules.HandConfig(1, 2, (200, 200))
+    state = rules.start_hand(cfg, parse_cards("AsAhKdKc"), parse_cards("Kh7d2c9s3h"))
+    state = rules.apply_action(state, rules.RaiseTo(6))  # the button: 2 + 1.0 x (3 + 1)
+    state = rules.apply_action(state, rules.CheckCall())
+    state = rules.apply_action(state, rules.CheckCall())  # big blind checks the flop
+    state = rules.apply_action(state, rules.RaiseTo(194))  # button all-in
+    assert decode(rules_history(state)) == (
+        "preflop SB/BTN:r2 BB:call flop Kh 7d 2c BB:check SB/BTN:allin"
+    )
+    # the same hand read with other raise sizes: 1.0 pot is nearest to 1.5 of (0.33, 1.5)
+    assert decode(rules_history(state, (0.33, 1.5))).split()[1] == "SB/BTN:r2"
+    assert decode(rules_history(state, (0.8, 3.0))).split()[1] == "SB/BTN:r1"

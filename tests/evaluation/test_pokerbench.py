@@ -225,3 +225,17 @@ def test_a_short_row_or_a_bad_pot_size_fails_only_that_row(tmp_path: Path) -> No
     assert read[1]["evaluation_at"] == ""  # not None: the converter reports a clear reason
     bench = pb.convert_rows([("postflop", read, pb.convert_postflop)])
     assert len(bench.spots) == 1 and "street" in bench.failures[0][2]
+
+
+def test_a_poker_lm_plays_the_listed_moves(tmp_path: Path) -> None:
+    from gamelm.agents.lm import LMAgent, PokerLM
+
+    model = PokerLM.from_preset("tiny", seed=0)
+    model.save(tmp_path / "m")
+    agent = make_agent(f"ckpt:{tmp_path / 'm'}")
+    assert isinstance(agent, LMAgent)
+    out = pb.evaluate(agent, _bench())
+    assert out["unlisted_choices"] == 0 and out["converted"] == len(PREFLOP) + len(POSTFLOP)
+    # every spot's history reads as a hand: it starts preflop, one token per action
+    obs = pb.observations(_bench().spots)
+    assert (obs.history_len >= 2).all()

@@ -178,7 +178,7 @@ class PokerLM(nn.Module):
         return (
             torch.as_tensor(tokens, device=device),
             torch.as_tensor(mask, device=device),
-            torch.as_tensor(action_tokens(obs), device=device),
+            torch.as_tensor(action_tokens(obs, self.fractions), device=device),
             torch.as_tensor(obs.legal, device=device),
         )
 
@@ -208,7 +208,9 @@ class PokerLM(nn.Module):
     def load(cls, path: str | Path, device: str | torch.device = "cpu") -> PokerLM:
         """A model written by `save` (safetensors and JSON only)."""
         from transformers import AutoModelForCausalLM
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar per model
         root = Path(path)
         meta_path = root / "gamelm.json"
         if not meta_path.is_file():
@@ -230,10 +232,11 @@ class LMAgent:
     device: str = "cpu"
 
     def act(self, obs: Observation, rng: np.random.Generator) -> IntArray:
-        if obs.menu.num_actions - 3 != len(self.model.fractions):
+        fractions = getattr(obs.menu, "fractions", self.model.fractions)  # listed menus map
+        if tuple(fractions) != self.model.fractions:
             raise ValueError(
                 f"the model was trained with raise sizes {self.model.fractions}; "
-                f"this match offers {obs.menu.num_actions - 3} raise sizes"
+                f"this match offers {tuple(fractions)}; pass the same --fractions"
             )
         with torch.inference_mode():
             logp, _ = self.model(*self.model.inputs(obs, self.device), max(self.temperature, 1e-6))

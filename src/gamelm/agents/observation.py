@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from gamelm.poker import rules
 from gamelm.poker.abstraction import CALL_ID, FOLD_ID
 from gamelm.poker.cards import CARD_NAMES
 from gamelm.poker.positions import position_names
@@ -48,6 +49,7 @@ from gamelm.poker.positions import position_names
 if TYPE_CHECKING:
     from gamelm.agents.base import Observation
 
+IntTokens = npt.NDArray[np.int64]
 MAX_RAISES = 8  # raise entries a menu may have besides all-in (tokens r1..r8)
 STREETS = ("preflop", "flop", "turn", "river")
 STACK_BUCKETS = 16  # log2 buckets of big blinds: 0 is under 1 bb, 15 is 8,192 bb or more
@@ -98,18 +100,80 @@ def decode(tokens: npt.ArrayLike) -> str:
     return " ".join(VOCAB[t] for t in np.asarray(tokens).tolist() if t != PAD)
 
 
-def action_tokens(obs: Observation) -> npt.NDArray[np.int64]:
+def action_tokens(obs: Observation, fractions: tuple[float, ...] | None = None) -> IntTokens:
     """``(m, A)``: the token of every menu entry at every decision (check or call by the price;
-    raise entries are ``r1``... smallest first, then ``allin``)."""
+    raise entries are ``r1``... smallest first, then ``allin``).
+
+    A menu of listed chip amounts (`gamelm.poker.abstraction.ListedMenu`, as in PokerBench) has
+    no fractions of its own: each listed raise gets the token of the nearest of ``fractions``
+    (the model's raise sizes, compared on a log scale), so a model reads such a menu in its own
+    words."""
     menu = obs.menu
     k = menu.all_in_id - 2
-    if k > MAX_RAISES:
-        raise ValueError(f"the token view supports {MAX_RAISES} raise sizes, the menu has {k}")
     out = np.empty((obs.size, menu.num_actions), np.int64)
     out[:, FOLD_ID] = TOKEN["fold"]
     out[:, CALL_ID] = np.where(obs.to_call > 0, TOKEN["call"], TOKEN["check"])
-    out[:, 2 : 2 + k] = _ACTION[3 : 3 + k]
     out[:, menu.all_in_id] = TOKEN["allin"]
+    if hasattr(menu, "fractions") or fractions is None:
+        if k > MAX_RAISES:
+            raise ValueError(f"the token view supports {MAX_RAISES} raise sizes, the menu has {k}")
+        out[:, 2 : 2 + k] = _ACTION[3 : 3 + k]
+        return out
+    if len(fractions) > MAX_RAISES:
+        raise ValueError(f"the token view supports {MAX_RAISES} raise sizes, not {len(fractions)}")
+    max_bet = obs.bets.max(axis=1)
+    pot_after_call = np.maximum(obs.pot + obs.to_call, 1)
+    for entry in range(2, 2 + k):
+        f = (obs.raise_to[:, entry] - max_bet) / pot_after_call
+        out[:, entry] = _ACTION[3 + nearest_fraction(f, fractions)]
+    return out
+
+
+def nearest_fraction(f: npt.ArrayLike, fractions: tuple[float, ...]) -> npt.NDArray[np.int64]:
+    """Index of the nearest of ``fractions`` to each pot fraction ``f`` (on a log scale).
+
+    >>> nearest_fraction([0.3, 0.75, 3.0], (0.5, 1.0)).tolist()
+    [0, 1, 1]
+    """
+    x = np.log(np.maximum(np.asarray(f, np.float64), 1e-3))[..., None]
+    return np.abs(x - np.log(np.asarray(fractions))).argmin(axis=-1)
+
+
+def rules_history(state: rules.State, fractions: tuple[float, ...] = (0.5, 1.0)) -> list[int]:
+    """The `ActionHistory` tokens of a hand played through the reference rules
+    (`gamelm.poker.rules`), up to ``state``: each raise gets the token of the nearest of
+    ``fractions`` (all-ins are ``allin``). Used where a state comes from outside a match, such
+    as a PokerBench spot."""
+    n = state.num_players
+    acted = acted_tokens(n)
+    holes = [c for h in state.hole for c in h]
+    replay = rules.start_hand(state.config, holes, state.board_deal)
+    out = [TOKEN["preflop"]]
+    street = 0
+
+    def deal_to(target: int) -> None:
+        nonlocal street
+        while street < target:
+            street += 1
+            out.append(TOKEN[STREETS[street]])
+            first, count = (0, 0, 3, 4)[street], (0, 3, 1, 1)[street]
+            out.extend(_CARD0 + c for c in state.board_deal[first : first + count])
+
+    for st, seat, action in state.history:
+        deal_to(st)
+        to_call = max(replay.bets) - replay.bets[seat]
+        if isinstance(action, rules.Fold):
+            word = 0
+        elif isinstance(action, rules.CheckCall):
+            word = 2 if to_call > 0 else 1
+        elif action.amount >= replay.bets[seat] + replay.stacks[seat]:
+            word = len(ACTIONS) - 1  # allin
+        else:
+            f = (action.amount - max(replay.bets)) / max(replay.pot + to_call, 1)
+            word = 3 + int(nearest_fraction(f, fractions))
+        out.append(int(acted[seat, word]))
+        replay = rules.apply_action(replay, action)
+    deal_to(min(state.street, 3))
     return out
 
 

@@ -478,8 +478,11 @@ def convert_rows(
 # -- observations and scoring --------------------------------------------------------------------
 
 
-def observations(spots: Sequence[Spot]) -> Observation:
-    """One observation row per spot; the legal entries are the spot's listed moves."""
+def observations(spots: Sequence[Spot], fractions: tuple[float, ...] = (0.5, 1.0)) -> Observation:
+    """One observation row per spot; the legal entries are the spot's listed moves. The action
+    history (for the token view) names each raise by the nearest of ``fractions``."""
+    from gamelm.agents.observation import PAD, rules_history
+
     m = len(spots)
     k = max((max(e for e in s.entries) - 1 for s in spots), default=0)
     menu = ListedMenu(max(k, 0))
@@ -507,6 +510,11 @@ def observations(spots: Sequence[Spot]) -> Observation:
         raises=np.array([s.raises for s in spots], np.int64),
         preflop_raises=np.array([s.preflop_raises for s in spots], np.int64),
     )
+    lines = [rules_history(s.state, fractions) for s in spots]
+    obs.history_len = np.array([len(h) for h in lines], np.int64)
+    obs.history = np.full((m, int(obs.history_len.max(initial=1))), PAD, np.int32)
+    for i, h in enumerate(lines):
+        obs.history[i, : len(h)] = h
     for i, s in enumerate(spots):
         st = s.state
         legal = st.legal()
@@ -608,13 +616,15 @@ def evaluate(
 
     spots = bench.spots
     rng = np.random.default_rng([seed, 5])
+    model = getattr(agent, "model", None)  # an LM agent reads raises in its own sizes
+    fractions = tuple(getattr(model, "fractions", (0.5, 1.0)))
     exact = np.zeros(len(spots), np.int64)
     action = np.zeros(len(spots), np.int64)
     unlisted = 0
     with tqdm(total=len(spots), desc=agent.name, unit="spot", disable=not progress) as bar:
         for lo in range(0, len(spots), batch):
             chunk = spots[lo : lo + batch]
-            obs = observations(chunk)
+            obs = observations(chunk, fractions)
             choice = np.asarray(agent.act(obs, rng), np.int64)
             if choice.shape != (len(chunk),):
                 raise ValueError(
