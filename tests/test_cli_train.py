@@ -42,7 +42,7 @@ def test_train_runs_history_and_specs(tmp_path, monkeypatch):
         assert json.loads(ev.stdout)["hands"] == 40
     # a finished run is not overwritten; --resume on it has nothing left to do
     again = runner.invoke(app, ["train", "--out", str(out), *SMALL])
-    assert again.exit_code == 2 and "already holds a finished run" in again.stderr
+    assert again.exit_code == 2 and "already holds a run" in again.stderr
     more = runner.invoke(
         app, ["train", "--out", str(out), "--resume", "--num-games", "384", "--json"]
     )

@@ -30,6 +30,14 @@ errors = Console(stderr=True, soft_wrap=True)  # errors never mix into --json ou
 AGENTS = ("random",)
 
 
+def _use_runs_dir(runs_dir: Path | None) -> None:
+    """run:NAME specs read the registry of $GAMELM_RUNS; --runs-dir sets it."""
+    import os
+
+    if runs_dir is not None:
+        os.environ["GAMELM_RUNS"] = str(runs_dir)
+
+
 def _fail(message: str) -> None:
     errors.print(f"[red]error:[/red] {message}", highlight=False)
     raise typer.Exit(code=2)
@@ -241,7 +249,12 @@ def demo(
         _fail(str(exc))
     if eval_hands < 2:
         _fail(f"--eval-hands must be at least 2, got {eval_hands}")
-    out = out or (runs_dir or default_runs_dir()) / f"demo-{seed}"
+    if out is None:  # a new folder per demo run
+        base = (runs_dir or default_runs_dir()) / f"demo-{seed}"
+        out, k = base, 1
+        while out.exists():
+            k += 1
+            out = base.with_name(f"{base.name}-{k}")
     console.print(
         f"Training the '{cfg.preset}' poker LM for {hands:,} hands against "
         f"{', '.join(cfg.opponents)} (PPO, {cfg.seats} seats); the run goes to {out}."
@@ -301,12 +314,16 @@ def eval_cmd(
         Path | None,
         typer.Option(help="Also write every hand's records (.npz; MatchResult.load reads it)."),
     ] = None,
+    runs_dir: Annotated[
+        Path | None, typer.Option(help="Registry that run:NAME agents are looked up in.")
+    ] = None,
 ) -> None:
     """Play AGENT against the --vs agents and report bb/100 with 95% CIs and playing stats.
 
     Agents: random, calling-station, maniac, tag, equity, exploit:NAME (NAME adjusted to the
-    opponents' tendencies, counted by an opponent model during the match), or ckpt:PATH (a saved
-    poker LM). An agent named more than once is reported as NAME#k, k its place in the lineup
+    opponents' tendencies, counted by an opponent model during the match), ckpt:PATH (a saved
+    poker LM) or run:NAME (the model of a registered training run). An agent named more than
+    once is reported as NAME#k, k its place in the lineup
     (0 is AGENT)."""
     from gamelm.agents.baselines import make_agent
     from gamelm.evaluation.match import MatchConfig, play_match
@@ -315,6 +332,7 @@ def eval_cmd(
 
     if seed < 0:
         _fail(f"--seed must not be negative, got {seed}")
+    _use_runs_dir(runs_dir)
     for what, path in (("the plot", plot), ("the records", save)):
         if path is not None and (path.is_dir() or not path.parent.is_dir()):
             _fail(f"cannot write {what} {path}: give a file name in an existing folder")
@@ -417,8 +435,14 @@ def pokerbench_cmd(
     ] = Path("../shared/pokerbench_data"),
     seed: Annotated[int, typer.Option(help="Seed of the agent's randomness.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    runs_dir: Annotated[
+        Path | None, typer.Option(help="Registry that run:NAME agents are looked up in.")
+    ] = None,
 ) -> None:
-    """Score AGENT on the PokerBench test set: exact and action match against the solver."""
+    """Score AGENT on the PokerBench test set: exact and action match against the solver.
+
+    AGENT is any agent of `gamelm eval`, ckpt:PATH and run:NAME included."""
+    _use_runs_dir(runs_dir)
     from gamelm.agents.baselines import make_agent
     from gamelm.evaluation import pokerbench
 

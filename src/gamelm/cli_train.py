@@ -93,6 +93,9 @@ def run_training(
 
         try:
             result = trainer.train(progress)
+        except ValueError as exc:  # a setting only a running match can check
+            bar.stop()
+            _fail(str(exc))
         except KeyboardInterrupt:
             errors.print(
                 f"interrupted at {trainer.hands:,} hands; `gamelm train --resume --out {out}` "
@@ -210,8 +213,6 @@ def train(
         from gamelm.runs.registry import default_runs_dir
 
         out = (runs_dir or default_runs_dir()) / (name or f"ppo-{cfg.preset}-{stamp}")
-    if not resume and start is False and (out / "final_model").exists():
-        _fail(f"{out} already holds a finished run; pick another --out or add --resume")
     result = run_training(cfg, out, name=name, runs_dir=runs_dir, resume=start, quiet=quiet)
     last = result.evaluations[-1] if result.evaluations else None
     if as_json:
@@ -284,7 +285,7 @@ def history(
     plot: Annotated[
         Path | None, typer.Option(help="PNG of the curves (default RUN_DIR/history.png).")
     ] = None,
-    rows: Annotated[int, typer.Option(help="Rows of the printed table.")] = 20,
+    rows: Annotated[int, typer.Option(help="Rows of the printed table.", min=1)] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print every metric as JSON.")] = False,
 ) -> None:
     """Print a run's training history and write a PNG of its curves."""
@@ -329,14 +330,17 @@ def history(
 
 def bench_train(
     preset: Annotated[str, typer.Option(help="Model size: tiny, small, seed15m.")] = "tiny",
-    hands: Annotated[int, typer.Option(help="Hands to time (after one warm-up update).")] = 16384,
+    hands: Annotated[
+        int, typer.Option(help="Hands to time (after one warm-up update).", min=1)
+    ] = 16384,
     seats: Annotated[int, typer.Option(help="Players per table.")] = 2,
     threads: Annotated[int, typer.Option(help="Torch threads (0: auto).")] = 0,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """End-to-end PPO training throughput (rollouts and updates, default settings), and the
-    poker LM's forward pass through transformers next to gamelm's plain torch forward."""
+    """End-to-end PPO training throughput (rollouts and updates with the default settings and
+    league; evaluations and checkpoints, which a run does every few updates, are left out), and
+    the poker LM's forward pass through transformers next to gamelm's plain torch forward."""
     import tempfile
 
     from gamelm.benchmarking import forward_speeds
@@ -346,8 +350,7 @@ def bench_train(
         cfg = PPOConfig(
             preset=preset, seats=seats, threads=threads, device=device,
             num_games=hands + PPOConfig.games_per_update, eval_interval=0,
-            checkpoint_frequency=0, snapshots=0, opponents=("random", "calling-station",
-            "maniac", "tag"),
+            checkpoint_frequency=0,
         )  # fmt: skip
     except ValueError as exc:
         _fail(str(exc))

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from gamelm.agents.baselines import make_agent
 from gamelm.agents.lm import PokerLM
@@ -10,10 +11,10 @@ from gamelm.rollouts.workers import Job, merge, run_job, split
 from gamelm.trainers.ppo import PPOConfig, PPOTrainer
 
 
-def _job(model, hands, seed):
+def _job(model, hands, seed, opponent="calling-station"):
     weights = {k: v.numpy() for k, v in model.state_dict().items()}
     spec = {"preset": "tiny", "fractions": [0.5, 1.0], "overrides": {}}
-    return Job(spec, weights, ["calling-station"], None, hands, seed, tables=32)
+    return Job(spec, weights, [opponent], None, hands, seed, tables=32)
 
 
 def test_a_job_is_the_same_rollout_as_in_process():
@@ -32,6 +33,13 @@ def test_merge_renumbers_hands_and_pads_tokens():
     assert np.unique(both.episodes).size == np.unique(a.episodes).size + np.unique(b.episodes).size
     assert (both.mask.sum(1) == np.concatenate([a.mask.sum(1), b.mask.sum(1)])).all()
     assert split(10, 3) == [4, 3, 3] and split(2, 3) == [1, 1]
+    # a share may hold no learner decision at all (a one-hand share: the learner's big blind
+    # is walked); merging still counts its hand and result
+    shares = (run_job(_job(model, 1, s, "random")) for s in range(60))
+    empty = next(r for r in shares if r.size == 0)
+    merged = merge([a, empty], seats=2)
+    assert merged.hands == 41 and merged.size == a.size
+    assert merge([empty, empty], seats=2).hands == 2
 
 
 def _train(tmp_path, **kw):
@@ -41,7 +49,16 @@ def _train(tmp_path, **kw):
         eval_opponents=("random",), opponents=("random", "snapshot"), snapshot_interval=1, **kw,
     )  # fmt: skip
     trainer = PPOTrainer(cfg, tmp_path / "run", runs_dir=tmp_path, tensorboard=False)
-    return trainer.train()
+    before = torch.cat([p.detach().flatten() for p in trainer.model.parameters()]).clone()
+    result = trainer.train()
+    after = torch.cat([p.detach().flatten() for p in trainer.model.parameters()])
+    assert not torch.equal(before, after)
+    assert torch.equal(after, _flat(PokerLM.load(result.final_model)))
+    return result
+
+
+def _flat(model):
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
 
 
 def test_training_with_worker_processes(tmp_path):

@@ -72,8 +72,18 @@ def test_smoke_run_trains_logs_checkpoints_and_reloads(tmp_path):
     # checkpoints are complete model directories; the league's snapshots are kept
     found = ckpt.checkpoints(tmp_path / "run")
     assert [s for s, _ in found] == [128, 256, 384]
-    _, state, league = ckpt.load_checkpoint(found[-1][1])
+    reloaded, state, league = ckpt.load_checkpoint(found[-1][1])
     assert state["hands"] == 384 and len(league) == 3
+    roll = trainer.rollout.__self__  # the trainer; play a few hands to get real inputs
+    from gamelm.agents.baselines import make_agent
+    from gamelm.rollouts.selfplay import collect
+
+    ro = collect(loaded, [make_agent("random")], 64, np.random.default_rng(0), tables=32)
+    inputs = [torch.as_tensor(x) for x in (ro.tokens, ro.mask, ro.choices, ro.legal)]
+    with torch.no_grad():
+        for other in (reloaded, roll.model.eval()):
+            a, b = other(*inputs), loaded(*inputs)
+            assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
     # the registry holds the run, its metrics and checkpoints; TensorBoard has the events
     reg = Registry(tmp_path / "runs")
     assert reg.get("run").status == "finished"
@@ -96,6 +106,19 @@ def test_resume_continues_exactly(tmp_path):
     resumed.train()
     assert torch.equal(_params(straight.model), _params(resumed.model))
     assert straight.evals[-1]["bb_per_100"] == resumed.evals[-1]["bb_per_100"]
+
+
+def test_a_run_directory_holds_one_run(tmp_path):
+    cfg = PPOConfig(**{**TINY, "eval_interval": 0})
+    PPOTrainer(cfg, tmp_path / "run", runs_dir=tmp_path, tensorboard=False).train()
+    with pytest.raises(ValueError, match="already holds a run"):
+        PPOTrainer(cfg, tmp_path / "run", runs_dir=tmp_path)
+    with pytest.raises(ValueError, match="checkpoints newer than checkpoint_step_128"):
+        PPOTrainer(cfg, tmp_path / "run", runs_dir=tmp_path,
+                   resume=tmp_path / "run" / "checkpoint_step_128")  # fmt: skip
+    # the same name elsewhere would overwrite the registry's record of the first run
+    with pytest.raises(ValueError, match="already registered"):
+        PPOTrainer(cfg, tmp_path / "elsewhere" / "run", runs_dir=tmp_path)
 
 
 def test_keep_checkpoints_prunes_the_oldest(tmp_path):

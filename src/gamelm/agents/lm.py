@@ -215,9 +215,15 @@ class PokerLM(nn.Module):
         meta_path = root / "gamelm.json"
         if not meta_path.is_file():
             raise FileNotFoundError(f"{root} is not a gamelm model directory (no gamelm.json)")
-        meta = json.loads(meta_path.read_text())
+        try:
+            meta = json.loads(meta_path.read_text())
+            preset, fractions = meta["preset"], tuple(float(f) for f in meta["fractions"])
+        except (ValueError, KeyError, TypeError):
+            raise ValueError(
+                f"{meta_path} is not a valid gamelm.json (preset, fractions)"
+            ) from None
         lm = AutoModelForCausalLM.from_pretrained(root, use_safetensors=True)
-        model = cls(lm, meta["preset"], tuple(meta["fractions"]))
+        model = cls(lm, preset, fractions)
         model.value_head.load_state_dict(load_file(str(root / "value_head.safetensors")))
         return model.to(device).eval()
 

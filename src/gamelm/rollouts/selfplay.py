@@ -37,7 +37,7 @@ class Rollout:
     legal: npt.NDArray[np.bool_]  # (n, A)
     actions: npt.NDArray[np.int64]  # (n,) menu id played
     logp: npt.NDArray[np.float64]  # (n,) log-probability of the action when played
-    values: npt.NDArray[np.float64]  # (n,) value estimate (big blinds)
+    values: npt.NDArray[np.float64]  # (n,) value estimate (in the trainer's reward units)
     rewards: npt.NDArray[np.float64]  # (n,) the hand's result on an episode's last decision
     episodes: npt.NDArray[np.int64]  # (n,) hand * seats + seat
     shared: npt.NDArray[np.int64]  # (n,) leading tokens shared with the seat's next decision

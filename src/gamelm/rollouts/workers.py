@@ -10,6 +10,7 @@ named by ``ckpt:PATH`` must be readable at that path on every worker.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,6 +89,14 @@ def run_job(job: Job) -> Rollout:
 
 def merge(parts: list[Rollout], seats: int) -> Rollout:
     """One rollout from the workers' rollouts (hands renumbered, tokens padded to one width)."""
+    offsets = np.cumsum([0] + [p.hands for p in parts[:-1]])
+    hands = sum(p.hands for p in parts)
+    result = sum(p.learner_result for p in parts)
+    kept = [(p, o) for p, o in zip(parts, offsets) if p.size]  # a share may hold no decision
+    if not kept:
+        empty = parts[0]
+        return dataclasses.replace(empty, hands=hands, learner_result=result)
+    parts, offsets = [p for p, _ in kept], [o for _, o in kept]
     width = max(p.tokens.shape[1] for p in parts)
 
     def pad(a: np.ndarray, value: object) -> np.ndarray:
@@ -95,7 +104,6 @@ def merge(parts: list[Rollout], seats: int) -> Rollout:
         out[:, width - a.shape[1] :] = a
         return out
 
-    offsets = np.cumsum([0] + [p.hands for p in parts[:-1]])
     return Rollout(
         tokens=np.concatenate([pad(p.tokens, PAD) for p in parts]),
         mask=np.concatenate([pad(p.mask, False) for p in parts]),
@@ -107,8 +115,8 @@ def merge(parts: list[Rollout], seats: int) -> Rollout:
         rewards=np.concatenate([p.rewards for p in parts]),
         episodes=np.concatenate([p.episodes + o * seats for p, o in zip(parts, offsets)]),
         shared=np.concatenate([p.shared for p in parts]),
-        hands=sum(p.hands for p in parts),
-        learner_result=sum(p.learner_result for p in parts),
+        hands=hands,
+        learner_result=result,
     )
 
 

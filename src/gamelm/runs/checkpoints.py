@@ -44,7 +44,9 @@ def optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tenso
     return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
 
 
-def load_optimizer(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+def load_optimizer(
+    opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], meta: dict
+) -> None:
     state: dict[int, dict] = {}
     for name, value in tensors.items():
         idx, key = name.split(".", 1)
@@ -69,9 +71,7 @@ def save_checkpoint(
         save_file(tensors, str(tmp / "optimizer.safetensors"))
         torch_rng = {"torch_rng": torch.get_rng_state()}
         save_file(torch_rng, str(tmp / "rng.safetensors"))
-        (tmp / "trainer_state.json").write_text(
-            json.dumps({**state, "optimizer": meta}, indent=1)
-        )
+        (tmp / "trainer_state.json").write_text(json.dumps({**state, "optimizer": meta}, indent=1))
         for k, snap in enumerate(league or []):
             (tmp / "league" / str(k)).mkdir(parents=True)
             snap.write(tmp / "league" / str(k))
@@ -90,7 +90,9 @@ def load_checkpoint(path: str | Path, optimizer: torch.optim.Optimizer | None = 
     state = json.loads((root / "trainer_state.json").read_text())
     if optimizer is not None:
         # the model's parameters must be the optimizer's: the caller copies them in first
-        load_optimizer(optimizer, load_file(str(root / "optimizer.safetensors")), state["optimizer"])
+        load_optimizer(
+            optimizer, load_file(str(root / "optimizer.safetensors")), state["optimizer"]
+        )
         torch.set_rng_state(load_file(str(root / "rng.safetensors"))["torch_rng"])
     league_dir = root / "league"
     count = len(list(league_dir.iterdir())) if league_dir.is_dir() else 0

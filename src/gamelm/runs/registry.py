@@ -78,6 +78,15 @@ class Registry:
                 (name, str(Path(path).resolve()), algorithm, now, now, json.dumps(config)),
             )
 
+    def claim(self, name: str, path: str | Path) -> None:
+        """Refuse ``name`` if a run of that name is registered at another path."""
+        with self._connect() as db:
+            row = db.execute("SELECT path FROM runs WHERE name=?", (name,)).fetchone()
+        if row is not None and Path(row[0]) != Path(path).resolve():
+            raise ValueError(
+                f"a run named {name!r} is already registered at {row[0]}; pass another --name"
+            )
+
     def forget_after(self, name: str, step: int) -> None:
         """Drop metrics and checkpoints recorded after ``step`` (a resume from that step)."""
         with self._connect() as db:

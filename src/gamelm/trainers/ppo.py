@@ -34,6 +34,7 @@ half-width of its 95% CI), and ``eval/<opponent>/bb_per_100`` and ``.../ci95`` p
 from __future__ import annotations
 
 import copy
+import json
 import math
 import time
 from collections.abc import Callable
@@ -67,8 +68,8 @@ class PPOConfig:
         seats: players per table (2..6).
         stack_bb: starting stack in big blinds, reset every hand.
         opponents: the league: baseline names (``random``, ``calling-station``, ``maniac``,
-            ``tag``, ``equity``, ``exploit:NAME``), ``ckpt:PATH``, ``self`` (the learner itself,
-            trained on from every seat it holds) and ``snapshot`` (a past snapshot).
+            ``tag``, ``equity``), ``ckpt:PATH``, ``self`` (the learner itself, trained on from
+            every seat it holds) and ``snapshot`` (a past snapshot).
         snapshots: past snapshots kept in the league.
         snapshot_interval: updates between snapshots.
     Budget:
@@ -98,7 +99,7 @@ class PPOConfig:
     Evaluation and checkpoints:
         eval_interval: updates between evaluations (0: only at the end).
         eval_hands: hands per evaluation opponent (duplicate deals, seats rotated).
-        eval_opponents: baselines the evaluation plays against.
+        eval_opponents: agents the evaluation plays against (any spec of ``gamelm eval``).
         eval_temperature: the learner's temperature in evaluations (0 is greedy).
         patience: stop after this many evaluations without a new best ``eval/bb_per_100``
             (0: never stop early).
@@ -152,7 +153,7 @@ class PPOConfig:
     keep_checkpoints: int = 3
 
     def __post_init__(self) -> None:
-        self.fractions = tuple(float(f) for f in self.fractions)
+        self.fractions = tuple(sorted(float(f) for f in self.fractions))
         self.opponents = tuple(self.opponents)
         self.eval_opponents = tuple(self.eval_opponents)
         if self.preset not in PRESETS:
@@ -186,6 +187,23 @@ class PPOConfig:
             raise ValueError("ray_address needs workers >= 1 (the number of Ray rollout tasks)")
         if not self.fractions or any(f <= 0 for f in self.fractions):
             raise ValueError("fractions must be positive pot fractions")
+        if len(set(self.fractions)) != len(self.fractions) or len(self.fractions) > 8:
+            raise ValueError("fractions must be 1 to 8 distinct pot fractions")
+        for name in ("d_model", "n_layers", "n_heads"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.max_grad_norm <= 0:
+            raise ValueError(f"max_grad_norm must be positive, got {self.max_grad_norm}")
+        if self.value_coef < 0 or self.entropy_coef < 0:
+            raise ValueError("value_coef and entropy_coef must not be negative")
+        if self.eval_temperature < 0:
+            raise ValueError("eval_temperature must not be negative (0 is greedy)")
+        for spec in self.opponents:
+            if spec.strip().lower().startswith("exploit:"):
+                raise ValueError(
+                    f"{spec!r} cannot train against the learner yet: rollouts keep no opponent "
+                    "model, so it would play as its base agent; use it in eval_opponents"
+                )
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> PPOConfig:
@@ -304,9 +322,35 @@ class PPOTrainer:
         self.opponents = {
             spec: make_agent(spec) for spec in cfg.opponents if spec not in LEAGUE_WORDS
         }
+        for spec in cfg.eval_opponents:  # a bad spec fails now, not after hours of training
+            make_agent(spec)
+        if cfg.ray_address:  # connecting to the cluster fails now too
+            from gamelm.rollouts.workers import RayWorkers
+
+            self._workers = RayWorkers(cfg.workers, cfg.ray_address)
         start = self._resume_from(resume)
+        self._check_out(start)
         if start is not None:
             self._restore(start)
+        from gamelm.runs.registry import Registry
+
+        Registry(runs_dir).claim(self.name, self.out)
+
+    def _check_out(self, start: Path | None) -> None:
+        """Never mix two runs in one directory."""
+        found = ckpt.checkpoints(self.out)
+        if start is None and (found or (self.out / "final_model").exists()):
+            raise ValueError(
+                f"{self.out} already holds a run; continue it with --resume or pick another --out"
+            )
+        if start is not None:
+            step = json.loads((Path(start) / "trainer_state.json").read_text())["hands"]
+            newer = [p.name for s, p in found if s > step]
+            if newer:
+                raise ValueError(
+                    f"{self.out} holds checkpoints newer than {Path(start).name} "
+                    f"({', '.join(newer)}); resume into another --out"
+                )
 
     def _init_from(self, path: Path) -> None:
         start = PokerLM.load(path)
@@ -333,6 +377,8 @@ class PPOTrainer:
             if path is None:
                 raise FileNotFoundError(f"nothing to resume: no checkpoint in {self.out}")
             return path
+        if not (Path(resume) / "trainer_state.json").is_file():
+            raise FileNotFoundError(f"{resume} is not a training checkpoint")
         return Path(resume)
 
     def _restore(self, path: Path) -> None:
