@@ -25,7 +25,7 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e ".[llm,dev]"
 	touch $@ $(STAMP_BASE)
 
-## demo: play a few thousand hands between baseline players on the batched engine, print a summary
+## demo: train the default poker LM with PPO for about two minutes, print its evaluation table
 demo: $(STAMP_BASE)
 	$(BIN)/gamelm demo
 

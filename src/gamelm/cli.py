@@ -261,8 +261,9 @@ def demo(
     )
     result = run_training(cfg, out, name=out.name, runs_dir=runs_dir, resume=False)
     console.print(
-        f"trained in {result.seconds:.0f}s ({result.hands / max(result.seconds, 1e-9):,.0f} "
-        f"hands/s). Evaluating {result.final_model} ..."
+        f"trained in {result.seconds:.0f}s of rollouts and updates "
+        f"({result.hands / max(result.seconds, 1e-9):,.0f} hands/s; evaluations not counted). "
+        f"Evaluating {result.final_model} ..."
     )
     from gamelm.agents.lm import PokerLM
 

@@ -23,6 +23,21 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+def _json(obj: object) -> str:
+    """JSON with NaN (a statistic without a single case) written as null."""
+
+    def clean(x: object) -> object:
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, list | tuple):
+            return [clean(v) for v in x]
+        if isinstance(x, float) and x != x:
+            return None
+        return x
+
+    return json.dumps(clean(obj), allow_nan=False)
+
+
 def _parse_set(items: list[str]) -> dict[str, Any]:
     """``KEY=VALUE`` pairs; values are read as YAML (numbers, lists, true/false)."""
     import yaml
@@ -216,7 +231,7 @@ def train(
     result = run_training(cfg, out, name=name, runs_dir=runs_dir, resume=start, quiet=quiet)
     last = result.evaluations[-1] if result.evaluations else None
     if as_json:
-        print(json.dumps({
+        print(_json({
             "out": str(result.out), "final_model": str(result.final_model),
             "hands": result.hands, "updates": result.updates, "seconds": result.seconds,
             "hands_per_s": result.hands / max(result.seconds, 1e-9),
@@ -226,8 +241,9 @@ def train(
     if last is not None:
         console.print(_eval_table(last, f"after {last['hands']:,} hands ({cfg.seats}-seat)"))
     console.print(
-        f"trained {result.hands:,} hands in {result.seconds:.0f}s "
-        f"({result.hands / max(result.seconds, 1e-9):,.0f} hands/s); model: {result.final_model}"
+        f"trained {result.hands:,} hands in {result.seconds:.0f}s of rollouts and updates "
+        f"({result.hands / max(result.seconds, 1e-9):,.0f} hands/s; evaluations not counted); "
+        f"model: {result.final_model}"
     )
 
 
@@ -252,7 +268,7 @@ def runs(
     reg = Registry(runs_dir)
     infos = reg.runs()
     if as_json:
-        print(json.dumps([info.__dict__ for info in infos]))
+        print(_json([info.__dict__ for info in infos]))
         return
     if not infos:
         console.print(f"no runs in {reg.path}")
@@ -299,7 +315,7 @@ def history(
         _fail(str(exc).strip("'\""))
     metrics = reg.metrics(run)
     if as_json:
-        print(json.dumps({"run": run, "status": info.status, "metrics": metrics}))
+        print(_json({"run": run, "status": info.status, "metrics": metrics}))
         return
     if not metrics:
         console.print(f"run {run} has no metrics yet")
@@ -349,8 +365,8 @@ def bench_train(
     try:
         cfg = PPOConfig(
             preset=preset, seats=seats, threads=threads, device=device,
-            num_games=hands + PPOConfig.games_per_update, eval_interval=0,
-            checkpoint_frequency=0,
+            num_games=2 * hands, games_per_update=min(hands, PPOConfig.games_per_update),
+            eval_interval=0, checkpoint_frequency=0,
         )  # fmt: skip
     except ValueError as exc:
         _fail(str(exc))
@@ -378,7 +394,7 @@ def bench_train(
         "cpus": os.cpu_count(),
     }
     if as_json:
-        print(json.dumps(out))
+        print(_json(out))
         return
     console.print(
         f"{preset} ({out['parameters']:,} parameters), {seats}-seat, {trainer.threads} "
