@@ -228,9 +228,10 @@ def demo(
     hands: Annotated[int, typer.Option(help="Hands to train for.")] = 150_000,
     eval_hands: Annotated[int, typer.Option(help="Evaluation hands per opponent.")] = 10_000,
     seed: Annotated[int, typer.Option(help="Seed of the run.")] = 0,
-    out: Annotated[Path | None, typer.Option(help="Run directory (default runs/demo-SEED).")] = (
-        None
-    ),
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Run directory (default runs/demo-SEED, -2, -3... if taken)."),
+    ] = (None),
     runs_dir: Annotated[
         Path | None, typer.Option(help="Registry folder (default $GAMELM_RUNS or ./runs).")
     ] = None,

@@ -186,6 +186,8 @@ def train(
     """
     from gamelm.trainers.ppo import PPOConfig
 
+    if runs_dir is not None:  # run:NAME opponents are looked up in the same registry
+        os.environ["GAMELM_RUNS"] = str(runs_dir)
     flags = {
         "preset": preset, "d_model": d_model, "n_layers": n_layers, "n_heads": n_heads,
         "num_games": num_games, "parallel_games": parallel_games,
@@ -355,7 +357,8 @@ def bench_train(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """End-to-end PPO training throughput (rollouts and updates with the default settings and
-    league; evaluations and checkpoints, which a run does every few updates, are left out), and
+    league, whose snapshot slot is the learner itself as in a run's first updates; evaluations
+    and checkpoints, which a run does every few updates, are left out), and
     the poker LM's forward pass through transformers next to gamelm's plain torch forward."""
     import tempfile
 

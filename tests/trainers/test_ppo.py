@@ -39,6 +39,13 @@ def test_the_yaml_file_holds_the_defaults():
         ({"preset": "huge"}, "preset must be one of"),
         ({"device": "tpu"}, "device must be cpu or cuda"),
         ({"opponents": ("snapshot",), "snapshots": 0}, "raise snapshots"),
+        ({"n_heads": 0}, "n_heads must be at least 1"),
+        ({"d_model": -64}, "d_model must be at least 1"),
+        ({"fractions": tuple(i / 10 for i in range(1, 10))}, "1 to 8 distinct"),
+        ({"max_grad_norm": 0}, "max_grad_norm must be positive"),
+        ({"entropy_coef": -0.1}, "must not be negative"),
+        ({"opponents": ("exploit:tag",)}, "no opponent\\s+model"),
+        ({"ray_address": "auto"}, "needs workers"),
     ],
 )
 def test_bad_settings_say_what_to_change(bad, message):
@@ -116,6 +123,15 @@ def test_a_run_directory_holds_one_run(tmp_path):
     with pytest.raises(ValueError, match="checkpoints newer than checkpoint_step_128"):
         PPOTrainer(cfg, tmp_path / "run", runs_dir=tmp_path,
                    resume=tmp_path / "run" / "checkpoint_step_128")  # fmt: skip
+    # a checkpoint of another run cannot continue into a directory that holds a run
+    other = tmp_path / "other"
+    PPOTrainer(cfg, other, runs_dir=tmp_path, tensorboard=False).train()
+    with pytest.raises(ValueError, match="into a new --out"):
+        PPOTrainer(cfg, tmp_path / "run", runs_dir=tmp_path,
+                   resume=other / "checkpoint_step_384")  # fmt: skip
+    with pytest.raises(ValueError, match="cannot load 'ckpt:/nowhere'"):
+        PPOTrainer(PPOConfig(**{**TINY, "eval_opponents": ("ckpt:/nowhere",)}), tmp_path / "x",
+                   runs_dir=tmp_path)  # fmt: skip
     # the same name elsewhere would overwrite the registry's record of the first run
     with pytest.raises(ValueError, match="already registered"):
         PPOTrainer(cfg, tmp_path / "elsewhere" / "run", runs_dir=tmp_path)

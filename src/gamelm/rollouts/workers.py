@@ -161,7 +161,10 @@ class RayWorkers:
                 kwargs["num_cpus"] = max(n, 1)
             else:
                 kwargs["address"] = address
-            ray.init(**kwargs)
+            try:
+                ray.init(**kwargs)
+            except Exception as exc:  # Ray raises several kinds; the user needs one sentence
+                raise ValueError(f"cannot start or reach Ray at {address!r}: {exc}") from None
         self._task = ray.remote(num_cpus=1)(run_job)
 
     def run(self, jobs: list[Job]) -> list[Rollout]:

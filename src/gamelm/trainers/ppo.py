@@ -36,6 +36,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
@@ -237,12 +238,12 @@ class PPOConfig:
 
 def _check_spec(spec: str) -> None:
     name = spec.strip().lower()
-    if name in LEAGUE_WORDS or name.startswith(("ckpt:", "exploit:")):
+    if name in LEAGUE_WORDS or name.startswith(("ckpt:", "exploit:", "run:")):
         return
     if name not in BASELINES:
         raise ValueError(
             f"unknown opponent {spec!r}; use {', '.join(BASELINES)}, self, snapshot, "
-            "exploit:NAME or ckpt:PATH"
+            "ckpt:PATH, run:NAME (and exploit:NAME among eval_opponents)"
         )
 
 
@@ -343,6 +344,11 @@ class PPOTrainer:
             raise ValueError(
                 f"{self.out} already holds a run; continue it with --resume or pick another --out"
             )
+        elsewhere = start is not None and Path(start).resolve().parent != self.out.resolve()
+        if elsewhere and (found or (self.out / "final_model").exists()):
+            raise ValueError(
+                f"{self.out} already holds a run; continue {Path(start).name} into a new --out"
+            )
         if start is not None:
             step = json.loads((Path(start) / "trainer_state.json").read_text())["hands"]
             newer = [p.name for s, p in found if s > step]
@@ -397,6 +403,9 @@ class PPOTrainer:
         self.elapsed = state["elapsed"]
         self.evals, self.best, self.bad_evals = state["evals"], state["best"], state["bad_evals"]
         self.rng.bit_generator.state = state["rng"]
+        best = path.parent / "best_model"
+        if best.is_dir() and not (self.out / "best_model").exists():  # continuing elsewhere
+            shutil.copytree(best, self.out / "best_model")
         self.log(f"resumed from {path} at {self.hands:,} hands")
 
     def _state(self) -> dict:
