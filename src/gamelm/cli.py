@@ -14,6 +14,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from gamelm.cli_train import nan_to_none as _nan_to_none
 from gamelm.poker.positions import position_names
 
 app = typer.Typer(
@@ -482,16 +483,6 @@ def pokerbench_cmd(
     )
     for part, row, why in bench.failures[:5]:
         console.print(f"[yellow]{part} row {row} not converted: {why}[/yellow]")
-
-
-def _nan_to_none(x: object) -> object:
-    if isinstance(x, dict):
-        return {k: _nan_to_none(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_nan_to_none(v) for v in x]
-    if isinstance(x, float) and x != x:
-        return None
-    return x
 
 
 def _print_bench(title: str, result: dict, key: str) -> None:

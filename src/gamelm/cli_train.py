@@ -23,19 +23,20 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+def nan_to_none(x: object) -> object:
+    """``x`` with every NaN (a statistic without a single case) replaced by None."""
+    if isinstance(x, dict):
+        return {k: nan_to_none(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [nan_to_none(v) for v in x]
+    if isinstance(x, float) and x != x:
+        return None
+    return x
+
+
 def _json(obj: object) -> str:
-    """JSON with NaN (a statistic without a single case) written as null."""
-
-    def clean(x: object) -> object:
-        if isinstance(x, dict):
-            return {k: clean(v) for k, v in x.items()}
-        if isinstance(x, list | tuple):
-            return [clean(v) for v in x]
-        if isinstance(x, float) and x != x:
-            return None
-        return x
-
-    return json.dumps(clean(obj), allow_nan=False)
+    """JSON with NaN written as null."""
+    return json.dumps(nan_to_none(obj), allow_nan=False)
 
 
 def _parse_set(items: list[str]) -> dict[str, Any]:
