@@ -159,6 +159,13 @@ def collect(
     return _assemble(records, np.array(rewards), hands, result)
 
 
+def left_pad(a: np.ndarray, width: int, value: object) -> np.ndarray:
+    """Rows of ``a`` moved to the right end of ``width`` columns, ``value`` before them."""
+    out = np.full((a.shape[0], width), value, a.dtype)
+    out[:, width - a.shape[1] :] = a
+    return out
+
+
 def _assemble(
     records: list[dict[str, np.ndarray]],
     rewards: npt.NDArray[np.float64],
@@ -175,13 +182,8 @@ def _assemble(
         )  # fmt: skip
     width = max(r["tokens"].shape[1] for r in records)
 
-    def pad(a: np.ndarray, value: object) -> np.ndarray:
-        out = np.full((a.shape[0], width), value, a.dtype)
-        out[:, width - a.shape[1] :] = a
-        return out
-
-    tokens = np.concatenate([pad(r["tokens"], PAD) for r in records])
-    mask = np.concatenate([pad(r["mask"], False) for r in records])
+    tokens = np.concatenate([left_pad(r["tokens"], width, PAD) for r in records])
+    mask = np.concatenate([left_pad(r["mask"], width, False) for r in records])
     cat = {
         k: np.concatenate([r[k] for r in records])
         for k in records[0]

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from gamelm.agents.observation import PAD
-from gamelm.rollouts.selfplay import SELF, Rollout, collect
+from gamelm.rollouts.selfplay import SELF, Rollout, collect, left_pad
 
 
 @dataclass
@@ -99,14 +99,9 @@ def merge(parts: list[Rollout], seats: int) -> Rollout:
     parts, offsets = [p for p, _ in kept], [o for _, o in kept]
     width = max(p.tokens.shape[1] for p in parts)
 
-    def pad(a: np.ndarray, value: object) -> np.ndarray:
-        out = np.full((a.shape[0], width), value, a.dtype)
-        out[:, width - a.shape[1] :] = a
-        return out
-
     return Rollout(
-        tokens=np.concatenate([pad(p.tokens, PAD) for p in parts]),
-        mask=np.concatenate([pad(p.mask, False) for p in parts]),
+        tokens=np.concatenate([left_pad(p.tokens, width, PAD) for p in parts]),
+        mask=np.concatenate([left_pad(p.mask, width, False) for p in parts]),
         choices=np.concatenate([p.choices for p in parts]),
         legal=np.concatenate([p.legal for p in parts]),
         actions=np.concatenate([p.actions for p in parts]),
