@@ -13,7 +13,7 @@ from gamelm.trainers.ppo import PPOConfig, PPOTrainer
 
 def _job(model, hands, seed, opponent="calling-station"):
     weights = {k: v.numpy() for k, v in model.state_dict().items()}
-    spec = {"preset": "tiny", "fractions": [0.5, 1.0], "overrides": {}}
+    spec = {"preset": "tiny", "fractions": [0.5, 1.0], "strength_trials": 100, "overrides": {}}
     return Job(spec, weights, [opponent], None, hands, seed, tables=32)
 
 

@@ -9,7 +9,9 @@ other, and every later path (TRL, LoRA, export, serving) works on it unchanged. 
 * the **policy**: the logits at the last position, restricted to the tokens of the menu entries
   (`gamelm.agents.observation.action_tokens`), illegal entries masked, softmax with a temperature;
 * the **value head**: a linear map of the last hidden state (saved as ``value_head.safetensors``);
-* ``gamelm.json``: the preset and the action menu the model was trained with.
+* ``gamelm.json``: the preset, the action menu the model was trained with, and
+  ``strength_trials``: how many Monte Carlo deals estimate the hand-strength token it reads
+  (0: the model reads the cards only; models saved before the token existed load as 0).
 
 Saving writes safetensors and JSON only, and loading never unpickles anything.
 
@@ -32,7 +34,7 @@ from torch import nn
 
 from gamelm.agents.base import IntArray, Observation
 from gamelm.agents.llama_fast import causal_allowed, hidden_states
-from gamelm.agents.observation import BOS, PAD, TOKEN, VOCAB, action_tokens, encode
+from gamelm.agents.observation import BOS, PAD, TOKEN, VOCAB, action_tokens, encode, strength
 from gamelm.files import atomic_directory
 
 
@@ -92,11 +94,14 @@ def _config(preset: Preset):  # -> transformers.LlamaConfig
 class PokerLM(nn.Module):
     """A causal LM over the poker vocabulary with a value head (see the module docstring)."""
 
-    def __init__(self, lm: nn.Module, preset: str, fractions: tuple[float, ...]) -> None:
+    def __init__(
+        self, lm: nn.Module, preset: str, fractions: tuple[float, ...], strength_trials: int = 0
+    ) -> None:
         super().__init__()
         self.lm = lm
         self.preset = preset
         self.fractions = tuple(fractions)
+        self.strength_trials = int(strength_trials)
         self.value_head = nn.Linear(lm.config.hidden_size, 1)
 
     @classmethod
@@ -106,10 +111,12 @@ class PokerLM(nn.Module):
         *,
         seed: int = 0,
         fractions: tuple[float, ...] = (0.5, 1.0),
+        strength_trials: int = 100,
         **overrides: int,
     ) -> PokerLM:
         """A freshly initialised model of a preset (``overrides`` change its fields, e.g.
-        ``d_model=96``)."""
+        ``d_model=96``) that reads a hand-strength token estimated from ``strength_trials``
+        deals (0: no strength token)."""
         from transformers import LlamaForCausalLM
 
         if preset not in PRESETS:
@@ -120,8 +127,10 @@ class PokerLM(nn.Module):
                 f"d_model ({shape.d_model}) must be a multiple of n_heads ({shape.n_heads}) "
                 "with an even quotient (the head width, split in two by rotary embeddings)"
             )
+        if strength_trials < 0:
+            raise ValueError(f"strength_trials must be >= 0, got {strength_trials}")
         torch.manual_seed(seed)
-        model = cls(LlamaForCausalLM(_config(shape)), preset, fractions)
+        model = cls(LlamaForCausalLM(_config(shape)), preset, fractions, strength_trials)
         nn.init.zeros_(model.value_head.weight)
         nn.init.zeros_(model.value_head.bias)
         return model
@@ -171,10 +180,18 @@ class PokerLM(nn.Module):
         return torch.log_softmax(menu, dim=-1), self.value_head(last).squeeze(-1)
 
     def inputs(
-        self, obs: Observation, device: str | torch.device = "cpu"
+        self,
+        obs: Observation,
+        device: str | torch.device = "cpu",
+        rng: np.random.Generator | None = None,
     ) -> tuple[torch.Tensor, ...]:
-        """The tensors `forward` takes for a batch of observations."""
-        tokens, mask = encode(obs)
+        """The tensors `forward` takes for a batch of observations (``rng`` draws the deals that
+        estimate the strength token; a fixed seed when not given)."""
+        equity = None
+        if self.strength_trials:
+            rng = rng if rng is not None else np.random.default_rng(0)
+            equity = strength(obs, self.strength_trials, rng)
+        tokens, mask = encode(obs, equity=equity)
         return (
             torch.as_tensor(tokens, device=device),
             torch.as_tensor(mask, device=device),
@@ -201,7 +218,12 @@ class PokerLM(nn.Module):
             {k: v.detach().cpu().contiguous() for k, v in self.value_head.state_dict().items()},
             str(directory / "value_head.safetensors"),
         )
-        meta = {"preset": self.preset, "fractions": list(self.fractions), "format": 1}
+        meta = {
+            "preset": self.preset,
+            "fractions": list(self.fractions),
+            "strength_trials": self.strength_trials,
+            "format": 1,
+        }
         (directory / "gamelm.json").write_text(json.dumps(meta, indent=2))
 
     @classmethod
@@ -218,12 +240,15 @@ class PokerLM(nn.Module):
         try:
             meta = json.loads(meta_path.read_text())
             preset, fractions = meta["preset"], tuple(float(f) for f in meta["fractions"])
+            trials = int(meta.get("strength_trials", 0))
+            if trials < 0:
+                raise ValueError
         except (ValueError, KeyError, TypeError):
             raise ValueError(
-                f"{meta_path} is not a valid gamelm.json (preset, fractions)"
+                f"{meta_path} is not a valid gamelm.json (preset, fractions, strength_trials)"
             ) from None
         lm = AutoModelForCausalLM.from_pretrained(root, use_safetensors=True)
-        model = cls(lm, preset, fractions)
+        model = cls(lm, preset, fractions, trials)
         model.value_head.load_state_dict(load_file(str(root / "value_head.safetensors")))
         return model.to(device).eval()
 
@@ -245,7 +270,8 @@ class LMAgent:
                 f"this match offers {tuple(fractions)}; pass the same --fractions"
             )
         with torch.inference_mode():
-            logp, _ = self.model(*self.model.inputs(obs, self.device), max(self.temperature, 1e-6))
+            inputs = self.model.inputs(obs, self.device, rng)
+            logp, _ = self.model(*inputs, max(self.temperature, 1e-6))
         p = logp.exp().double().cpu().numpy()
         if self.temperature <= 0:
             return p.argmax(axis=1).astype(np.int64)

@@ -11,7 +11,10 @@ one seat in one hand share a growing prefix (a key/value cache can be reused acr
 history kept by `ActionHistory` (street markers with the cards they deal, and every action as one
 token naming the actor's position and the action); the tail buckets the player's stack, the pot
 (both in big blinds, on a log scale) and the price (the share of the pot after calling that a call
-costs), and optionally the opponent model's features of the players still in. A typical heads-up
+costs), then, for models that read it, the hand's strength (its equity against the players
+still in, in tenths: the card abstraction a solver would use, so a small model does not have to
+learn hand ranking before it can learn betting), and optionally the opponent model's features
+of the players still in. A typical heads-up
 decision is 12 to 25 tokens. The policy's tokens are ``fold``, ``check``, ``call``, ``r1``...
 (the menu's raise entries, smallest first) and ``allin``; the policy is the softmax over the
 tokens of the legal menu entries at the last position (`action_tokens`).
@@ -36,6 +39,7 @@ tokens of the legal menu entries at the last position (`action_tokens`).
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -56,6 +60,7 @@ STACK_BUCKETS = 16  # log2 buckets of big blinds: 0 is under 1 bb, 15 is 8,192 b
 PRICE_BUCKETS = 10  # tenths of the price (to_call / (pot + to_call))
 FEATURE_BUCKETS = 5  # opponent features (fractions) in fifths
 FEATURES = ("vpip", "pfr", "af")  # opponent-model features put in the tokens, in this order
+STRENGTH_BUCKETS = 10  # tenths of the hand's equity against the live opponents' random hands
 
 HEAD_TOKENS = 5  # <bos>, players, position, two hole cards: the start of every sequence
 _POSITIONS = tuple(dict.fromkeys(name for p in range(2, 11) for name in position_names(p)))
@@ -74,6 +79,7 @@ def _vocabulary() -> tuple[str, ...]:
     words += [f"pot:{i}" for i in range(STACK_BUCKETS)]
     words += [f"price:{i}" for i in range(PRICE_BUCKETS)]
     words += [f"{f}:{i}" for f in FEATURES for i in range(FEATURE_BUCKETS)]
+    words += [f"strength:{i}" for i in range(STRENGTH_BUCKETS)]  # last: older models lack them
     return tuple(words)
 
 
@@ -238,13 +244,61 @@ def _log_bucket(big_blinds: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     return np.clip(b, 0, STACK_BUCKETS - 1).astype(np.int64)
 
 
+PREFLOP_TRIALS = 10_000  # deals per hand class behind `preflop_equity` (standard error 0.005)
+
+
+@functools.cache
+def preflop_equity(opponents: int) -> npt.NDArray[np.float64]:
+    """``(169,)`` equity of each preflop hand class (`gamelm.poker.ranges.HAND_CLASSES`) against
+    ``opponents`` random hands, by Monte Carlo with `PREFLOP_TRIALS` deals (a fixed seed, computed
+    once per process: about half a second)."""
+    from gamelm.poker.equity import hand_strength
+    from gamelm.poker.ranges import CLASS_COMBOS, COMBOS, HAND_CLASSES
+
+    hole = COMBOS[[CLASS_COMBOS[name][0] for name in HAND_CLASSES]]
+    n = hole.shape[0]
+    return hand_strength(
+        hole, np.zeros((n, 5), np.int64), np.zeros(n, np.int64), np.full(n, opponents),
+        trials=PREFLOP_TRIALS, rng=np.random.default_rng(opponents),
+    )
+
+
+def strength(obs: Observation, trials: int, rng: np.random.Generator) -> npt.NDArray[np.float64]:
+    """``(m,)`` equity of each player's hand against the opponents still in holding random
+    hands, the board dealt out (so draws count). Preflop it is read from `preflop_equity`;
+    after the flop it is estimated by `gamelm.poker.equity.hand_strength` with ``trials`` deals
+    (standard error about ``0.5 / sqrt(trials)``)."""
+    from gamelm.poker.equity import hand_strength
+    from gamelm.poker.ranges import class_of_combos, combo_index
+
+    opp = np.maximum(obs.live_opponents, 1)
+    out = np.empty(obs.size)
+    pre = obs.board_count == 0
+    if pre.any():
+        cls = class_of_combos(combo_index(obs.hole[pre, 0], obs.hole[pre, 1]))
+        table = np.stack([preflop_equity(o) if (opp[pre] == o).any() else np.zeros(169)
+                          for o in range(1, 10)])  # fmt: skip
+        out[pre] = table[opp[pre] - 1, cls]
+    post = ~pre
+    if post.any():
+        out[post] = hand_strength(
+            obs.hole[post], obs.board[post], obs.board_count[post], opp[post],
+            trials=trials, rng=rng,
+        )
+    return out
+
+
 def encode(
-    obs: Observation, features: bool = False
+    obs: Observation,
+    features: bool = False,
+    equity: npt.NDArray[np.float64] | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     """``(m, T)`` token ids, left-padded so every sequence ends at the last column, and the mask
-    of real tokens. With ``features`` (and ``obs.opponent_stats`` present), the tail also holds
-    the VPIP, PFR and aggression buckets of every opponent still in, in seat order after the
-    player, each after the opponent's position token."""
+    of real tokens. With ``equity`` (``(m,)``, from `strength`), the tail also holds its tenth
+    as ``strength:0``..``strength:9``, after the price. With ``features`` (and
+    ``obs.opponent_stats`` present), the tail then holds the VPIP, PFR and aggression buckets of
+    every opponent still in, in seat order after the player, each after the opponent's position
+    token."""
     if obs.history is None:
         raise ValueError("the token view needs the action history: observe(..., history=...)")
     m = obs.size
@@ -267,7 +321,10 @@ def encode(
         TOKEN["pot:0"] + _log_bucket(obs.pot / bb),
         TOKEN["price:0"] + np.minimum((price * PRICE_BUCKETS).astype(np.int64), 9),
     ]
-    tail_mask = [np.ones(m, bool)] * 3
+    if equity is not None:
+        bucket = (np.asarray(equity, np.float64) * STRENGTH_BUCKETS).astype(np.int64)
+        tail.append(TOKEN["strength:0"] + np.clip(bucket, 0, STRENGTH_BUCKETS - 1))
+    tail_mask = [np.ones(m, bool)] * len(tail)
     if features and obs.opponent_stats is not None:
         from gamelm.agents.opponent_model import feature_index
 

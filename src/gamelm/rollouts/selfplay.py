@@ -124,7 +124,7 @@ def collect(
                 continue
             obs = observe(eng, menu, at, history=history)
             if k == 0:
-                inputs = model.inputs(obs, device)
+                inputs = model.inputs(obs, device, rng)
                 with torch.inference_mode():
                     logp, value = model(*inputs, temperature)
                 p = logp.exp().double().cpu().numpy()

@@ -25,7 +25,7 @@ from gamelm.rollouts.selfplay import SELF, Rollout, collect, left_pad
 class Job:
     """What a worker needs to collect its share of an update's hands."""
 
-    model: dict[str, Any]  # preset, fractions, overrides
+    model: dict[str, Any]  # preset, fractions, strength_trials, overrides
     weights: dict[str, np.ndarray]
     league: list[str]  # opponent specs; "self" and "snapshot" as in PPOConfig.opponents
     snapshot: dict[str, np.ndarray] | None
@@ -50,7 +50,10 @@ def _model(spec: dict[str, Any], weights: dict[str, np.ndarray], slot: str):
     model = _CACHE.get(key)
     if model is None:
         model = PokerLM.from_preset(
-            spec["preset"], fractions=tuple(spec["fractions"]), **spec["overrides"]
+            spec["preset"],
+            fractions=tuple(spec["fractions"]),
+            strength_trials=spec["strength_trials"],
+            **spec["overrides"],
         ).eval()
         _CACHE[key] = model
     model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})

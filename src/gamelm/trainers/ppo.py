@@ -64,6 +64,9 @@ class PPOConfig:
         preset: model size, one of ``tiny`` (default), ``small``, ``seed15m``.
         d_model, n_layers, n_heads: override the preset's width, depth and attention heads.
         fractions: raise sizes of the action menu, as fractions of the pot.
+        strength_trials: Monte Carlo deals behind the model's hand-strength token (its equity
+            against the players still in, in tenths; 0: no such token, the model reads the
+            cards only). A model that starts from ``init_from`` must read the same token.
         init_from: a saved model directory to start from (its weights; a fresh optimizer).
     Game and league:
         seats: players per table (2..6).
@@ -113,6 +116,7 @@ class PPOConfig:
     n_layers: int | None = None
     n_heads: int | None = None
     fractions: tuple[float, ...] = (0.5, 1.0)
+    strength_trials: int = 100
     init_from: str | None = None
 
     seats: int = 2
@@ -190,6 +194,8 @@ class PPOConfig:
             raise ValueError("fractions must be positive pot fractions")
         if len(set(self.fractions)) != len(self.fractions) or len(self.fractions) > 8:
             raise ValueError("fractions must be 1 to 8 distinct pot fractions")
+        if self.strength_trials < 0:
+            raise ValueError(f"strength_trials must be >= 0, got {self.strength_trials}")
         for name in ("d_model", "n_layers", "n_heads"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -315,7 +321,11 @@ class PPOTrainer:
         self._workers = None  # rollout workers, started on first use
         self.rng = np.random.default_rng([cfg.seed, 1])
         self.model = PokerLM.from_preset(
-            cfg.preset, seed=cfg.seed, fractions=cfg.fractions, **cfg.model_overrides()
+            cfg.preset,
+            seed=cfg.seed,
+            fractions=cfg.fractions,
+            strength_trials=cfg.strength_trials,
+            **cfg.model_overrides(),
         ).to(cfg.device)
         if cfg.init_from:
             self._init_from(Path(cfg.init_from))
@@ -365,6 +375,12 @@ class PPOTrainer:
                 f"{path} was trained with raise sizes {start.fractions}, this run uses "
                 f"{self.model.fractions}"
             )
+        if start.strength_trials != self.model.strength_trials:
+            raise ValueError(
+                f"{path} reads the strength token with strength_trials={start.strength_trials}, "
+                f"this run asks for {self.model.strength_trials}; pass "
+                f"--set strength_trials={start.strength_trials}"
+            )
         try:
             self.model.load_state_dict(start.state_dict())
         except RuntimeError:
@@ -390,7 +406,7 @@ class PPOTrainer:
     def _restore(self, path: Path) -> None:
         model, state, league = ckpt.load_checkpoint(path)
         saved = PPOConfig.from_dict(state["config"])
-        for key in ("preset", "d_model", "n_layers", "n_heads", "fractions"):
+        for key in ("preset", "d_model", "n_layers", "n_heads", "fractions", "strength_trials"):
             if getattr(saved, key) != getattr(self.cfg, key):
                 raise ValueError(
                     f"cannot resume: the checkpoint was trained with {key}="
@@ -473,6 +489,7 @@ class PPOTrainer:
         if "snapshot" in cfg.opponents and self.league:
             snapshot = numpy(self.league[int(self.rng.integers(len(self.league)))])
         spec = {"preset": cfg.preset, "fractions": list(cfg.fractions),
+                "strength_trials": cfg.strength_trials,
                 "overrides": cfg.model_overrides()}  # fmt: skip
         shares = w.split(hands, cfg.workers)
         seeds = self.rng.integers(2**63, size=len(shares))
