@@ -102,3 +102,25 @@ def test_the_plain_torch_forward_matches_transformers():
         ours = hidden_states(model.lm, tokens, pos, causal_allowed(mask))
     real = mask[:, :, None].expand_as(ours)
     assert torch.allclose(ours[real], ref.last_hidden_state[real], atol=1e-5)
+
+
+def test_the_strength_token_is_part_of_the_saved_model(tmp_path):
+    import json
+
+    from gamelm.agents.observation import TOKEN
+
+    obs = _obs(8)
+    model = PokerLM.from_preset("tiny", seed=1, strength_trials=50)
+    tokens = model.inputs(obs)[0]
+    assert (tokens[:, -1] >= TOKEN["strength:0"]).all()  # the tail ends with the strength
+    model.save(tmp_path / "m")
+    assert PokerLM.load(tmp_path / "m").strength_trials == 50
+    # a model saved before the token existed has no strength_trials: it reads cards only
+    meta = json.loads((tmp_path / "m" / "gamelm.json").read_text())
+    del meta["strength_trials"]
+    (tmp_path / "m" / "gamelm.json").write_text(json.dumps(meta))
+    old = PokerLM.load(tmp_path / "m")
+    assert old.strength_trials == 0
+    assert old.inputs(obs)[0].shape[1] == tokens.shape[1] - 1
+    with pytest.raises(ValueError, match="strength_trials"):
+        PokerLM.from_preset("tiny", strength_trials=-1)

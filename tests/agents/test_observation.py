@@ -11,12 +11,16 @@ from gamelm.agents.observation import (
     decode,
     encode,
     legal_actions,
+    preflop_equity,
     prompt,
+    strength,
 )
 from gamelm.evaluation.match import MatchConfig, play_match
 from gamelm.poker.abstraction import ActionAbstraction
 from gamelm.poker.batch import BatchEngine
 from gamelm.poker.cards import CARD_NAMES, parse_cards
+from gamelm.poker.equity import equity
+from gamelm.poker.ranges import HAND_CLASSES, hand_class
 
 
 def _flop_spot():
@@ -47,6 +51,29 @@ def test_tokens_read_as_the_hand_so_far():
     # the policy's tokens: no fold offered with nothing to call; check, r1, r2, allin
     names = [VOCAB[t] for t in action_tokens(obs)[0][obs.legal[0]]]
     assert names == ["check", "r1", "r2", "allin"]
+
+
+def test_the_strength_token_is_the_hands_equity_in_tenths():
+    obs = _flop_spot()  # AsAh on Kh 7d 2c against one random hand
+    eq = strength(obs, 4000, np.random.default_rng(0))
+    exact = equity(["AsAh", "random"], board="Kh7d2c").equity[0]  # 0.887, enumerated
+    assert abs(eq[0] - exact) < 0.025
+    tokens, _ = encode(obs, equity=eq)
+    assert decode(tokens[0]).endswith("stack:8 pot:2 price:0 strength:8")
+    assert decode(encode(obs, equity=np.array([1.0]))[0][0]).endswith("strength:9")
+    # preflop, a table per number of opponents, close to the enumerated values
+    # (AA 0.852, 72o 0.346 heads-up; AA 0.492 against five)
+    aa, seven_two = HAND_CLASSES.index("AA"), HAND_CLASSES.index("72o")
+    assert abs(preflop_equity(1)[aa] - 0.852) < 0.01
+    assert abs(preflop_equity(1)[seven_two] - 0.346) < 0.01
+    assert abs(preflop_equity(5)[aa] - 0.492) < 0.01
+    eng = BatchEngine(2, 6, 1, 2, starting_stacks=200)
+    eng.reset(seed=1)
+    hist = ActionHistory(2, 6)
+    hist.reset(np.arange(2))
+    pre = observe(eng, ActionAbstraction((0.5, 1.0)), np.arange(2), history=hist)
+    cls = [HAND_CLASSES.index(hand_class(*h)) for h in pre.hole.tolist()]
+    assert np.allclose(strength(pre, 10, np.random.default_rng(0)), preflop_equity(5)[cls])
 
 
 def test_prompt_follows_the_documented_format():

@@ -46,6 +46,7 @@ def test_the_yaml_file_holds_the_defaults():
         ({"entropy_coef": -0.1}, "must not be negative"),
         ({"opponents": ("exploit:tag",)}, "no opponent\\s+model"),
         ({"ray_address": "auto"}, "needs workers"),
+        ({"strength_trials": -5}, "strength_trials must be >= 0"),
     ],
 )
 def test_bad_settings_say_what_to_change(bad, message):
@@ -56,6 +57,13 @@ def test_bad_settings_say_what_to_change(bad, message):
 def test_unknown_settings_are_named():
     with pytest.raises(ValueError, match=r"unknown PPO setting.*lr"):
         PPOConfig.from_dict({"lr": 0.1})
+
+
+def test_a_start_model_must_read_the_same_strength_token(tmp_path):
+    PokerLM.from_preset("tiny", strength_trials=0).save(tmp_path / "cards_only")
+    cfg = PPOConfig(num_games=64, init_from=str(tmp_path / "cards_only"))
+    with pytest.raises(ValueError, match="--set strength_trials=0"):
+        PPOTrainer(cfg, tmp_path / "run", runs_dir=tmp_path / "runs")
 
 
 def _params(model):
