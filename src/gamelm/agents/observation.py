@@ -258,8 +258,12 @@ def preflop_equity(opponents: int) -> npt.NDArray[np.float64]:
     hole = COMBOS[[CLASS_COMBOS[name][0] for name in HAND_CLASSES]]
     n = hole.shape[0]
     return hand_strength(
-        hole, np.zeros((n, 5), np.int64), np.zeros(n, np.int64), np.full(n, opponents),
-        trials=PREFLOP_TRIALS, rng=np.random.default_rng(opponents),
+        hole,
+        np.zeros((n, 5), np.int64),
+        np.zeros(n, np.int64),
+        np.full(n, opponents),
+        trials=PREFLOP_TRIALS,
+        rng=np.random.default_rng(opponents),
     )
 
 
@@ -282,8 +286,12 @@ def strength(obs: Observation, trials: int, rng: np.random.Generator) -> npt.NDA
     post = ~pre
     if post.any():
         out[post] = hand_strength(
-            obs.hole[post], obs.board[post], obs.board_count[post], opp[post],
-            trials=trials, rng=rng,
+            obs.hole[post],
+            obs.board[post],
+            obs.board_count[post],
+            opp[post],
+            trials=trials,
+            rng=rng,
         )
     return out
 
