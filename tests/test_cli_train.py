@@ -58,10 +58,21 @@ def test_train_runs_history_and_specs(tmp_path, monkeypatch):
         (["--set", "lr=1"], "unknown PPO setting"),
         (["--resume"], "--resume needs --out"),
         (["--checkpoint", "/nonexistent"], "neither a training checkpoint"),
+        (["--config", "bad.yaml"], "bad.yaml is not valid YAML (line 2)"),
+        (["--set", "seats=two"], "seats must be a whole number"),
+        (["--out", "afile"], "is a file"),
+        (["--runs-dir", "afile"], "runs folder afile is a file"),
+        (["--eval-opponents", "ckpt:broken"], "holds no loadable model"),
+        (["--workers", "1", "--ray-address", "127.0.0.1:9"], "cannot reach Ray"),
     ],
 )
 def test_train_errors_are_one_clear_line(args, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GAMELM_RUNS", str(tmp_path / "runs"))  # --runs-dir sets it; undo after
+    (tmp_path / "bad.yaml").write_text("seats: [2\n")
+    (tmp_path / "afile").write_text("not a folder")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "gamelm.json").write_text('{"preset": "tiny", "fractions": [0.5, 1]}')
     result = runner.invoke(app, ["train", *args])
     assert result.exit_code == 2
     assert message in result.stderr and "Traceback" not in result.output
@@ -73,6 +84,16 @@ def test_history_of_an_unknown_run(tmp_path, monkeypatch):
     assert result.exit_code == 2 and "no run named 'nope'" in result.stderr
     bad = runner.invoke(app, ["eval", "run:nope", "--hands", "10"])
     assert bad.exit_code == 2 and "no run named" in bad.stderr
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "reg").mkdir()
+    (tmp_path / "reg" / "registry.sqlite").write_text("not a database, but long enough " * 40)
+    for args, message in [
+        (["runs", "--runs-dir", "afile"], "is a file"),
+        (["runs", "--runs-dir", "reg"], "not a readable run registry"),
+        (["history", "x", "--runs-dir", "reg"], "not a readable run registry"),
+    ]:
+        result = runner.invoke(app, args)  # fmt: skip
+        assert result.exit_code == 2 and message in result.stderr, result.output
 
 
 def test_bench_train_json(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -107,6 +108,10 @@ def run_training(
             bar.update(task, completed=d["hands"], rate=f"{d['charts/hands_per_s']:,.0f}/s",
                        last=last)  # fmt: skip
 
+        def terminate(signum: int, frame: Any) -> None:  # `kill`: end like Ctrl-C, status kept
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGTERM, terminate)
         try:
             result = trainer.train(progress)
         except ValueError as exc:  # a setting only a running match can check
@@ -118,6 +123,8 @@ def run_training(
                 "continues from the last checkpoint"
             )
             raise typer.Exit(code=130) from None
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     return result
 
 
@@ -216,10 +223,9 @@ def train(
                 _fail(f"no config file {config}")
             cfg = PPOConfig.from_yaml(config, **values)
         elif start is not False and start is not True:
-            saved = json.loads((Path(start) / "trainer_state.json").read_text())["config"]
-            cfg = PPOConfig.from_dict({**saved, **values})
+            cfg = PPOConfig.from_saved({**_saved_config(Path(start)), **values})
         elif resume and out is not None and _latest_config(out) is not None:
-            cfg = PPOConfig.from_dict({**_latest_config(out), **values})
+            cfg = PPOConfig.from_saved({**_latest_config(out), **values})
         else:
             cfg = PPOConfig.from_dict(values)
     except (ValueError, TypeError) as exc:
@@ -256,7 +262,15 @@ def _latest_config(out: Path) -> dict | None:
     path = latest(out)
     if path is None:
         return None
-    return json.loads((path / "trainer_state.json").read_text())["config"]
+    return _saved_config(path)
+
+
+def _saved_config(checkpoint: Path) -> dict:
+    """The settings a checkpoint's trainer_state.json holds, or one clear error."""
+    try:
+        return dict(json.loads((checkpoint / "trainer_state.json").read_text())["config"])
+    except (ValueError, KeyError, TypeError):
+        raise ValueError(f"{checkpoint / 'trainer_state.json'} is damaged (no settings)") from None
 
 
 def runs(
@@ -268,7 +282,10 @@ def runs(
     """List the registered training runs."""
     from gamelm.runs.registry import Registry
 
-    reg = Registry(runs_dir)
+    try:
+        reg = Registry(runs_dir)
+    except ValueError as exc:
+        _fail(str(exc))
     infos = reg.runs()
     if as_json:
         print(_json([info.__dict__ for info in infos]))
@@ -311,7 +328,10 @@ def history(
     from gamelm.evaluation.report import plot_history
     from gamelm.runs.registry import Registry
 
-    reg = Registry(runs_dir)
+    try:
+        reg = Registry(runs_dir)
+    except ValueError as exc:
+        _fail(str(exc))
     try:
         info = reg.get(run)
     except KeyError as exc:
@@ -342,8 +362,8 @@ def history(
     target = plot or Path(info.path) / "history.png"
     try:
         plot_history(metrics, target, title=run)
-    except OSError as exc:
-        _fail(f"cannot write the plot {target}: {exc.strerror or exc}")
+    except (OSError, ValueError) as exc:  # ValueError: a suffix matplotlib cannot write
+        _fail(f"cannot write the plot {target}: {getattr(exc, 'strerror', None) or exc}")
     console.print(f"curves: {target}")
 
 
@@ -375,7 +395,10 @@ def bench_train(
     except ValueError as exc:
         _fail(str(exc))
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = PPOTrainer(cfg, Path(tmp) / "run", runs_dir=tmp, tensorboard=False)
+        try:
+            trainer = PPOTrainer(cfg, Path(tmp) / "run", runs_dir=tmp, tensorboard=False)
+        except ValueError as exc:
+            _fail(str(exc))
         trainer.update(trainer.rollout())  # warm-up
         done = decisions = 0
         start = time.perf_counter()

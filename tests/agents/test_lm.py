@@ -115,12 +115,26 @@ def test_the_strength_token_is_part_of_the_saved_model(tmp_path):
     assert (tokens[:, -1] >= TOKEN["strength:0"]).all()  # the tail ends with the strength
     model.save(tmp_path / "m")
     assert PokerLM.load(tmp_path / "m").strength_trials == 50
-    # a model saved before the token existed has no strength_trials: it reads cards only
-    meta = json.loads((tmp_path / "m" / "gamelm.json").read_text())
+    # a model saved before the token existed: ten fewer words, no strength_trials; it loads,
+    # reads the cards only, and plays as it did
+    from gamelm.agents.observation import VOCAB
+
+    before = PokerLM.from_preset("tiny", seed=1, strength_trials=0)
+    before.lm.resize_token_embeddings(len(VOCAB) - 10)
+    before.save(tmp_path / "old")
+    meta = json.loads((tmp_path / "old" / "gamelm.json").read_text())
     del meta["strength_trials"]
-    (tmp_path / "m" / "gamelm.json").write_text(json.dumps(meta))
-    old = PokerLM.load(tmp_path / "m")
+    (tmp_path / "old" / "gamelm.json").write_text(json.dumps(meta))
+    old = PokerLM.load(tmp_path / "old")
     assert old.strength_trials == 0
     assert old.inputs(obs)[0].shape[1] == tokens.shape[1] - 1
+    with torch.no_grad():
+        assert torch.allclose(old(*old.inputs(obs))[0], before.eval()(*before.inputs(obs))[0])
+    res = play_match([make_agent(f"ckpt:{tmp_path / 'old'}"), make_agent("random")],
+                     MatchConfig(seats=2, hands=100, seed=0))  # fmt: skip
+    assert res.payoffs.sum() == 0
+    (tmp_path / "old" / "model.safetensors").unlink()
+    with pytest.raises(ValueError, match="holds no loadable model"):
+        PokerLM.load(tmp_path / "old")
     with pytest.raises(ValueError, match="strength_trials"):
         PokerLM.from_preset("tiny", strength_trials=-1)

@@ -47,6 +47,7 @@ def test_the_yaml_file_holds_the_defaults():
         ({"opponents": ("exploit:tag",)}, "no opponent\\s+model"),
         ({"ray_address": "auto"}, "needs workers"),
         ({"strength_trials": -5}, "strength_trials must be >= 0"),
+        ({"eval_opponents": ()}, "eval_opponents must name"),
     ],
 )
 def test_bad_settings_say_what_to_change(bad, message):
@@ -59,11 +60,30 @@ def test_unknown_settings_are_named():
         PPOConfig.from_dict({"lr": 0.1})
 
 
+def test_settings_from_yaml_or_set_are_read_as_their_types():
+    cfg = PPOConfig.from_dict({"opponents": "tag, equity", "fractions": "1, 0.5",
+                               "learning_rate": "1e-3", "eval_hands": 500})  # fmt: skip
+    assert cfg.opponents == ("tag", "equity") and cfg.fractions == (0.5, 1.0)
+    assert cfg.learning_rate == 0.001
+    for bad, message in [({"seats": "two"}, "seats must be a whole number"),
+                         ({"fractions": "abc"}, "fractions must be a number"),
+                         ({"strength_trials": 1.5}, "strength_trials must be a whole number"),
+                         ({"bf16": "yes"}, "bf16 must be true or false")]:  # fmt: skip
+        with pytest.raises(ValueError, match=message):
+            PPOConfig.from_dict(bad)
+
+
 def test_a_start_model_must_read_the_same_strength_token(tmp_path):
     PokerLM.from_preset("tiny", strength_trials=0).save(tmp_path / "cards_only")
     cfg = PPOConfig(num_games=64, init_from=str(tmp_path / "cards_only"))
     with pytest.raises(ValueError, match="--set strength_trials=0"):
         PPOTrainer(cfg, tmp_path / "run", runs_dir=tmp_path / "runs")
+    # a league or evaluation model with other raise sizes fails now, not at the first evaluation
+    PokerLM.from_preset("tiny", fractions=(0.33, 0.75)).save(tmp_path / "other_sizes")
+    for key in ("opponents", "eval_opponents"):
+        cfg = PPOConfig(num_games=64, **{key: (f"ckpt:{tmp_path / 'other_sizes'}",)})
+        with pytest.raises(ValueError, match="raise sizes"):
+            PPOTrainer(cfg, tmp_path / f"run_{key}", runs_dir=tmp_path / "runs")
 
 
 def _params(model):

@@ -284,7 +284,7 @@ def make_agent(spec: str) -> Agent:
 
         try:
             return LMAgent(PokerLM.load(resolve_run_model(spec.strip()[4:])), name=spec.strip())
-        except (KeyError, FileNotFoundError) as exc:
+        except (KeyError, FileNotFoundError, ValueError) as exc:
             raise ValueError(f"cannot load {spec!r}: {str(exc).strip(chr(34) + chr(39))}") from None
     if spec.strip().lower().startswith("ckpt:"):  # the path keeps its case
         from gamelm.agents.lm import LMAgent, PokerLM
@@ -292,7 +292,7 @@ def make_agent(spec: str) -> Agent:
         path = spec.strip()[5:]
         try:
             return LMAgent(PokerLM.load(path), name=spec.strip())
-        except FileNotFoundError as exc:
+        except (FileNotFoundError, ValueError) as exc:
             raise ValueError(f"cannot load {spec!r}: {exc}") from None
     name = spec.strip().lower()
     if name.startswith("exploit:"):

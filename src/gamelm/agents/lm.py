@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -247,9 +248,16 @@ class PokerLM(nn.Module):
             raise ValueError(
                 f"{meta_path} is not a valid gamelm.json (preset, fractions, strength_trials)"
             ) from None
-        lm = AutoModelForCausalLM.from_pretrained(root, use_safetensors=True)
+        try:
+            lm = AutoModelForCausalLM.from_pretrained(root, use_safetensors=True)
+            head = load_file(str(root / "value_head.safetensors"))
+        except (OSError, ValueError, RuntimeError, SafetensorError) as exc:  # missing/damaged
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ValueError(f"{root} holds no loadable model: {first}") from None
+        if lm.config.vocab_size < len(VOCAB):  # saved before the strength tokens were added
+            lm.resize_token_embeddings(len(VOCAB), mean_resizing=False)  # never read by it
         model = cls(lm, preset, fractions, trials)
-        model.value_head.load_state_dict(load_file(str(root / "value_head.safetensors")))
+        model.value_head.load_state_dict(head)
         return model.to(device).eval()
 
 

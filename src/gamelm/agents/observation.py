@@ -40,6 +40,8 @@ tokens of the legal menu entries at the last position (`action_tokens`).
 from __future__ import annotations
 
 import functools
+import os
+import tempfile
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -250,29 +252,53 @@ PREFLOP_TRIALS = 10_000  # deals per hand class behind `preflop_equity` (standar
 @functools.cache
 def preflop_equity(opponents: int) -> npt.NDArray[np.float64]:
     """``(169,)`` equity of each preflop hand class (`gamelm.poker.ranges.HAND_CLASSES`) against
-    ``opponents`` random hands, by Monte Carlo with `PREFLOP_TRIALS` deals (a fixed seed, computed
-    once per process: about half a second)."""
+    ``opponents`` random hands, by Monte Carlo with `PREFLOP_TRIALS` deals per class from a fixed
+    seed. Computed once (1-2 seconds, in chunks of little memory) and kept in the cache folder
+    (``GAMELM_CACHE_DIR``, else ``~/.cache/gamelm``) so worker processes read it."""
     from gamelm.poker.equity import hand_strength
+    from gamelm.poker.evaluator import _cache_dir
     from gamelm.poker.ranges import CLASS_COMBOS, COMBOS, HAND_CLASSES
 
+    path = _cache_dir() / f"preflop-equity-v1-{opponents}x{PREFLOP_TRIALS}.npy"
+    try:
+        table = np.load(path)
+        if table.shape == (len(HAND_CLASSES),):
+            return table
+    except (OSError, ValueError):
+        pass
     hole = COMBOS[[CLASS_COMBOS[name][0] for name in HAND_CLASSES]]
-    n = hole.shape[0]
-    return hand_strength(
-        hole,
-        np.zeros((n, 5), np.int64),
-        np.zeros(n, np.int64),
-        np.full(n, opponents),
-        trials=PREFLOP_TRIALS,
-        rng=np.random.default_rng(opponents),
+    n, chunks = hole.shape[0], 10
+    rng = np.random.default_rng(opponents)
+    table = np.mean(
+        [
+            hand_strength(
+                hole,
+                np.zeros((n, 5), np.int64),
+                np.zeros(n, np.int64),
+                np.full(n, opponents),
+                trials=PREFLOP_TRIALS // chunks,
+                rng=rng,
+            )
+            for _ in range(chunks)
+        ],
+        axis=0,
     )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, table)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only cache folder: computed again next time
+    return table
 
 
 def strength(obs: Observation, trials: int, rng: np.random.Generator) -> npt.NDArray[np.float64]:
     """``(m,)`` equity of each player's hand against the opponents still in holding random
     hands, the board dealt out (so draws count). Preflop it is read from `preflop_equity`;
-    after the flop it is estimated by `gamelm.poker.equity.hand_strength` with ``trials`` deals
-    (standard error about ``0.5 / sqrt(trials)``)."""
-    from gamelm.poker.equity import hand_strength
+    after the flop it is `Observation.strength`, Monte Carlo with ``trials`` deals (standard
+    error about ``0.5 / sqrt(trials)``)."""
     from gamelm.poker.ranges import class_of_combos, combo_index
 
     opp = np.maximum(obs.live_opponents, 1)
@@ -283,16 +309,9 @@ def strength(obs: Observation, trials: int, rng: np.random.Generator) -> npt.NDA
         table = np.stack([preflop_equity(o) if (opp[pre] == o).any() else np.zeros(169)
                           for o in range(1, 10)])  # fmt: skip
         out[pre] = table[opp[pre] - 1, cls]
-    post = ~pre
-    if post.any():
-        out[post] = hand_strength(
-            obs.hole[post],
-            obs.board[post],
-            obs.board_count[post],
-            opp[post],
-            trials=trials,
-            rng=rng,
-        )
+    post = np.flatnonzero(~pre)
+    if post.size:
+        out[post] = obs.subset(post).strength(trials, rng)
     return out
 
 

@@ -159,6 +159,7 @@ class RayWorkers:
                 kwargs["num_cpus"] = max(n, 1)
             else:
                 kwargs["address"] = address
+                _check_reachable(address)
             try:
                 ray.init(**kwargs)
             except Exception as exc:  # Ray raises several kinds; the user needs one sentence
@@ -170,3 +171,17 @@ class RayWorkers:
 
     def close(self) -> None:  # the cluster is the user's; a local one ends with the process
         pass
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail in seconds, not after Ray's minutes of retries, when a ``host:port`` address (or
+    ``ray://host:port``) does not answer."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto" and other forms: Ray resolves them itself
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ValueError(f"cannot reach Ray at {address!r}: {exc.strerror or exc}") from None

@@ -59,10 +59,15 @@ class Registry:
 
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = Path(root) if root is not None else default_runs_dir()
+        if self.root.exists() and not self.root.is_dir():
+            raise ValueError(f"the runs folder {self.root} is a file; name a directory")
         self.root.mkdir(parents=True, exist_ok=True)
         self.path = self.root / "registry.sqlite"
-        with self._connect() as db:
-            db.executescript(SCHEMA)
+        try:
+            with self._connect() as db:
+                db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise ValueError(f"{self.path} is not a readable run registry ({exc})") from None
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=30)

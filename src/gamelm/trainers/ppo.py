@@ -184,6 +184,8 @@ class PPOConfig:
             raise ValueError(f"device must be cpu or cuda, got {self.device!r}")
         if not self.opponents:
             raise ValueError("opponents must name at least one opponent")
+        if not self.eval_opponents:
+            raise ValueError("eval_opponents must name at least one opponent")
         for spec in (*self.opponents, *self.eval_opponents):
             _check_spec(spec)
         if "snapshot" in self.opponents and self.snapshots < 1:
@@ -220,7 +222,13 @@ class PPOConfig:
             raise ValueError(
                 f"unknown PPO setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
             )
-        return cls(**values)
+        types = {f.name: str(f.type) for f in fields(cls)}
+        return cls(**{k: _coerce(k, types[k], v) for k, v in values.items()})
+
+    @classmethod
+    def from_saved(cls, values: dict[str, Any]) -> PPOConfig:
+        """The settings a checkpoint saved (runs saved before the strength token read none)."""
+        return cls.from_dict({"strength_trials": 0, **values})
 
     @classmethod
     def from_yaml(cls, path: str | Path, **overrides: Any) -> PPOConfig:
@@ -228,7 +236,12 @@ class PPOConfig:
         import yaml
 
         text = Path(path).read_text()
-        values = yaml.safe_load(text) or {}
+        try:
+            values = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            where = getattr(exc, "problem_mark", None)
+            at = f" (line {where.line + 1})" if where is not None else ""
+            raise ValueError(f"{path} is not valid YAML{at}") from None
         if not isinstance(values, dict):
             raise ValueError(f"{path} must hold a mapping of PPO settings")
         return cls.from_dict({**values, **overrides})
@@ -240,6 +253,37 @@ class PPOConfig:
     def model_overrides(self) -> dict[str, int]:
         sizes = {"d_model": self.d_model, "n_layers": self.n_layers, "n_heads": self.n_heads}
         return {k: v for k, v in sizes.items() if v is not None}
+
+
+_KINDS = {int: "a whole number", float: "a number", str: "a string", bool: "true or false"}
+
+
+def _coerce(name: str, kind: str, value: Any) -> Any:
+    """A setting read from YAML or ``--set`` as the type of its field, or one clear error."""
+    if value is None and kind.endswith("| None"):
+        return None
+    base = kind.removesuffix(" | None")
+    if base.startswith("tuple["):
+        item = float if "float" in base else str
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)):
+            raise ValueError(f"{name} must be a list, got {value!r}")
+        return tuple(_coerce(name, item.__name__, v.strip() if isinstance(v, str) else v)
+                     for v in items)  # fmt: skip
+    want = {"int": int, "float": float, "str": str, "bool": bool}.get(base)
+    if want is None:
+        return value
+    ok = isinstance(value, want) and not (want is int and isinstance(value, bool))
+    if want is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not ok and want is float and isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    if not ok:
+        raise ValueError(f"{name} must be {_KINDS[want]}, got {value!r}")
+    return value
 
 
 def _check_spec(spec: str) -> None:
@@ -334,7 +378,9 @@ class PPOTrainer:
             spec: make_agent(spec) for spec in cfg.opponents if spec not in LEAGUE_WORDS
         }
         for spec in cfg.eval_opponents:  # a bad spec fails now, not after hours of training
-            make_agent(spec)
+            self._check_menu(spec, make_agent(spec))
+        for spec, agent in self.opponents.items():
+            self._check_menu(spec, agent)
         if cfg.ray_address:  # connecting to the cluster fails now too
             from gamelm.rollouts.workers import RayWorkers
 
@@ -347,8 +393,19 @@ class PPOTrainer:
 
         Registry(runs_dir).claim(self.name, self.out)
 
+    def _check_menu(self, spec: str, agent: Any) -> None:
+        """A saved poker LM among the opponents must use this run's raise sizes."""
+        model = getattr(agent, "model", None)
+        if isinstance(model, PokerLM) and model.fractions != self.cfg.fractions:
+            raise ValueError(
+                f"{spec} was trained with raise sizes {model.fractions}, this run uses "
+                f"{self.cfg.fractions}; pass the same fractions"
+            )
+
     def _check_out(self, start: Path | None) -> None:
         """Never mix two runs in one directory."""
+        if self.out.exists() and not self.out.is_dir():
+            raise ValueError(f"--out {self.out} is a file; name a directory for the run")
         found = ckpt.checkpoints(self.out)
         if start is None and (found or (self.out / "final_model").exists()):
             raise ValueError(
@@ -375,11 +432,11 @@ class PPOTrainer:
                 f"{path} was trained with raise sizes {start.fractions}, this run uses "
                 f"{self.model.fractions}"
             )
-        if start.strength_trials != self.model.strength_trials:
+        if bool(start.strength_trials) != bool(self.model.strength_trials):
+            reads = "reads" if start.strength_trials else "does not read"
             raise ValueError(
-                f"{path} reads the strength token with strength_trials={start.strength_trials}, "
-                f"this run asks for {self.model.strength_trials}; pass "
-                f"--set strength_trials={start.strength_trials}"
+                f"{path} {reads} the strength token; pass "
+                f"--set strength_trials={start.strength_trials} to train it on"
             )
         try:
             self.model.load_state_dict(start.state_dict())
@@ -404,8 +461,13 @@ class PPOTrainer:
         return Path(resume)
 
     def _restore(self, path: Path) -> None:
+        if "strength_trials" not in json.loads((path / "gamelm.json").read_text()):
+            raise ValueError(
+                f"{path} was written before models read the strength token and cannot be "
+                f"resumed; start a new run from its weights with --set init_from={path}"
+            )
         model, state, league = ckpt.load_checkpoint(path)
-        saved = PPOConfig.from_dict(state["config"])
+        saved = PPOConfig.from_saved(state["config"])
         for key in ("preset", "d_model", "n_layers", "n_heads", "fractions", "strength_trials"):
             if getattr(saved, key) != getattr(self.cfg, key):
                 raise ValueError(
@@ -595,12 +657,13 @@ class PPOTrainer:
         from gamelm.runs.registry import Registry
 
         registry = Registry(self.runs_dir)
-        registry.start(self.name, self.out, cfg.to_dict())
-        registry.forget_after(self.name, self.hands)
-        writer = self._writer()
+        writer = None
         stopped_early = False
         status = "failed"
         try:
+            registry.start(self.name, self.out, cfg.to_dict())
+            registry.forget_after(self.name, self.hands)
+            writer = self._writer()
             while self.hands < cfg.num_games:
                 t0 = time.perf_counter()
                 ro = self.rollout()
@@ -623,6 +686,8 @@ class PPOTrainer:
                     self.league.append(copy.deepcopy(self.model).eval())
                     self.league = self.league[-cfg.snapshots :]
                 last = self.hands >= cfg.num_games
+                if last:  # the trained model is safe before the final evaluation
+                    self.model.save(self.out / "final_model")
                 if (cfg.eval_interval and self.updates % cfg.eval_interval == 0) or last:
                     ev = self.evaluate()
                     self.evals.append(ev)
@@ -655,7 +720,8 @@ class PPOTrainer:
                 if stopped_early:
                     self.log(f"early stop: no better evaluation in {cfg.patience} evaluations")
                     break
-            self.model.save(self.out / "final_model")
+            if stopped_early or not (self.out / "final_model").is_dir():
+                self.model.save(self.out / "final_model")
             status = "stopped early" if stopped_early else "finished"
         except KeyboardInterrupt:
             status = "interrupted"
