@@ -5,7 +5,7 @@ natural-language prompt for general LLMs.
 one seat in one hand share a growing prefix (a key/value cache can be reused across them)::
 
     <bos> players:2 @BB Ks Qd | preflop SB/BTN:r2 BB:call | flop 7h 2c Jd BB:check SB/BTN:r1
-    | stack:9 pot:6 price:3
+    | stack:9 pot:6 price:3 strength:7
 
 (the bars are not tokens). The head is the player's seat and hole cards; the middle is the public
 history kept by `ActionHistory` (street markers with the cards they deal, and every action as one
@@ -15,7 +15,7 @@ costs), then, for models that read it, the hand's strength (its equity against t
 still in, in tenths: the card abstraction a solver would use, so a small model does not have to
 learn hand ranking before it can learn betting), and optionally the opponent model's features
 of the players still in. A typical heads-up
-decision is 12 to 25 tokens. The policy's tokens are ``fold``, ``check``, ``call``, ``r1``...
+decision is 13 to 26 tokens. The policy's tokens are ``fold``, ``check``, ``call``, ``r1``...
 (the menu's raise entries, smallest first) and ``allin``; the policy is the softmax over the
 tokens of the legal menu entries at the last position (`action_tokens`).
 
