@@ -265,6 +265,16 @@ def _latest_config(out: Path) -> dict | None:
     return _saved_config(path)
 
 
+def _registry(runs_dir: Path | None):  # -> gamelm.runs.registry.Registry
+    """The registry of ``runs_dir``, or one clear error."""
+    from gamelm.runs.registry import Registry
+
+    try:
+        return Registry(runs_dir)
+    except ValueError as exc:
+        _fail(str(exc))
+
+
 def _saved_config(checkpoint: Path) -> dict:
     """The settings a checkpoint's trainer_state.json holds, or one clear error."""
     try:
@@ -280,12 +290,8 @@ def runs(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List the registered training runs."""
-    from gamelm.runs.registry import Registry
 
-    try:
-        reg = Registry(runs_dir)
-    except ValueError as exc:
-        _fail(str(exc))
+    reg = _registry(runs_dir)
     infos = reg.runs()
     if as_json:
         print(_json([info.__dict__ for info in infos]))
@@ -326,12 +332,8 @@ def history(
 ) -> None:
     """Print a run's training history and write a PNG of its curves."""
     from gamelm.evaluation.report import plot_history
-    from gamelm.runs.registry import Registry
 
-    try:
-        reg = Registry(runs_dir)
-    except ValueError as exc:
-        _fail(str(exc))
+    reg = _registry(runs_dir)
     try:
         info = reg.get(run)
     except KeyError as exc:
