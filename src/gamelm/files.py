@@ -1,5 +1,6 @@
-"""Writing directories atomically: a crash mid-write never leaves a half-written directory where
-a reader (``from_pretrained``, ``--resume``) would find it."""
+"""Writing files and directories atomically: a crash mid-write never leaves a half-written file
+or directory where a reader (``from_pretrained``, ``--resume``, a cache) would find it; and the
+cache folder."""
 
 from __future__ import annotations
 
@@ -32,3 +33,26 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+@contextmanager
+def atomic_file(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """Yield a temporary file name beside ``path`` (ending in ``suffix``, for writers that read
+    the format from it); on success the file replaces ``path``, on failure it is deleted."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def cache_dir() -> Path:
+    """Where computed tables are kept between runs: ``GAMELM_CACHE_DIR``, else
+    ``~/.cache/gamelm``."""
+    return Path(os.environ.get("GAMELM_CACHE_DIR", Path.home() / ".cache" / "gamelm"))

@@ -40,8 +40,6 @@ tokens of the legal menu entries at the last position (`action_tokens`).
 from __future__ import annotations
 
 import functools
-import os
-import tempfile
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -255,11 +253,11 @@ def preflop_equity(opponents: int) -> npt.NDArray[np.float64]:
     ``opponents`` random hands, by Monte Carlo with `PREFLOP_TRIALS` deals per class from a fixed
     seed. Computed once (1-2 seconds, in chunks of little memory) and kept in the cache folder
     (``GAMELM_CACHE_DIR``, else ``~/.cache/gamelm``) so worker processes read it."""
+    from gamelm.files import atomic_file, cache_dir
     from gamelm.poker.equity import hand_strength
-    from gamelm.poker.evaluator import _cache_dir
     from gamelm.poker.ranges import CLASS_COMBOS, COMBOS, HAND_CLASSES
 
-    path = _cache_dir() / f"preflop-equity-v1-{opponents}x{PREFLOP_TRIALS}.npy"
+    path = cache_dir() / f"preflop-equity-v1-{opponents}x{PREFLOP_TRIALS}.npy"
     try:
         table = np.load(path)
         if table.shape == (len(HAND_CLASSES),):
@@ -284,11 +282,8 @@ def preflop_equity(opponents: int) -> npt.NDArray[np.float64]:
         axis=0,
     )
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, table)
-        os.replace(tmp, path)
+        with atomic_file(path, ".npy") as tmp:
+            np.save(tmp, table)
     except OSError:
         pass  # a read-only cache folder: computed again next time
     return table

@@ -21,8 +21,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +32,7 @@ from gamelm.agents.observation import ActionHistory
 from gamelm.agents.opponent_model import EVENTS, CounterStrategy, OpponentModel
 from gamelm.evaluation.allin import expected_payoffs
 from gamelm.evaluation.showdown import showdown_equity
+from gamelm.files import atomic_file
 from gamelm.poker.abstraction import CALL_ID, FOLD_ID, ActionAbstraction
 from gamelm.poker.batch import RAISE, BatchEngine
 from gamelm.poker.cards import deal
@@ -145,15 +144,8 @@ class MatchResult:
         arrays |= {f"bet_{k}": v for k, v in self.bets.items()}
         if self.allin_payoffs is not None:
             arrays["allin_payoffs"] = self.allin_payoffs
-        target = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez_compressed(f, **arrays)  # type: ignore[arg-type]
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(path, ".npz") as tmp:
+            np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, path: str | Path) -> MatchResult:

@@ -12,9 +12,10 @@ True
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from gamelm.files import atomic_file
 
 
 def plot_win_rates(summary: dict[str, Any], path: str | Path, title: str | None = None) -> None:
@@ -57,16 +58,12 @@ def _save(fig: Any, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(suffix=path.suffix or ".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        with atomic_file(path, path.suffix or ".png") as tmp:
+            fig.savefig(tmp)
+            os.chmod(tmp, 0o644)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 HISTORY_PANELS = (

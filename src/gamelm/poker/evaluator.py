@@ -33,15 +33,13 @@ ValueError: a hand has 5, 6 or 7 cards, got 2 in 'AhAd'
 from __future__ import annotations
 
 import itertools
-import os
-import tempfile
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from gamelm.files import atomic_file, cache_dir
 from gamelm.poker.cards import CardsLike, parse_cards
 
 NUM_CLASSES = 7462
@@ -194,13 +192,9 @@ def _build_tables() -> dict[str, npt.NDArray[np.int16]]:
     return tables
 
 
-def _cache_dir() -> Path:
-    return Path(os.environ.get("GAMELM_CACHE_DIR", Path.home() / ".cache" / "gamelm"))
-
-
 @cache
 def _tables() -> dict[str, npt.NDArray[np.int16]]:
-    path = _cache_dir() / f"evaluator-v{_TABLE_VERSION}.npz"
+    path = cache_dir() / f"evaluator-v{_TABLE_VERSION}.npz"
     try:
         with np.load(path) as data:
             loaded = {k: data[k] for k in data.files}
@@ -210,11 +204,8 @@ def _tables() -> dict[str, npt.NDArray[np.int16]]:
         pass
     tables = _build_tables()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **tables)
-        os.replace(tmp, path)
+        with atomic_file(path, ".npz") as tmp:
+            np.savez(tmp, **tables)
     except OSError:
         pass  # a read-only home is fine: the tables are rebuilt next time
     return tables

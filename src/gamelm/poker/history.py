@@ -22,13 +22,12 @@ finishing_stacks = [101, 99]
 
 from __future__ import annotations
 
-import os
-import tempfile
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gamelm.files import atomic_file
 from gamelm.poker import rules
 from gamelm.poker.batch import CHECK_CALL, FOLD, BatchEngine
 from gamelm.poker.cards import format_cards, parse_cards
@@ -259,16 +258,8 @@ def replay(record: HandRecord) -> rules.State:
 
 def write_atomic(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename (never half-written)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 class BatchRecorder:
