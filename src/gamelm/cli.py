@@ -578,6 +578,11 @@ app.command("runs")(cli_train.runs)
 app.command("history")(cli_train.history)
 bench_app.command("train")(cli_train.bench_train)
 
+from gamelm import cli_solve  # noqa: E402  (solvers: solve, lbr, bench cfr)
+
+app.command("solve")(cli_solve.solve)
+bench_app.command("cfr")(cli_solve.bench_cfr)
+
 
 def main() -> None:
     app()

@@ -1,0 +1,1 @@
+"""Game-theory solvers: CFR/CFR+/DCFR, exploitability, MCCFR blueprints, local best response."""
