@@ -105,22 +105,169 @@ def _solve_small(
         console.print(f"average strategy written to {out}", highlight=False)
 
 
+def _parse_settings(settings: list[str]) -> dict[str, object]:
+    """``--set key=value`` pairs for `BlueprintConfig` (lists as ``0.5,1``)."""
+    import dataclasses
+
+    from gamelm.solvers.blueprint import BlueprintConfig
+
+    fields = {f.name: f for f in dataclasses.fields(BlueprintConfig)}
+    out: dict[str, object] = {}
+    for item in settings:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep:
+            _fail(f"--set takes key=value, got {item!r}")
+        if key not in fields:
+            _fail(f"unknown blueprint setting {key!r}; known: {', '.join(sorted(fields))}")
+        default = getattr(BlueprintConfig(), key)
+        try:
+            if isinstance(default, tuple):
+                kind = type(default[0])
+                out[key] = tuple(kind(x) for x in raw.split(",") if x.strip())
+            elif isinstance(default, bool):
+                if raw.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError(raw)
+                out[key] = raw.lower() in ("true", "1")
+            else:
+                out[key] = type(default)(raw)
+        except ValueError:
+            _fail(f"--set {key}={raw}: expected {type(default).__name__}")
+    return out
+
+
+def _solve_holdem(
+    iterations: int | None,
+    seconds: float,
+    out: Path,
+    resume: bool,
+    settings: list[str],
+    workers: int,
+    ray_address: str | None,
+    checkpoint_minutes: float,
+    as_json: bool,
+    progress: bool,
+) -> None:
+    from tqdm import tqdm
+
+    from gamelm.solvers.blueprint import Blueprint, BlueprintConfig, train
+
+    overrides = _parse_settings(settings)
+    if out.exists() and not resume:
+        _fail(f"{out} exists; pass --resume to continue that blueprint or choose another --out")
+    try:
+        if resume and out.exists():
+            blueprint = Blueprint.load(out)
+            if overrides:
+                _fail(
+                    "--set cannot change a blueprint being resumed; its settings are saved with it"
+                )
+        else:
+            blueprint = Blueprint.new(BlueprintConfig(**overrides))
+    except ValueError as exc:
+        _fail(str(exc))
+    tree = blueprint.tree_game.tree
+    if not as_json:
+        cfg = blueprint.config
+        sizes = ", ".join(f"{f:g}" for f in cfg.fractions)
+        console.print(
+            f"hold'em blueprint: raises {sizes} pot and all-in, "
+            f"at most {'/'.join(map(str, cfg.raise_caps))} per street; {tree.num_nodes:,} betting "
+            f"nodes, {tree.num_rows:,} information sets; {workers} worker(s)",
+            highlight=False,
+        )
+    start_iter = blueprint.iterations
+    bar = tqdm(
+        total=None if iterations is None else iterations - start_iter,
+        unit="it",
+        desc="MCCFR",
+        disable=not progress,
+        leave=False,
+    )
+    started = time.perf_counter()
+
+    def on_round(bp: Blueprint, rate: float) -> None:
+        bar.update(bp.iterations - start_iter - bar.n)
+        post = {"deals/s": f"{rate:,.0f}", "deals": f"{bp.deals:,}"}
+        if bp.history:
+            last = bp.history[-1]
+            post["vs " + str(last["opponent"])] = f"{last['bb_per_100']:+.0f} bb/100"
+        bar.set_postfix(post)
+
+    try:
+        with bar:
+            train(
+                blueprint,
+                iterations=iterations,
+                seconds=seconds,
+                workers=workers,
+                ray_address=ray_address,
+                out=out,
+                checkpoint_seconds=checkpoint_minutes * 60,
+                on_round=on_round,
+            )
+    except ValueError as exc:
+        _fail(str(exc))
+    wall = time.perf_counter() - started
+    summary = {
+        "iterations": blueprint.iterations,
+        "deals": blueprint.deals,
+        "seconds": wall,
+        "deals_per_s": (blueprint.deals) / max(blueprint.seconds, 1e-9),
+        "out": str(out),
+    }
+    if as_json:
+        print(json.dumps(summary))
+        return
+    console.print(
+        f"{blueprint.iterations:,} iterations, {blueprint.deals:,} deals in {wall / 60:.1f} min "
+        f"({summary['deals_per_s']:,.0f} deals/s); blueprint saved to {out}",
+        highlight=False,
+    )
+
+
 def solve(
     game: Annotated[str, typer.Argument(help="kuhn, leduc or holdem.")],
     algorithm: Annotated[
         str, typer.Option(help="Kuhn and Leduc: cfr, cfr+ or dcfr (discounted CFR).")
     ] = "cfr+",
     iterations: Annotated[
-        int | None, typer.Option(help="Iterations to run (default 1,000 on Kuhn and Leduc).")
+        int | None,
+        typer.Option(
+            help="Iterations to run (Kuhn and Leduc: default 1,000; hold'em: batches of deals)."
+        ),
     ] = None,
-    minutes: Annotated[float | None, typer.Option(help="Run for this long instead.")] = None,
+    minutes: Annotated[
+        float | None, typer.Option(help="Run for this long instead (hold'em default: 60).")
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
             help="Kuhn and Leduc: write the average strategy here as JSON, "
-            "{OpenSpiel information-state string: [probability per OpenSpiel action id]}."
+            "{OpenSpiel information-state string: [probability per OpenSpiel action id]}. "
+            "Hold'em: the blueprint directory (default blueprints/holdem)."
         ),
     ] = None,
+    resume: Annotated[bool, typer.Option(help="Hold'em: continue the blueprint at --out.")] = False,
+    settings: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Hold'em abstraction and solver settings, key=value: fractions=0.5,1 "
+            "raise_caps=2,1,1,1 stack_bb equity_bins spread_bins river_bins runouts opponents "
+            "batch_size batches_per_round linear seed.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Hold'em: worker processes (default: one per CPU core).")
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="Hold'em: run the workers as Ray tasks (auto, ray://host:port, local)."),
+    ] = None,
+    checkpoint_minutes: Annotated[
+        float, typer.Option(help="Hold'em: save the blueprint this often.")
+    ] = 10.0,
     as_json: Annotated[
         bool,
         typer.Option("--json", help="Print one JSON object: iterations, exploitability, seconds."),
@@ -128,10 +275,38 @@ def solve(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Solve a game: CFR, CFR+ or DCFR on Kuhn and Leduc poker (exact exploitability in chips per
-    game, OpenSpiel's convention)."""
+    game, OpenSpiel's convention), or an MCCFR blueprint for heads-up No-Limit Hold'em."""
     name = game.lower()
+    if name == "holdem":
+        import os
+
+        n = workers if workers is not None else max(1, min(os.cpu_count() or 1, 16))
+        if n < 1:
+            _fail(f"--workers must be at least 1, got {n}")
+        if not checkpoint_minutes > 0:
+            _fail(f"--checkpoint-minutes must be positive, got {checkpoint_minutes}")
+        if out is not None and out.exists() and not out.is_dir():
+            _fail(f"--out {out} is a file; a blueprint is a directory")
+        iters, seconds = (
+            _budget(iterations, minutes, 0)
+            if (iterations is not None or minutes is not None)
+            else (None, 3600.0)
+        )
+        _solve_holdem(
+            iters,
+            seconds,
+            out or Path("blueprints/holdem"),
+            resume,
+            settings or [],
+            n,
+            ray_address,
+            checkpoint_minutes,
+            as_json,
+            progress and not as_json,
+        )
+        return
     if name not in SMALL_GAMES:
-        _fail(f"unknown game {game!r}; choose one of {', '.join(SMALL_GAMES)}")
+        _fail(f"unknown game {game!r}; choose one of {', '.join((*SMALL_GAMES, 'holdem'))}")
     from gamelm.solvers.cfr import ALGORITHMS
 
     if algorithm not in ALGORITHMS:

@@ -11,13 +11,13 @@ named by ``ckpt:PATH`` must be readable at that path on every worker.
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from gamelm.agents.observation import PAD
+from gamelm.parallel import ProcessPool, RayPool
 from gamelm.rollouts.selfplay import SELF, Rollout, collect, left_pad
 
 
@@ -124,64 +124,16 @@ def split(hands: int, workers: int) -> list[int]:
     return [base + (i < extra) for i in range(workers) if base + (i < extra) > 0]
 
 
-class ProcessWorkers:
+class ProcessWorkers(ProcessPool):
     """``n`` worker processes on this machine (spawned, one torch thread each)."""
 
     def __init__(self, n: int) -> None:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        self.n = n
-        os.environ.setdefault("OMP_NUM_THREADS", "1")
-        self._pool = ProcessPoolExecutor(n, mp_context=mp.get_context("spawn"))
-
-    def run(self, jobs: list[Job]) -> list[Rollout]:
-        return list(self._pool.map(run_job, jobs))
-
-    def close(self) -> None:
-        self._pool.shutdown(cancel_futures=True)
+        super().__init__(n, run_job)
 
 
-class RayWorkers:
+class RayWorkers(RayPool):
     """``n`` rollout tasks per update on a Ray cluster (``address`` as for ``ray.init``:
     ``auto``, ``ray://host:10001``, or ``local`` to start Ray on this machine)."""
 
     def __init__(self, n: int, address: str) -> None:
-        try:
-            import ray
-        except ImportError:
-            raise ValueError("--ray-address needs Ray: pip install 'gamelm[distributed]'") from None
-        self.n = n
-        self._ray = ray
-        if not ray.is_initialized():
-            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
-            if address == "local":
-                kwargs["num_cpus"] = max(n, 1)
-            else:
-                kwargs["address"] = address
-                _check_reachable(address)
-            try:
-                ray.init(**kwargs)
-            except Exception as exc:  # Ray raises several kinds; the user needs one sentence
-                raise ValueError(f"cannot start or reach Ray at {address!r}: {exc}") from None
-        self._task = ray.remote(num_cpus=1)(run_job)
-
-    def run(self, jobs: list[Job]) -> list[Rollout]:
-        return self._ray.get([self._task.remote(job) for job in jobs])
-
-    def close(self) -> None:  # the cluster is the user's; a local one ends with the process
-        pass
-
-
-def _check_reachable(address: str, timeout: float = 5.0) -> None:
-    """Fail in seconds, not after Ray's minutes of retries, when a ``host:port`` address (or
-    ``ray://host:port``) does not answer."""
-    import socket
-
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    if not host or not port.isdigit():
-        return  # "auto" and other forms: Ray resolves them itself
-    try:
-        socket.create_connection((host, int(port)), timeout=timeout).close()
-    except OSError as exc:
-        raise ValueError(f"cannot reach Ray at {address!r}: {exc.strerror or exc}") from None
+        super().__init__(n, address, run_job)
