@@ -325,7 +325,8 @@ def eval_cmd(
 
     Agents: random, calling-station, maniac, tag, equity, exploit:NAME (NAME adjusted to the
     opponents' tendencies, counted by an opponent model during the match), ckpt:PATH (a saved
-    poker LM) or run:NAME (the model of a registered training run). An agent named more than
+    poker LM), run:NAME (the model of a registered training run) or blueprint:PATH (a hold'em
+    blueprint from `gamelm solve holdem`, heads-up). An agent named more than
     once is reported as NAME#k, k its place in the lineup
     (0 is AGENT)."""
     from gamelm.agents.baselines import make_agent

@@ -60,6 +60,13 @@ class RandomAgent:
 
         return sample_uniform(obs.legal, rng)
 
+    def action_probabilities(
+        self, obs: Observation, rng: np.random.Generator
+    ) -> npt.NDArray[np.float64]:
+        """Uniform over the legal entries (used by `gamelm.solvers.lbr`)."""
+        legal = obs.legal.astype(np.float64)
+        return legal / legal.sum(axis=1, keepdims=True)
+
 
 @dataclass
 class CallingStation:
@@ -276,8 +283,9 @@ def make_agent(spec: str) -> Agent:
     """An agent from its name (``random``, ``calling-station``, ``maniac``, ``tag``, ``equity``),
     ``exploit:NAME`` for that agent adjusted to the opponents' tendencies
     (`gamelm.agents.opponent_model.Exploit`), or ``ckpt:PATH`` for a saved poker LM
-    (`gamelm.agents.lm.PokerLM`), or ``run:NAME`` for the model of a registered training run
-    (its final model, else its newest checkpoint; `gamelm.runs.registry`)."""
+    (`gamelm.agents.lm.PokerLM`), ``run:NAME`` for the model of a registered training run
+    (its final model, else its newest checkpoint; `gamelm.runs.registry`), or
+    ``blueprint:PATH`` for a hold'em blueprint (`gamelm.agents.tabular.BlueprintAgent`)."""
     if spec.strip().lower().startswith("run:"):
         from gamelm.agents.lm import LMAgent, PokerLM
         from gamelm.runs.registry import resolve_run_model
@@ -286,6 +294,14 @@ def make_agent(spec: str) -> Agent:
             return LMAgent(PokerLM.load(resolve_run_model(spec.strip()[4:])), name=spec.strip())
         except (KeyError, FileNotFoundError, ValueError) as exc:
             raise ValueError(f"cannot load {spec!r}: {str(exc).strip(chr(34) + chr(39))}") from None
+    if spec.strip().lower().startswith("blueprint:"):
+        from gamelm.agents.tabular import BlueprintAgent
+
+        path = spec.strip()[10:]
+        try:
+            return BlueprintAgent.load(path, name=spec.strip())
+        except (FileNotFoundError, ValueError) as exc:
+            raise ValueError(f"cannot load {spec!r}: {exc}") from None
     if spec.strip().lower().startswith("ckpt:"):  # the path keeps its case
         from gamelm.agents.lm import LMAgent, PokerLM
 
@@ -303,6 +319,6 @@ def make_agent(spec: str) -> Agent:
     if factory is None:
         raise ValueError(
             f"unknown agent {spec!r}; available: {', '.join(BASELINES)}, exploit:NAME, "
-            "ckpt:PATH or run:NAME"
+            "ckpt:PATH, run:NAME or blueprint:PATH"
         )
     return factory()

@@ -1,0 +1,191 @@
+"""``blueprint:PATH``: an agent that plays the average strategy of a hold'em blueprint
+(`gamelm.solvers.blueprint`).
+
+At each decision the agent follows the hand through the blueprint's betting tree from the public
+history the match keeps (`gamelm.agents.observation.ActionHistory`): folds and calls map to
+themselves; a raise of pot fraction ``x`` that the tree does not have at that node is *translated*
+to one of its two neighbours ``A < x < B`` among the tree's raise sizes there (all-in counted as its
+pot fraction) by the pseudo-harmonic mapping of Ganzfried and Sandholm (2013, "Action Translation
+in Extensive-Form Games with Large Action Spaces"): ``A`` with probability
+``(B - x)(1 + A) / ((B - A)(1 + x))``, else ``B`` (below the smallest size: the smallest; above the
+largest: the largest). The draw is a hash of the table, the position in the hand and the cards, so
+one hand is translated the same way at every later decision. The agent's own raises map to the
+nearest size of the match's menu. The card bucket of the decision is computed as in training
+(`gamelm.games.holdem.CardAbstraction`), and the action is drawn from the average strategy of that
+(node, bucket) information set.
+
+When the hand has left the tree (the translated line ended in the tree but goes on at the table,
+for example a raise mapped to an all-in that was then called for less), the agent falls back to
+pot odds: it calls when its Monte Carlo equity beats the price, raises a pot with 80% or more, and
+otherwise checks or folds. `BlueprintAgent.off_tree` counts those decisions.
+"""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from gamelm.agents.base import Observation, pick_legal, raise_entry
+from gamelm.agents.observation import ACTIONS, TOKEN, acted_tokens, nearest_fraction
+from gamelm.poker.abstraction import CALL_ID, FOLD_ID
+from gamelm.solvers.blueprint import Blueprint
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+_STREET_TOKENS = {TOKEN[s] for s in ("preflop", "flop", "turn", "river")}
+_RAISE = {f"r{i}": i - 1 for i in range(1, 9)}
+
+
+def pseudo_harmonic(x: float, a: float, b: float) -> float:
+    """Probability of mapping a bet of ``x`` pots to the smaller size ``a`` (``a <= x <= b``).
+
+    >>> round(pseudo_harmonic(0.75, 0.5, 1.0), 4)
+    0.4286
+    >>> pseudo_harmonic(0.5, 0.5, 1.0), pseudo_harmonic(1.0, 0.5, 1.0)
+    (1.0, 0.0)
+    """
+    return (b - x) * (1 + a) / ((b - a) * (1 + x))
+
+
+class BlueprintAgent:
+    """Plays a blueprint's average strategy heads-up, translating off-tree bets."""
+
+    def __init__(self, blueprint: Blueprint, name: str = "blueprint") -> None:
+        self.name = name
+        self.blueprint = blueprint
+        self.ht = blueprint.holdem_tree
+        self.tree = blueprint.tree_game.tree
+        self.cards = blueprint.cards
+        self.fractions = blueprint.config.fractions
+        self.strategy = blueprint.average_strategy_t().T.copy()  # (rows, actions)
+        self.all_in_id = self.ht.abstraction.menu.all_in_id
+        self.off_tree = 0
+        self.decisions = 0
+        acted = acted_tokens(2)
+        self._acted = {
+            int(acted[s, k]): (s, ACTIONS[k]) for s in range(2) for k in range(len(ACTIONS))
+        }
+
+    @classmethod
+    def load(cls, path: str | Path, name: str | None = None) -> BlueprintAgent:
+        return cls(Blueprint.load(path), name or f"blueprint:{path}")
+
+    # -- following the hand through the tree ----------------------------------------------------
+
+    def _raise_options(self, node: int) -> list[tuple[float, int]]:
+        """(pot fraction, menu id) of the raises the tree has at ``node``, smallest first."""
+        kids = self.tree.children[node]
+        opts = [(f, 2 + j) for j, f in enumerate(self.fractions) if kids[2 + j] >= 0]
+        if kids[self.all_in_id] >= 0:
+            pac = max(int(self.ht.pot_after_call[node]), 1)
+            f_all = (int(self.ht.all_in_to[node]) - int(self.ht.max_bet[node])) / pac
+            opts.append((max(f_all, opts[-1][0] + 1e-6 if opts else f_all), self.all_in_id))
+        return opts
+
+    def _translate(self, node: int, x: float, own: bool, u: float) -> int:
+        opts = self._raise_options(node)
+        if not opts:
+            return CALL_ID
+        sizes = [f for f, _ in opts]
+        if own:
+            return opts[int(nearest_fraction([x], tuple(sizes))[0])][1]
+        if x <= sizes[0]:
+            return opts[0][1]
+        if x >= sizes[-1]:
+            return opts[-1][1]
+        k = int(np.searchsorted(sizes, x))
+        a, b = sizes[k - 1], sizes[k]
+        return opts[k - 1][1] if u < pseudo_harmonic(x, a, b) else opts[k][1]
+
+    def _node(self, obs: Observation, row: int) -> int:
+        """The tree node of this decision, or -1 when the hand has left the tree."""
+        if obs.history is None or obs.history_len is None:
+            raise ValueError("the blueprint agent needs the public history the match keeps")
+        menu_fracs = getattr(obs.menu, "fractions", self.fractions)
+        tokens = obs.history[row, : int(obs.history_len[row])].tolist()
+        seed = zlib.crc32(np.asarray([obs.tables[row], *obs.hole[row]], np.int64).tobytes())
+        node = 0
+        for pos, tok in enumerate(tokens):
+            acted = self._acted.get(tok)
+            if acted is None:
+                continue  # street markers and cards
+            seat, action = acted
+            if self.tree.player[node] != seat:
+                return -1
+            if action == "fold":
+                a = FOLD_ID
+            elif action in ("check", "call"):
+                a = CALL_ID
+            else:
+                if action == "allin":
+                    x = float("inf")
+                else:
+                    i = _RAISE[action]
+                    x = menu_fracs[i] if i < len(menu_fracs) else menu_fracs[-1]
+                u = (zlib.crc32(pos.to_bytes(2, "little"), seed) & 0xFFFFFFFF) / 2**32
+                a = self._translate(node, x, seat == int(obs.seat[row]), u)
+            child = int(self.tree.children[node, a])
+            if child < 0 or self.tree.player[child] < 0:
+                return -1  # not in the tree, or the tree's line is over and the hand is not
+            node = child
+        if self.tree.player[node] != int(obs.seat[row]) or self.tree.street[node] != int(
+            obs.street[row]
+        ):
+            return -1
+        return node
+
+    # -- acting ------------------------------------------------------------------------------------
+
+    def _to_menu(self, obs: Observation, ids: IntArray) -> IntArray:
+        """Blueprint menu ids -> the match menu's ids (raises by nearest pot fraction)."""
+        out = ids.copy()
+        out[ids == self.all_in_id] = obs.menu.all_in_id
+        for j, f in enumerate(self.fractions):
+            pick = np.flatnonzero(ids == 2 + j)
+            if pick.size:
+                out[pick] = raise_entry(obs.subset(pick), f)
+        return out
+
+    def action_probabilities(self, obs: Observation, rng: np.random.Generator) -> FloatArray:
+        """``(m, A)``: the probability of each of the match menu's entries at every decision."""
+        if obs.num_players != 2:
+            raise ValueError(f"a blueprint plays heads-up only, not at {obs.num_players} seats")
+        m = obs.size
+        out = np.zeros((m, obs.menu.num_actions))
+        nodes = np.array([self._node(obs, r) for r in range(m)], np.int64)
+        self.decisions += m
+        on = np.flatnonzero(nodes >= 0)
+        for street in range(4):
+            rows = on[obs.street[on] == street]
+            if rows.size == 0:
+                continue
+            bucket = self.cards.bucket(obs.hole[rows], obs.board[rows], street, rng)
+            probs = self.strategy[self.tree.row_offset[nodes[rows]] + bucket]
+            probs = probs * self.tree.legal[nodes[rows]]
+            probs /= probs.sum(1, keepdims=True)
+            sub = obs.subset(rows)
+            for j in range(probs.shape[1]):
+                if not probs[:, j].any():
+                    continue
+                target = pick_legal(sub, self._to_menu(sub, np.full(rows.size, j)))
+                np.add.at(out, (rows, target), probs[:, j])
+        off = np.flatnonzero(nodes < 0)
+        if off.size:
+            self.off_tree += off.size
+            sub = obs.subset(off)
+            eq = sub.strength(100, rng)
+            pot_raise = raise_entry(sub, 1.0)
+            want = np.where(eq > sub.pot_odds, CALL_ID, np.where(sub.to_call > 0, FOLD_ID, CALL_ID))
+            want = np.where((eq >= 0.8) & (pot_raise >= 0), pot_raise, want)
+            out[off, pick_legal(sub, want)] = 1.0
+        return out
+
+    def act(self, obs: Observation, rng: np.random.Generator) -> IntArray:
+        probs = self.action_probabilities(obs, rng)
+        cum = np.cumsum(probs, axis=1)
+        u = rng.random(obs.size) * cum[:, -1]
+        ids = np.minimum((cum < u[:, None]).sum(1), probs.shape[1] - 1)
+        return pick_legal(obs, ids)
