@@ -582,6 +582,7 @@ bench_app.command("train")(cli_train.bench_train)
 from gamelm import cli_solve  # noqa: E402  (solvers: solve, lbr, bench cfr)
 
 app.command("solve")(cli_solve.solve)
+app.command("lbr")(cli_solve.lbr)
 bench_app.command("cfr")(cli_solve.bench_cfr)
 
 

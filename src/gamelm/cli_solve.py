@@ -145,12 +145,14 @@ def _solve_holdem(
     workers: int,
     ray_address: str | None,
     checkpoint_minutes: float,
+    eval_vs: str,
+    eval_hands: int,
     as_json: bool,
     progress: bool,
 ) -> None:
     from tqdm import tqdm
 
-    from gamelm.solvers.blueprint import Blueprint, BlueprintConfig, train
+    from gamelm.solvers.blueprint import Blueprint, BlueprintConfig, sampled_evaluation, train
 
     overrides = _parse_settings(settings)
     if out.exists() and not resume:
@@ -194,7 +196,15 @@ def _solve_holdem(
             post["vs " + str(last["opponent"])] = f"{last['bb_per_100']:+.0f} bb/100"
         bar.set_postfix(post)
 
+    def on_checkpoint(bp: Blueprint) -> None:
+        if eval_hands > 0:
+            bp.history.append(sampled_evaluation(bp, eval_vs, eval_hands, seed=len(bp.history)))
+
     try:
+        if eval_hands > 0:
+            from gamelm.agents.baselines import make_agent
+
+            make_agent(eval_vs)  # a bad name fails now, not after the first checkpoint
         with bar:
             train(
                 blueprint,
@@ -205,6 +215,7 @@ def _solve_holdem(
                 out=out,
                 checkpoint_seconds=checkpoint_minutes * 60,
                 on_round=on_round,
+                on_checkpoint=on_checkpoint,
             )
     except ValueError as exc:
         _fail(str(exc))
@@ -215,6 +226,7 @@ def _solve_holdem(
         "seconds": wall,
         "deals_per_s": (blueprint.deals) / max(blueprint.seconds, 1e-9),
         "out": str(out),
+        "evaluation": blueprint.history[-1] if blueprint.history else None,
     }
     if as_json:
         print(json.dumps(summary))
@@ -224,6 +236,13 @@ def _solve_holdem(
         f"({summary['deals_per_s']:,.0f} deals/s); blueprint saved to {out}",
         highlight=False,
     )
+    for row in blueprint.history[-5:]:
+        lo, hi = row["ci95"]
+        console.print(
+            f"  after {row['deals']:,} deals: {row['bb_per_100']:+.1f} bb/100 "
+            f"[{lo:+.1f}, {hi:+.1f}] vs {row['opponent']} ({row['hands']:,} hands)",
+            highlight=False,
+        )
 
 
 def solve(
@@ -268,6 +287,12 @@ def solve(
     checkpoint_minutes: Annotated[
         float, typer.Option(help="Hold'em: save the blueprint this often.")
     ] = 10.0,
+    eval_vs: Annotated[
+        str, typer.Option(help="Hold'em: the opponent of the sampled evaluation at checkpoints.")
+    ] = "tag",
+    eval_hands: Annotated[
+        int, typer.Option(help="Hold'em: hands of that evaluation (0: none).")
+    ] = 1000,
     as_json: Annotated[
         bool,
         typer.Option("--json", help="Print one JSON object: iterations, exploitability, seconds."),
@@ -283,6 +308,8 @@ def solve(
         n = workers if workers is not None else max(1, min(os.cpu_count() or 1, 16))
         if n < 1:
             _fail(f"--workers must be at least 1, got {n}")
+        if eval_hands < 0:
+            _fail(f"--eval-hands must be 0 or more, got {eval_hands}")
         if not checkpoint_minutes > 0:
             _fail(f"--checkpoint-minutes must be positive, got {checkpoint_minutes}")
         if out is not None and out.exists() and not out.is_dir():
@@ -301,6 +328,8 @@ def solve(
             n,
             ray_address,
             checkpoint_minutes,
+            eval_vs,
+            eval_hands,
             as_json,
             progress and not as_json,
         )
@@ -359,3 +388,56 @@ def bench_cfr(
             "gamelm's iterates, so it needs the same number of them.",
             highlight=False,
         )
+
+
+def lbr(
+    agent: Annotated[
+        str,
+        typer.Argument(help="The heads-up agent to exploit (tag, blueprint:PATH, ckpt:PATH...)."),
+    ],
+    hands: Annotated[int, typer.Option(help="Games to play (every deal in both seats).")] = 1000,
+    bets: Annotated[
+        str, typer.Option(help="LBR's bet sizes as pot fractions (all-in is always one).")
+    ] = "1",
+    fractions: Annotated[
+        str, typer.Option(help="Raise sizes of the menu the agent plays with.")
+    ] = "0.5,1",
+    stack: Annotated[int, typer.Option(help="Starting stacks in big blinds.")] = 100,
+    wp_trials: Annotated[
+        int, typer.Option(help="Monte Carlo deals per equity against the range.")
+    ] = 400,
+    seed: Annotated[int, typer.Option(help="Seed of the deals and of both players.")] = 0,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help='Print one JSON object: {"mbb_per_game", "ci95", "hands"}.'),
+    ] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Local best response: how much LBR wins from AGENT heads-up, mbb/game with a 95% CI (a lower
+    bound on the agent's exploitability)."""
+    from gamelm.agents.baselines import make_agent
+    from gamelm.poker.abstraction import ActionAbstraction
+    from gamelm.solvers.lbr import LBRConfig, local_best_response
+
+    try:
+        config = LBRConfig(
+            hands=hands,
+            bet_fractions=ActionAbstraction.parse(bets).fractions,
+            fractions=ActionAbstraction.parse(fractions).fractions,
+            stack_bb=stack,
+            wp_trials=wp_trials,
+            seed=seed,
+        )
+        player = make_agent(agent)
+        result = local_best_response(player, config, progress=progress and not as_json)
+    except ValueError as exc:
+        _fail(str(exc))
+    if as_json:
+        print(json.dumps(result.to_dict()))
+        return
+    lo, hi = result.ci95
+    console.print(
+        f"LBR vs {player.name}: {result.mbb_per_game:+,.0f} mbb/game, "
+        f"95% CI [{lo:+,.0f}, {hi:+,.0f}] over {result.hands:,} games",
+        highlight=False,
+    )

@@ -183,6 +183,33 @@ class Blueprint:
         return bp
 
 
+def sampled_evaluation(
+    blueprint: Blueprint, opponent: str = "tag", hands: int = 1000, seed: int = 0
+) -> dict[str, float | str | list[float]]:
+    """Play the current average strategy against ``opponent`` for ``hands`` duplicate heads-up
+    hands (the blueprint's stacks, the match menu of its raise sizes); bb/100 with its 95% CI."""
+    from gamelm.agents.baselines import make_agent
+    from gamelm.agents.tabular import BlueprintAgent
+    from gamelm.evaluation.match import MatchConfig, play_match
+    from gamelm.evaluation.metrics import agent_win_rates
+
+    cfg = blueprint.config
+    agent = BlueprintAgent(blueprint)
+    match = MatchConfig(
+        seats=2, hands=hands, seed=seed, stack_bb=cfg.stack_bb, fractions=cfg.fractions
+    )
+    result = play_match([agent, make_agent(opponent)], match)
+    wr = agent_win_rates(result)[agent.name]
+    return {
+        "iterations": blueprint.iterations,
+        "deals": blueprint.deals,
+        "opponent": opponent,
+        "hands": hands,
+        "bb_per_100": wr.bb_per_100,
+        "ci95": [float(x) for x in wr.ci95],
+    }
+
+
 # -- workers ---------------------------------------------------------------------------------------
 
 
