@@ -1,0 +1,77 @@
+"""The blueprint agent: playing the average strategy, following hands through the tree,
+translating raises it does not know, and its errors."""
+
+import numpy as np
+import pytest
+
+from gamelm.agents.baselines import make_agent
+from gamelm.agents.tabular import BlueprintAgent, pseudo_harmonic
+from gamelm.evaluation.match import MatchConfig, play_match
+from gamelm.solvers.blueprint import Blueprint, BlueprintConfig, train
+
+
+@pytest.fixture(scope="module")
+def blueprint(tmp_path_factory):
+    cfg = BlueprintConfig(
+        equity_bins=3, spread_bins=2, river_bins=3, runouts=4, opponents=4, batch_size=128
+    )
+    bp = train(Blueprint.new(cfg), iterations=6)
+    path = tmp_path_factory.mktemp("bp") / "blueprint"
+    bp.save(path)
+    return path
+
+
+def test_pseudo_harmonic_mapping():
+    assert pseudo_harmonic(0.5, 0.5, 1.0) == 1.0 and pseudo_harmonic(1.0, 0.5, 1.0) == 0.0
+    # Ganzfried and Sandholm: a bet of x maps to A with (B - x)(1 + A) / ((B - A)(1 + x))
+    assert pseudo_harmonic(0.75, 0.5, 1.0) == pytest.approx(0.25 * 1.5 / (0.5 * 1.75))
+    xs = np.linspace(0.5, 1.0, 11)
+    probs = [pseudo_harmonic(x, 0.5, 1.0) for x in xs]
+    assert probs == sorted(probs, reverse=True)
+
+
+def test_in_tree_against_the_same_menu(blueprint):
+    agent = make_agent(f"blueprint:{blueprint}")
+    assert isinstance(agent, BlueprintAgent)
+    res = play_match([agent, make_agent("calling-station")], MatchConfig(hands=200, seed=1))
+    assert agent.decisions > 0 and agent.off_tree == 0  # a calling station never leaves the tree
+    assert res.payoffs.sum() == 0
+
+
+def test_translates_raises_it_does_not_know(blueprint):
+    agent = BlueprintAgent.load(blueprint)
+    # the match menu raises 0.75 and 2 pots: every raise of the other side is translated
+    res = play_match(
+        [agent, make_agent("maniac")], MatchConfig(hands=200, seed=2, fractions=(0.75, 2.0))
+    )
+    assert agent.decisions > 0 and res.payoffs.sum() == 0
+    assert agent.off_tree < agent.decisions
+
+
+def test_action_probabilities_are_distributions(blueprint):
+    agent = BlueprintAgent.load(blueprint)
+    seen = []
+
+    class Spy:
+        name = "spy"
+
+        def act(self, obs, rng):
+            if obs.street[0] == 0:
+                seen.append(obs)
+            return make_agent("calling-station").act(obs, rng)
+
+    play_match([agent, Spy()], MatchConfig(hands=20, seed=3))
+    p = agent.action_probabilities(seen[0], np.random.default_rng(0))
+    assert p.shape == seen[0].legal.shape
+    np.testing.assert_allclose(p.sum(1), 1.0)
+    assert (p[~seen[0].legal] == 0).all()
+
+
+def test_errors(blueprint, tmp_path):
+    with pytest.raises(ValueError, match=r"cannot load 'blueprint:.*is not a blueprint"):
+        make_agent(f"blueprint:{tmp_path}")
+    agent = BlueprintAgent.load(blueprint)
+    with pytest.raises(ValueError, match="heads-up only"):
+        play_match(
+            [agent, make_agent("random"), make_agent("random")], MatchConfig(seats=3, hands=6)
+        )
