@@ -200,6 +200,12 @@ def _solve_holdem(
         if eval_hands > 0:
             bp.history.append(sampled_evaluation(bp, eval_vs, eval_hands, seed=len(bp.history)))
 
+    import signal
+
+    def terminate(signum: int, frame: object) -> None:  # `kill`: end like Ctrl-C, tables saved
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
         if eval_hands > 0:
             from gamelm.agents.baselines import make_agent
@@ -219,6 +225,14 @@ def _solve_holdem(
             )
     except ValueError as exc:
         _fail(str(exc))
+    except KeyboardInterrupt:
+        errors.print(
+            f"interrupted after {blueprint.iterations:,} iterations; the blueprint at {out} keeps "
+            f"them and `gamelm solve holdem --resume --out {out}` continues it"
+        )
+        raise typer.Exit(code=130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     wall = time.perf_counter() - started
     summary = {
         "iterations": blueprint.iterations,

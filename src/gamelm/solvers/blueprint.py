@@ -269,7 +269,7 @@ def train(
     on_checkpoint: Callable[[Blueprint], None] | None = None,
 ) -> Blueprint:
     """Run MCCFR rounds until ``iterations`` batches in all or ``seconds`` of wall time, saving to
-    ``out`` every ``checkpoint_seconds`` and at the end."""
+    ``out`` every ``checkpoint_seconds``, at the end and when interrupted (KeyboardInterrupt)."""
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     cfg = blueprint.config
@@ -319,6 +319,10 @@ def train(
                     on_checkpoint(blueprint)
                 blueprint.save(out)
                 last_save = time.perf_counter()
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep every finished round
+        if out is not None:
+            blueprint.save(out)
+        raise
     finally:
         pool.close()
     if on_checkpoint is not None:
