@@ -75,3 +75,15 @@ def test_errors(blueprint, tmp_path):
         play_match(
             [agent, make_agent("random"), make_agent("random")], MatchConfig(seats=3, hands=6)
         )
+
+
+def test_blueprint_plays_in_ppo_rollouts_and_league(blueprint):
+    from gamelm.agents.lm import PokerLM
+    from gamelm.rollouts.selfplay import collect
+    from gamelm.trainers.ppo import PPOConfig
+
+    PPOConfig(opponents=[f"blueprint:{blueprint}"])  # accepted as a league opponent
+    agent = BlueprintAgent.load(blueprint)
+    model = PokerLM.from_preset("tiny", strength_trials=0)
+    roll = collect(model, [agent], 64, np.random.default_rng(0), tables=32)
+    assert agent.decisions > 0 and len(roll.rewards) > 0

@@ -288,12 +288,12 @@ def _coerce(name: str, kind: str, value: Any) -> Any:
 
 def _check_spec(spec: str) -> None:
     name = spec.strip().lower()
-    if name in LEAGUE_WORDS or name.startswith(("ckpt:", "exploit:", "run:")):
+    if name in LEAGUE_WORDS or name.startswith(("ckpt:", "exploit:", "run:", "blueprint:")):
         return
     if name not in BASELINES:
         raise ValueError(
             f"unknown opponent {spec!r}; use {', '.join(BASELINES)}, self, snapshot, "
-            "ckpt:PATH, run:NAME (and exploit:NAME among eval_opponents)"
+            "ckpt:PATH, run:NAME, blueprint:PATH (and exploit:NAME among eval_opponents)"
         )
 
 
