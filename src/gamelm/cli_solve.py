@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -81,8 +81,11 @@ def _solve_small(
     value = solver.exploitability()
     if out is not None:
         strategy = solver.average_strategy()
-        with atomic_file(out, ".json") as tmp:
-            tmp.write_text(json.dumps(strategy, indent=1) + "\n")
+        try:
+            with atomic_file(out, ".json") as tmp:
+                tmp.write_text(json.dumps(strategy, indent=1) + "\n")
+        except OSError as exc:
+            _fail(f"cannot write {out}: {exc.strerror or exc}")
     if as_json:
         print(
             json.dumps(
@@ -136,6 +139,33 @@ def _parse_settings(settings: list[str]) -> dict[str, object]:
     return out
 
 
+def sampled_evaluation(
+    blueprint: Any, opponent: str = "tag", hands: int = 1000, seed: int = 0
+) -> dict[str, float | str | list[float]]:
+    """Play the current average strategy against ``opponent`` for ``hands`` duplicate heads-up
+    hands (the blueprint's stacks, the match menu of its raise sizes); bb/100 with its 95% CI."""
+    from gamelm.agents.baselines import make_agent
+    from gamelm.agents.tabular import BlueprintAgent
+    from gamelm.evaluation.match import MatchConfig, play_match
+    from gamelm.evaluation.metrics import agent_win_rates
+
+    cfg = blueprint.config
+    agent = BlueprintAgent(blueprint)
+    match = MatchConfig(
+        seats=2, hands=hands, seed=seed, stack_bb=cfg.stack_bb, fractions=cfg.fractions
+    )
+    result = play_match([agent, make_agent(opponent)], match)
+    wr = agent_win_rates(result)[agent.name]
+    return {
+        "iterations": blueprint.iterations,
+        "deals": blueprint.deals,
+        "opponent": opponent,
+        "hands": hands,
+        "bb_per_100": wr.bb_per_100,
+        "ci95": [float(x) for x in wr.ci95],
+    }
+
+
 def _solve_holdem(
     iterations: int | None,
     seconds: float,
@@ -152,7 +182,7 @@ def _solve_holdem(
 ) -> None:
     from tqdm import tqdm
 
-    from gamelm.solvers.blueprint import Blueprint, BlueprintConfig, sampled_evaluation, train
+    from gamelm.solvers.blueprint import Blueprint, BlueprintConfig, train
 
     overrides = _parse_settings(settings)
     if out.exists() and not resume:
@@ -223,8 +253,12 @@ def _solve_holdem(
                 on_round=on_round,
                 on_checkpoint=on_checkpoint,
             )
-    except ValueError as exc:
-        _fail(str(exc))
+    except (ValueError, OSError) as exc:
+        _fail(
+            f"{exc}"
+            if isinstance(exc, ValueError)
+            else f"cannot write {out}: {exc.strerror or exc}"
+        )
     except KeyboardInterrupt:
         errors.print(
             f"interrupted after {blueprint.iterations:,} iterations; the blueprint at {out} keeps "
@@ -316,6 +350,21 @@ def solve(
     """Solve a game: CFR, CFR+ or DCFR on Kuhn and Leduc poker (exact exploitability in chips per
     game, OpenSpiel's convention), or an MCCFR blueprint for heads-up No-Limit Hold'em."""
     name = game.lower()
+    if name == "holdem" and algorithm != "cfr+":
+        _fail("--algorithm applies to kuhn and leduc; the hold'em blueprint is solved with MCCFR")
+    if name != "holdem":
+        given = [
+            flag
+            for flag, on in (
+                ("--resume", resume),
+                ("--set", bool(settings)),
+                ("--workers", workers is not None),
+                ("--ray-address", ray_address is not None),
+            )
+            if on
+        ]
+        if given:
+            _fail(f"{', '.join(given)} apply to holdem only")
     if name == "holdem":
         import os
 

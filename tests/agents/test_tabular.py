@@ -35,17 +35,35 @@ def test_in_tree_against_the_same_menu(blueprint):
     assert isinstance(agent, BlueprintAgent)
     res = play_match([agent, make_agent("calling-station")], MatchConfig(hands=200, seed=1))
     assert agent.decisions > 0 and agent.off_tree == 0  # a calling station never leaves the tree
-    assert res.payoffs.sum() == 0
+    assert res.payoffs[:, 0].size == 200
+
+
+def test_reads_its_own_raises_back_when_the_menus_differ(blueprint):
+    # menu (0.75, 2): the tree's 0.5 and 1 pot raises are both played as 0.75 pot; the agent must
+    # remember which one it meant, or it would follow the wrong line (and leave the tree)
+    agent = BlueprintAgent.load(blueprint)
+    cfg = MatchConfig(hands=300, seed=4, fractions=(0.75, 2.0))
+    play_match([agent, make_agent("calling-station")], cfg)
+    assert agent._played and agent.off_tree == 0
 
 
 def test_translates_raises_it_does_not_know(blueprint):
     agent = BlueprintAgent.load(blueprint)
-    # the match menu raises 0.75 and 2 pots: every raise of the other side is translated
+    root = 0  # the button to act: raises of 0.5 and 1 pot, and all-in (49.5 pots)
+    assert [f for f, _ in agent._raise_options(root)] == [0.5, 1.0, 49.5]
+    us = np.linspace(0, 1, 2001)[:-1]
+    to_half = np.mean([agent._translate(root, 0.75, False, u) == 2 for u in us])
+    assert to_half == pytest.approx(pseudo_harmonic(0.75, 0.5, 1.0), abs=1e-3)
+    to_pot = np.mean([agent._translate(root, 5.0, False, u) == 3 for u in us])
+    assert to_pot == pytest.approx(pseudo_harmonic(5.0, 1.0, 49.5), abs=1e-3)
+    assert agent._translate(root, 0.3, False, 0.99) == 2  # below the smallest size
+    assert agent._translate(root, 80.0, False, 0.0) == 4  # above all-in
+    assert agent._translate(root, 0.75, True, 0.0) == 3  # our own: the nearest (log scale)
+    # in a match against raises of other sizes the agent keeps playing
     res = play_match(
         [agent, make_agent("maniac")], MatchConfig(hands=200, seed=2, fractions=(0.75, 2.0))
     )
-    assert agent.decisions > 0 and res.payoffs.sum() == 0
-    assert agent.off_tree < agent.decisions
+    assert agent.decisions > 0 and res.payoffs.shape == (200, 2)
 
 
 def test_action_probabilities_are_distributions(blueprint):
@@ -87,3 +105,27 @@ def test_blueprint_plays_in_ppo_rollouts_and_league(blueprint):
     model = PokerLM.from_preset("tiny", strength_trials=0)
     roll = collect(model, [agent], 64, np.random.default_rng(0), tables=32)
     assert agent.decisions > 0 and len(roll.rewards) > 0
+
+
+def test_ppo_refuses_a_blueprint_at_a_full_table(blueprint, tmp_path):
+    from typer.testing import CliRunner
+
+    from gamelm.cli import app
+
+    r = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--seats",
+            "3",
+            "--eval-opponents",
+            f"blueprint:{blueprint}",
+            "--num-games",
+            "64",
+            "--out",
+            str(tmp_path / "run"),
+            "--runs-dir",
+            str(tmp_path / "reg"),
+        ],
+    )
+    assert r.exit_code == 2 and "plays heads-up only" in r.output, r.output

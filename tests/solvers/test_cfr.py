@@ -130,3 +130,28 @@ def test_solve_errors(args, message):
     r = runner.invoke(app, args)
     assert r.exit_code == 2
     assert message in r.output and "Traceback" not in r.output
+
+
+def test_bench_cfr_reports_every_implementation():
+    pytest.importorskip("pyspiel")
+    r = runner.invoke(
+        app,
+        [
+            "bench",
+            "cfr",
+            "--game",
+            "kuhn",
+            "--target",
+            "1e-3",
+            "--python-iterations",
+            "5",
+            "--json",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert set(out) == {"gamelm cfr+", "gamelm dcfr", "openspiel C++ cfr+", "openspiel Python cfr+"}
+    for row in out.values():
+        assert row["reached"] == 1.0 and row["exploitability"] <= 1e-3 and row["seconds"] > 0
+    # the Python solver computes gamelm's iterates: same iteration count, time extrapolated
+    assert out["openspiel Python cfr+"]["iterations"] == out["gamelm cfr+"]["iterations"]

@@ -50,7 +50,8 @@ def test_lbr_command_json_and_errors():
     assert set(out) == {"mbb_per_game", "ci95", "hands"} and out["hands"] == 4
     for args, msg in (
         (["lbr", "nobody"], "unknown agent 'nobody'"),
-        (["lbr", "tag", "--hands", "0"], "hands must be at least 1"),
+        (["lbr", "tag", "--hands", "1"], "hands must be at least 3"),
+        (["lbr", "tag", "--stack", "0"], "stack_bb must be at least 1"),
         (["lbr", "tag", "--bets", "x"], "bad pot fractions"),
     ):
         r = runner.invoke(app, args)

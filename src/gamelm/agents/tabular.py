@@ -64,6 +64,10 @@ class BlueprintAgent:
         self.all_in_id = self.ht.abstraction.menu.all_in_id
         self.off_tree = 0
         self.decisions = 0
+        # the tree action behind each of our raises, by (table and cards, history position), so
+        # that a later decision reads our own raise back exactly even when two tree sizes map to
+        # one menu entry of the match
+        self._played: dict[tuple[int, int], int] = {}
         acted = acted_tokens(2)
         self._acted = {
             int(acted[s, k]): (s, ACTIONS[k]) for s in range(2) for k in range(len(ACTIONS))
@@ -100,13 +104,17 @@ class BlueprintAgent:
         a, b = sizes[k - 1], sizes[k]
         return opts[k - 1][1] if u < pseudo_harmonic(x, a, b) else opts[k][1]
 
+    @staticmethod
+    def _seed(obs: Observation, row: int) -> int:
+        return zlib.crc32(np.asarray([obs.tables[row], *obs.hole[row]], np.int64).tobytes())
+
     def _node(self, obs: Observation, row: int) -> int:
         """The tree node of this decision, or -1 when the hand has left the tree."""
         if obs.history is None or obs.history_len is None:
             raise ValueError("the blueprint agent needs the public history the match keeps")
         menu_fracs = getattr(obs.menu, "fractions", self.fractions)
         tokens = obs.history[row, : int(obs.history_len[row])].tolist()
-        seed = zlib.crc32(np.asarray([obs.tables[row], *obs.hole[row]], np.int64).tobytes())
+        seed = self._seed(obs, row)
         node = 0
         for pos, tok in enumerate(tokens):
             acted = self._acted.get(tok)
@@ -125,8 +133,11 @@ class BlueprintAgent:
                 else:
                     i = _RAISE[action]
                     x = menu_fracs[i] if i < len(menu_fracs) else menu_fracs[-1]
-                u = (zlib.crc32(pos.to_bytes(2, "little"), seed) & 0xFFFFFFFF) / 2**32
-                a = self._translate(node, x, seat == int(obs.seat[row]), u)
+                own = seat == int(obs.seat[row])
+                a = self._played.get((seed, pos), -1) if own else -1
+                if a < 0:  # an opponent's raise, or one of ours this agent did not record
+                    u = (zlib.crc32(pos.to_bytes(2, "little"), seed) & 0xFFFFFFFF) / 2**32
+                    a = self._translate(node, x, own, u)
             child = int(self.tree.children[node, a])
             if child < 0 or self.tree.player[child] < 0:
                 return -1  # not in the tree, or the tree's line is over and the hand is not
@@ -149,13 +160,17 @@ class BlueprintAgent:
                 out[pick] = raise_entry(obs.subset(pick), f)
         return out
 
-    def action_probabilities(self, obs: Observation, rng: np.random.Generator) -> FloatArray:
-        """``(m, A)``: the probability of each of the match menu's entries at every decision."""
+    def _tree_policy(
+        self, obs: Observation, rng: np.random.Generator
+    ) -> tuple[IntArray, FloatArray, IntArray]:
+        """Tree nodes (-1 off the tree), the blueprint's action probabilities ``(m, A_tree)`` at
+        the rows on the tree, and the pot-odds fallback's menu ids at the rows off it."""
         if obs.num_players != 2:
             raise ValueError(f"a blueprint plays heads-up only, not at {obs.num_players} seats")
         m = obs.size
-        out = np.zeros((m, obs.menu.num_actions))
         nodes = np.array([self._node(obs, r) for r in range(m)], np.int64)
+        probs = np.zeros((m, self.tree.num_actions))
+        fallback = np.full(m, -1, np.int64)
         self.decisions += m
         on = np.flatnonzero(nodes >= 0)
         for street in range(4):
@@ -163,15 +178,9 @@ class BlueprintAgent:
             if rows.size == 0:
                 continue
             bucket = self.cards.bucket(obs.hole[rows], obs.board[rows], street, rng)
-            probs = self.strategy[self.tree.row_offset[nodes[rows]] + bucket]
-            probs = probs * self.tree.legal[nodes[rows]]
-            probs /= probs.sum(1, keepdims=True)
-            sub = obs.subset(rows)
-            for j in range(probs.shape[1]):
-                if not probs[:, j].any():
-                    continue
-                target = pick_legal(sub, self._to_menu(sub, np.full(rows.size, j)))
-                np.add.at(out, (rows, target), probs[:, j])
+            p = self.strategy[self.tree.row_offset[nodes[rows]] + bucket]
+            p = p * self.tree.legal[nodes[rows]]
+            probs[rows] = p / p.sum(1, keepdims=True)
         off = np.flatnonzero(nodes < 0)
         if off.size:
             self.off_tree += off.size
@@ -180,12 +189,38 @@ class BlueprintAgent:
             pot_raise = raise_entry(sub, 1.0)
             want = np.where(eq > sub.pot_odds, CALL_ID, np.where(sub.to_call > 0, FOLD_ID, CALL_ID))
             want = np.where((eq >= 0.8) & (pot_raise >= 0), pot_raise, want)
-            out[off, pick_legal(sub, want)] = 1.0
+            fallback[off] = pick_legal(sub, want)
+        return nodes, probs, fallback
+
+    def action_probabilities(self, obs: Observation, rng: np.random.Generator) -> FloatArray:
+        """``(m, A)``: the probability of each of the match menu's entries at every decision."""
+        nodes, probs, fallback = self._tree_policy(obs, rng)
+        out = np.zeros((obs.size, obs.menu.num_actions))
+        on = np.flatnonzero(nodes >= 0)
+        if on.size:
+            sub = obs.subset(on)
+            for j in range(probs.shape[1]):
+                if probs[on, j].any():
+                    target = pick_legal(sub, self._to_menu(sub, np.full(on.size, j)))
+                    np.add.at(out, (on, target), probs[on, j])
+        off = np.flatnonzero(nodes < 0)
+        out[off, fallback[off]] = 1.0
         return out
 
     def act(self, obs: Observation, rng: np.random.Generator) -> IntArray:
-        probs = self.action_probabilities(obs, rng)
-        cum = np.cumsum(probs, axis=1)
-        u = rng.random(obs.size) * cum[:, -1]
-        ids = np.minimum((cum < u[:, None]).sum(1), probs.shape[1] - 1)
-        return pick_legal(obs, ids)
+        nodes, probs, fallback = self._tree_policy(obs, rng)
+        out = fallback.copy()
+        on = np.flatnonzero(nodes >= 0)
+        if on.size:
+            cum = np.cumsum(probs[on], axis=1)
+            u = rng.random(on.size) * cum[:, -1]
+            tree_ids = np.minimum((cum < u[:, None]).sum(1), probs.shape[1] - 1)
+            sub = obs.subset(on)
+            out[on] = pick_legal(sub, self._to_menu(sub, tree_ids))
+            if len(self._played) > 1_000_000:
+                self._played.clear()
+            length = obs.history_len if obs.history_len is not None else np.zeros(obs.size)
+            for k, r in enumerate(on):
+                if tree_ids[k] >= 2:
+                    self._played[(self._seed(obs, int(r)), int(length[r]))] = int(tree_ids[k])
+        return pick_legal(obs, out)

@@ -16,8 +16,10 @@ bins of the equity. The equities are Monte Carlo estimates with the gamelm evalu
 (`equity_moments`); the quantile edges are fitted once on sampled deals and saved with the
 blueprint.
 
-`HoldemGame` puts the two behind the `gamelm.games.base.Game` protocol (one card per chance
-node; information states are the bucket and the betting node).
+`HoldemGame` puts the abstracted betting behind the `gamelm.games.base.Game` protocol with the
+real cards: nine chance nodes deal the cards (two per seat, then the board, hidden until its
+street), and a player's information state is their cards, the visible board and the betting. It is
+the game the blueprint approximates; the solver samples it through `CardAbstraction.deal_buckets`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from gamelm.games.base import CHANCE, TERMINAL
 from gamelm.games.tree import Tree
 from gamelm.poker.abstraction import ActionAbstraction
 from gamelm.poker.batch import BatchEngine
@@ -298,3 +301,83 @@ class CardAbstraction:
                 out[:, seat, s] = self.bucket(hole, board, s, rng)
             strength.append(evaluate_cards(np.concatenate([hole, board], 1).astype(np.uint8)))
         return out, np.sign(strength[0] - strength[1]).astype(np.float64)
+
+
+# -- the protocol view ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HoldemState:
+    game: HoldemGame
+    cards: tuple[int, ...] = ()  # seat 0's two, seat 1's two, then the five board cards
+    node: int = 0
+
+    def current_player(self) -> int:
+        if len(self.cards) < 9:
+            return CHANCE
+        p = int(self.game.tree.tree.player[self.node])
+        return TERMINAL if p < 0 else p
+
+    def is_terminal(self) -> bool:
+        return self.current_player() == TERMINAL
+
+    def legal_actions(self) -> list[int]:
+        if self.current_player() < 0:
+            return []
+        return np.flatnonzero(self.game.tree.tree.children[self.node] >= 0).tolist()
+
+    def chance_outcomes(self) -> list[tuple[int, float]]:
+        rest = [c for c in range(52) if c not in self.cards]
+        return [(c, 1.0 / len(rest)) for c in rest]
+
+    def child(self, action: int) -> HoldemState:
+        if len(self.cards) < 9:
+            return HoldemState(self.game, (*self.cards, action), self.node)
+        nxt = int(self.game.tree.tree.children[self.node, action])
+        if nxt < 0:
+            raise ValueError(f"action {action} is not in the abstraction here")
+        return HoldemState(self.game, self.cards, nxt)
+
+    def returns(self) -> tuple[float, float]:
+        t = self.game.tree.tree
+        if not t.showdown[self.node]:
+            win = float(t.fold_payoff[self.node])
+        else:
+            board = list(self.cards[4:])
+            s0, s1 = (
+                int(
+                    evaluate_cards(np.array([[*self.cards[2 * p : 2 * p + 2], *board]], np.uint8))[
+                        0
+                    ]
+                )
+                for p in (0, 1)
+            )
+            win = float(t.stake[self.node]) * float(np.sign(s0 - s1))
+        return (win, -win)
+
+    def information_state_string(self, player: int) -> str:
+        t = self.game.tree.tree
+        seen = (0, 3, 4, 5)[int(t.street[self.node])]
+        hole = self.cards[2 * player : 2 * player + 2]
+        board = self.cards[4 : 4 + seen]
+        history = " ".join(map(str, self.game.tree.history[self.node]))
+        return f"[Seat: {player}][Hole: {hole}][Board: {board}][Betting: {history}]"
+
+
+class HoldemGame:
+    """Heads-up NLHE with `BetAbstraction`'s betting behind the `gamelm.games.base.Game`
+    protocol (actions are the menu ids of ``abstraction.menu``)."""
+
+    name = "holdem"
+    num_players = 2
+
+    def __init__(self, abstraction: BetAbstraction | None = None) -> None:
+        self.abstraction = abstraction or BetAbstraction()
+        self.tree = build_tree(self.abstraction)
+        self.num_distinct_actions = self.tree.tree.num_actions
+
+    def initial_state(self) -> HoldemState:
+        return HoldemState(self)
+
+    def action_name(self, action: int) -> str:
+        return self.tree.tree.action_names[action]

@@ -183,33 +183,6 @@ class Blueprint:
         return bp
 
 
-def sampled_evaluation(
-    blueprint: Blueprint, opponent: str = "tag", hands: int = 1000, seed: int = 0
-) -> dict[str, float | str | list[float]]:
-    """Play the current average strategy against ``opponent`` for ``hands`` duplicate heads-up
-    hands (the blueprint's stacks, the match menu of its raise sizes); bb/100 with its 95% CI."""
-    from gamelm.agents.baselines import make_agent
-    from gamelm.agents.tabular import BlueprintAgent
-    from gamelm.evaluation.match import MatchConfig, play_match
-    from gamelm.evaluation.metrics import agent_win_rates
-
-    cfg = blueprint.config
-    agent = BlueprintAgent(blueprint)
-    match = MatchConfig(
-        seats=2, hands=hands, seed=seed, stack_bb=cfg.stack_bb, fractions=cfg.fractions
-    )
-    result = play_match([agent, make_agent(opponent)], match)
-    wr = agent_win_rates(result)[agent.name]
-    return {
-        "iterations": blueprint.iterations,
-        "deals": blueprint.deals,
-        "opponent": opponent,
-        "hands": hands,
-        "bb_per_100": wr.bb_per_100,
-        "ci95": [float(x) for x in wr.ci95],
-    }
-
-
 # -- workers ---------------------------------------------------------------------------------------
 
 
@@ -273,6 +246,8 @@ def train(
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     cfg = blueprint.config
+    if out is not None:
+        blueprint.save(out)  # a bad path fails now, not at the first checkpoint
     pool = _pool(workers, ray_address)
     start = time.perf_counter()
     last_save = start
@@ -303,9 +278,11 @@ def train(
                 for w, c in enumerate(counts)
             ]
             round_start = time.perf_counter()
-            for d_regret, d_strategy in pool.run(jobs):
-                blueprint.regrets_t += d_regret
-                blueprint.strategy_sum_t += d_strategy
+            parts = pool.run(jobs)
+            d_regret = np.sum([r for r, _ in parts], axis=0)  # the whole round, or nothing
+            d_strategy = np.sum([st for _, st in parts], axis=0)
+            blueprint.regrets_t += d_regret
+            blueprint.strategy_sum_t += d_strategy
             done = total
             blueprint.iterations += done
             blueprint.deals += done * cfg.batch_size
@@ -319,7 +296,7 @@ def train(
                     on_checkpoint(blueprint)
                 blueprint.save(out)
                 last_save = time.perf_counter()
-    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep every finished round
+    except BaseException:  # Ctrl-C, SIGTERM, a crashed worker: keep every finished round
         if out is not None:
             blueprint.save(out)
         raise

@@ -45,7 +45,8 @@ class LBRConfig:
     """How LBR is played.
 
     Args:
-        hands: games to play (rounded up to an even number: every deal in both seats).
+        hands: games to play, at least 3 (rounded up to an even number: every deal in both
+            seats).
         bet_fractions: LBR's bet sizes as pot fractions, besides fold, check/call and all-in.
         fractions: the raise sizes of the menu the agent plays with (LBR's sizes are added).
         stack_bb: starting stacks in big blinds.
@@ -64,8 +65,12 @@ class LBRConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.hands < 1:
-            raise ValueError(f"hands must be at least 1, got {self.hands}")
+        if self.hands < 3:
+            raise ValueError(
+                f"hands must be at least 3 (two deals in both seats give a CI), got {self.hands}"
+            )
+        if self.stack_bb < 1:
+            raise ValueError(f"stack_bb must be at least 1, got {self.stack_bb}")
         if self.wp_trials < 10:
             raise ValueError(f"wp_trials must be at least 10, got {self.wp_trials}")
         if not 0 <= self.epsilon < 1:
@@ -177,7 +182,7 @@ def local_best_response(
                 bar.update(1)
             per_deal[d] = total / 2 / BIG_BLIND * 1000
     mean = float(per_deal.mean())
-    half = 1.96 * float(per_deal.std(ddof=1)) / np.sqrt(deals) if deals > 1 else float("inf")
+    half = 1.96 * float(per_deal.std(ddof=1)) / np.sqrt(deals)
     return LBRResult(mean, (mean - half, mean + half), 2 * deals, per_deal)
 
 

@@ -394,7 +394,17 @@ class PPOTrainer:
         Registry(runs_dir).claim(self.name, self.out)
 
     def _check_menu(self, spec: str, agent: Any) -> None:
-        """A saved poker LM among the opponents must use this run's raise sizes."""
+        """A saved poker LM among the opponents must use this run's raise sizes; a blueprint
+        plays heads-up at the stacks it was solved for."""
+        blueprint = getattr(agent, "blueprint", None)
+        if blueprint is not None:
+            if self.cfg.seats != 2:
+                raise ValueError(f"{spec} plays heads-up only; this run has {self.cfg.seats} seats")
+            if blueprint.config.stack_bb != self.cfg.stack_bb:
+                raise ValueError(
+                    f"{spec} was solved for {blueprint.config.stack_bb} bb stacks, this run plays "
+                    f"{self.cfg.stack_bb} bb"
+                )
         model = getattr(agent, "model", None)
         if isinstance(model, PokerLM) and model.fractions != self.cfg.fractions:
             raise ValueError(
