@@ -260,7 +260,10 @@ def test_holdem_protocol_view_agrees_with_the_engine():
 
 
 def test_blueprint_rounds_on_a_local_ray_cluster():
-    pytest.importorskip("ray")
-    bp = train(Blueprint.new(_tiny()), iterations=2, workers=2, ray_address="local")
+    ray = pytest.importorskip("ray")
+    try:
+        bp = train(Blueprint.new(_tiny()), iterations=2, workers=2, ray_address="local")
+    finally:
+        ray.shutdown()  # later tests start or reach their own cluster
     ref = train(Blueprint.new(_tiny()), iterations=2, workers=2)
     np.testing.assert_array_equal(bp.regrets_t, ref.regrets_t)  # same jobs, same seeds
