@@ -107,10 +107,12 @@ def test_blueprint_plays_in_ppo_rollouts_and_league(blueprint):
     assert agent.decisions > 0 and len(roll.rewards) > 0
 
 
-def test_ppo_refuses_a_blueprint_at_a_full_table(blueprint, tmp_path):
+def test_ppo_refuses_a_blueprint_at_a_full_table(blueprint, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from gamelm.cli import app
+
+    monkeypatch.setenv("GAMELM_RUNS", str(tmp_path / "reg"))  # --runs-dir sets it; undo after
 
     r = CliRunner().invoke(
         app,
