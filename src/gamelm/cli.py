@@ -344,6 +344,13 @@ def eval_cmd(
         menu = ActionAbstraction.parse(fractions)
         players = [make_agent(agent)] + [make_agent(a) for a in vs.split(",") if a.strip()]
         ref = make_agent(reference) if reference else None
+        for p in (*players, ref):
+            bp = getattr(p, "blueprint", None)
+            if bp is not None and bp.config.stack_bb != stack:
+                raise ValueError(
+                    f"{p.name} was solved for {bp.config.stack_bb} bb stacks; "
+                    f"play it at --stack {bp.config.stack_bb}"
+                )
         cfg = MatchConfig(
             seats=seats,
             hands=hands,

@@ -131,3 +131,46 @@ def test_ppo_refuses_a_blueprint_at_a_full_table(blueprint, tmp_path, monkeypatc
         ],
     )
     assert r.exit_code == 2 and "plays heads-up only" in r.output, r.output
+
+
+def test_every_hand_on_one_public_history_is_on_one_node(blueprint):
+    # LBR asks the agent about all 1,326 hands on the real hand's history: they must all follow
+    # the real hand's line, whatever the agent did with other cards in earlier hands
+    agent = BlueprintAgent.load(blueprint)
+    seen = []
+
+    class Spy:
+        name = "spy"
+
+        def act(self, obs, rng):
+            return make_agent("calling-station").act(obs, rng)
+
+    class Recorder(BlueprintAgent):
+        def act(self, obs, rng):
+            ids = super().act(obs, rng)
+            seen.extend(obs.subset(np.array([r])) for r in range(obs.size) if obs.street[r] > 0)
+            return ids
+
+    rec = Recorder(agent.blueprint)
+    play_match([rec, Spy()], MatchConfig(hands=60, seed=6, fractions=(0.75, 2.0), tables=1))
+    assert seen
+    from gamelm.poker.ranges import COMBOS
+
+    for obs in seen[-10:]:
+        many = obs.subset(np.zeros(40, np.int64))
+        many.hole = COMBOS[np.linspace(0, 1325, 40).astype(np.int64)].astype(np.uint8)
+        nodes = {rec._node(many, r) for r in range(40)}
+        assert nodes == {rec._node(obs, 0)}
+
+
+def test_a_blueprint_plays_at_its_own_stacks(blueprint):
+    from typer.testing import CliRunner
+
+    from gamelm.cli import app
+
+    for args in (
+        ["eval", f"blueprint:{blueprint}", "--vs", "tag", "--stack", "50"],
+        ["lbr", f"blueprint:{blueprint}", "--stack", "50", "--hands", "4"],
+    ):
+        r = CliRunner().invoke(app, args)
+        assert r.exit_code == 2 and "solved for 100 bb stacks" in r.output, r.output

@@ -47,7 +47,7 @@ def test_lbr_command_json_and_errors():
     )
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    assert set(out) == {"mbb_per_game", "ci95", "hands"} and out["hands"] == 4
+    assert set(out) == {"mbb_per_game", "ci95", "hands", "seed"} and out["hands"] == 4
     for args, msg in (
         (["lbr", "nobody"], "unknown agent 'nobody'"),
         (["lbr", "tag", "--hands", "1"], "hands must be at least 3"),

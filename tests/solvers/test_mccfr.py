@@ -267,3 +267,30 @@ def test_blueprint_rounds_on_a_local_ray_cluster():
         ray.shutdown()  # later tests start or reach their own cluster
     ref = train(Blueprint.new(_tiny()), iterations=2, workers=2)
     np.testing.assert_array_equal(bp.regrets_t, ref.regrets_t)  # same jobs, same seeds
+
+
+def test_blueprint_saved_when_interrupted_and_bad_out_fails_first(tmp_path):
+    bp = Blueprint.new(_tiny())
+
+    def stop(b, rate):
+        if b.iterations >= 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(bp, iterations=100, out=tmp_path / "bp", on_round=stop)
+    assert Blueprint.load(tmp_path / "bp").iterations == 4
+    (tmp_path / "afile").write_text("x")
+    r = runner.invoke(
+        app,
+        [
+            "solve",
+            "holdem",
+            "--out",
+            str(tmp_path / "afile" / "bp"),
+            "--iterations",
+            "2",
+            "--workers",
+            "1",
+        ],
+    )
+    assert r.exit_code == 2 and "cannot write" in r.output and "Traceback" not in r.output

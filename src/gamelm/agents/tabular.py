@@ -64,10 +64,10 @@ class BlueprintAgent:
         self.all_in_id = self.ht.abstraction.menu.all_in_id
         self.off_tree = 0
         self.decisions = 0
-        # the tree action behind each of our raises, by (table and cards, history position), so
-        # that a later decision reads our own raise back exactly even when two tree sizes map to
-        # one menu entry of the match
-        self._played: dict[tuple[int, int], int] = {}
+        # the tree action behind each of our raises, by table and public history, so that a
+        # later decision reads our own raise back exactly even when two tree sizes map to one
+        # menu entry of the match
+        self._played: dict[tuple[int, int, int], int] = {}
         acted = acted_tokens(2)
         self._acted = {
             int(acted[s, k]): (s, ACTIONS[k]) for s in range(2) for k in range(len(ACTIONS))
@@ -105,6 +105,13 @@ class BlueprintAgent:
         return opts[k - 1][1] if u < pseudo_harmonic(x, a, b) else opts[k][1]
 
     @staticmethod
+    def _public_key(table: int, prefix: list[int]) -> tuple[int, int, int]:
+        """Where our raise sits: the table, the history position and a hash of the history
+        before it (public, so a hypothetical hand on the same history, as LBR asks about,
+        finds the raise the real hand made)."""
+        return table, len(prefix), zlib.crc32(np.asarray(prefix, np.int64).tobytes())
+
+    @staticmethod
     def _seed(obs: Observation, row: int) -> int:
         return zlib.crc32(np.asarray([obs.tables[row], *obs.hole[row]], np.int64).tobytes())
 
@@ -115,6 +122,7 @@ class BlueprintAgent:
         menu_fracs = getattr(obs.menu, "fractions", self.fractions)
         tokens = obs.history[row, : int(obs.history_len[row])].tolist()
         seed = self._seed(obs, row)
+        table = int(obs.tables[row])
         node = 0
         for pos, tok in enumerate(tokens):
             acted = self._acted.get(tok)
@@ -134,7 +142,7 @@ class BlueprintAgent:
                     i = _RAISE[action]
                     x = menu_fracs[i] if i < len(menu_fracs) else menu_fracs[-1]
                 own = seat == int(obs.seat[row])
-                a = self._played.get((seed, pos), -1) if own else -1
+                a = self._played.get(self._public_key(table, tokens[:pos]), -1) if own else -1
                 if a < 0:  # an opponent's raise, or one of ours this agent did not record
                     u = (zlib.crc32(pos.to_bytes(2, "little"), seed) & 0xFFFFFFFF) / 2**32
                     a = self._translate(node, x, own, u)
@@ -219,8 +227,9 @@ class BlueprintAgent:
             out[on] = pick_legal(sub, self._to_menu(sub, tree_ids))
             if len(self._played) > 1_000_000:
                 self._played.clear()
-            length = obs.history_len if obs.history_len is not None else np.zeros(obs.size)
+            assert obs.history is not None and obs.history_len is not None  # _node checked
             for k, r in enumerate(on):
                 if tree_ids[k] >= 2:
-                    self._played[(self._seed(obs, int(r)), int(length[r]))] = int(tree_ids[k])
+                    prefix = obs.history[r, : int(obs.history_len[r])].tolist()
+                    self._played[self._public_key(int(obs.tables[r]), prefix)] = int(tree_ids[k])
         return pick_legal(obs, out)

@@ -46,7 +46,7 @@ SMALL_BLIND, BIG_BLIND = 1, 2
 @dataclass(frozen=True)
 class BetAbstraction:
     fractions: tuple[float, ...] = (0.5, 1.0)
-    raise_caps: tuple[int, int, int, int] = (3, 2, 2, 1)
+    raise_caps: tuple[int, int, int, int] = (2, 1, 1, 1)
     stack_bb: int = 100
 
     def __post_init__(self) -> None:

@@ -89,9 +89,15 @@ class LBRResult:
     ci95: tuple[float, float]
     hands: int
     per_deal: FloatArray  # LBR's mean winnings per deal (both seats), mbb
+    seed: int = 0
 
     def to_dict(self) -> dict[str, object]:
-        return {"mbb_per_game": self.mbb_per_game, "ci95": list(self.ci95), "hands": self.hands}
+        return {
+            "mbb_per_game": self.mbb_per_game,
+            "ci95": list(self.ci95),
+            "hands": self.hands,
+            "seed": self.seed,
+        }
 
 
 class _Hand:
@@ -162,6 +168,12 @@ def local_best_response(
     from tqdm import tqdm
 
     cfg = config or LBRConfig()
+    blueprint = getattr(agent, "blueprint", None)
+    if blueprint is not None and blueprint.config.stack_bb != cfg.stack_bb:
+        raise ValueError(
+            f"{agent.name} was solved for {blueprint.config.stack_bb} bb stacks; "
+            f"play it at --stack {blueprint.config.stack_bb}"
+        )
     menu = cfg.menu
     stack = cfg.stack_bb * BIG_BLIND
     bet_ids = [2 + menu.fractions.index(f) for f in cfg.bet_fractions] + [menu.all_in_id]
@@ -183,7 +195,7 @@ def local_best_response(
             per_deal[d] = total / 2 / BIG_BLIND * 1000
     mean = float(per_deal.mean())
     half = 1.96 * float(per_deal.std(ddof=1)) / np.sqrt(deals)
-    return LBRResult(mean, (mean - half, mean + half), 2 * deals, per_deal)
+    return LBRResult(mean, (mean - half, mean + half), 2 * deals, per_deal, cfg.seed)
 
 
 def _play(
