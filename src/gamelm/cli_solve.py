@@ -135,7 +135,12 @@ def _parse_settings(settings: list[str]) -> dict[str, object]:
             else:
                 out[key] = type(default)(raw)
         except ValueError:
-            _fail(f"--set {key}={raw}: expected {type(default).__name__}")
+            what = (
+                f"comma-separated {type(default[0]).__name__} values"
+                if isinstance(default, tuple)
+                else type(default).__name__
+            )
+            _fail(f"--set {key}={raw}: expected {what}")
     return out
 
 
@@ -202,8 +207,9 @@ def _solve_holdem(
     if not as_json:
         cfg = blueprint.config
         sizes = ", ".join(f"{f:g}" for f in cfg.fractions)
+        raises = f"raises {sizes} pot and all-in" if sizes else "no sized raises, all-in"
         console.print(
-            f"hold'em blueprint: raises {sizes} pot and all-in, "
+            f"hold'em blueprint: {raises}, "
             f"at most {'/'.join(map(str, cfg.raise_caps))} per street; {tree.num_nodes:,} betting "
             f"nodes, {tree.num_rows:,} information sets; {workers} worker(s)",
             highlight=False,
@@ -301,7 +307,8 @@ def solve(
     iterations: Annotated[
         int | None,
         typer.Option(
-            help="Iterations to run (Kuhn and Leduc: default 1,000; hold'em: batches of deals)."
+            help="Iterations to run (Kuhn and Leduc: default 1,000). Hold'em: the total number of "
+            "batches of deals to reach, counting those of a resumed blueprint."
         ),
     ] = None,
     minutes: Annotated[
