@@ -133,13 +133,13 @@ def build_tree(abstraction: BetAbstraction | None = None) -> HoldemTree:
                     nxt_street.append(s)
             children.append(kids)
         frontier, raises_of, street_of = nxt, nxt_raises, nxt_street
-    tree = Tree(
-        player=np.asarray(player, np.int64),
-        street=np.asarray(street, np.int64),
-        children=np.asarray(children, np.int64),
-        fold_payoff=np.asarray(fold, np.float64),
-        stake=np.asarray(stake, np.float64),
-        showdown=np.asarray(showdown, bool),
+    tree = Tree.from_lists(
+        player,
+        street,
+        children,
+        fold,
+        stake,
+        showdown,
         num_buckets=(169, 1, 1, 1),  # replaced by the card abstraction's
         action_names=menu.names,
     )

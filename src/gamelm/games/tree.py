@@ -61,6 +61,30 @@ class Tree:
         self.row_offset = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
         self.num_rows = int(sizes.sum())
 
+    @classmethod
+    def from_lists(
+        cls,
+        player: list[int],
+        street: list[int],
+        children: list[list[int]],
+        fold_payoff: list[float],
+        stake: list[float],
+        showdown: list[bool],
+        num_buckets: tuple[int, ...],
+        action_names: tuple[str, ...],
+    ) -> Tree:
+        """A tree from per-node lists, as the builders collect them breadth first."""
+        return cls(
+            player=np.asarray(player, np.int64),
+            street=np.asarray(street, np.int64),
+            children=np.asarray(children, np.int64),
+            fold_payoff=np.asarray(fold_payoff, np.float64),
+            stake=np.asarray(stake, np.float64),
+            showdown=np.asarray(showdown, bool),
+            num_buckets=num_buckets,
+            action_names=action_names,
+        )
+
     @property
     def num_nodes(self) -> int:
         return len(self.player)

@@ -231,13 +231,13 @@ def leduc_tree_game() -> tuple[TreeGame, Callable[[FloatArray], dict[str, list[f
                 kids[a] = len(nodes)
                 nodes.append((nxt, (*hist, a)))
         children.append(kids)
-    tree = Tree(
-        player=np.asarray(player, np.int64),
-        street=np.asarray(street, np.int64),
-        children=np.asarray(children, np.int64),
-        fold_payoff=np.asarray(fold, np.float64),
-        stake=np.asarray(stake, np.float64),
-        showdown=np.asarray(showdown, bool),
+    tree = Tree.from_lists(
+        player,
+        street,
+        children,
+        fold,
+        stake,
+        showdown,
         num_buckets=(NUM_CARDS, NUM_CARDS * NUM_CARDS),
         action_names=("fold", "call", "raise"),
     )
