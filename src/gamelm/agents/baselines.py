@@ -282,8 +282,9 @@ BASELINES: dict[str, Callable[[], Agent]] = {
 def make_agent(spec: str) -> Agent:
     """An agent from its name (``random``, ``calling-station``, ``maniac``, ``tag``, ``equity``),
     ``exploit:NAME`` for that agent adjusted to the opponents' tendencies
-    (`gamelm.agents.opponent_model.Exploit`), or ``ckpt:PATH`` for a saved poker LM
-    (`gamelm.agents.lm.PokerLM`), ``run:NAME`` for the model of a registered training run
+    (`gamelm.agents.opponent_model.Exploit`), ``ckpt:PATH`` for a saved poker LM
+    (`gamelm.agents.lm.PokerLM`) or fine-tuned LLM, ``hf:NAME`` for any transformers causal LM
+    by directory or hub name (`gamelm.agents.causal_lm.CausalLMPolicy`), ``run:NAME`` for the model of a registered training run
     (its final model, else its newest checkpoint; `gamelm.runs.registry`), or
     ``blueprint:PATH`` for a hold'em blueprint (`gamelm.agents.tabular.BlueprintAgent`)."""
     if spec.strip().lower().startswith("run:"):
@@ -302,12 +303,12 @@ def make_agent(spec: str) -> Agent:
             return BlueprintAgent.load(path, name=spec.strip())
         except (FileNotFoundError, ValueError) as exc:
             raise ValueError(f"cannot load {spec!r}: {exc}") from None
-    if spec.strip().lower().startswith("ckpt:"):  # the path keeps its case
-        from gamelm.agents.lm import LMAgent, PokerLM
+    if spec.strip().lower().startswith(("ckpt:", "hf:")):  # the path keeps its case
+        from gamelm.agents.lm import LMAgent, load_policy
 
-        path = spec.strip()[5:]
+        path = spec.strip().split(":", 1)[1]
         try:
-            return LMAgent(PokerLM.load(path), name=spec.strip())
+            return LMAgent(load_policy(path), name=spec.strip())
         except (FileNotFoundError, ValueError) as exc:
             raise ValueError(f"cannot load {spec!r}: {exc}") from None
     name = spec.strip().lower()
@@ -319,6 +320,6 @@ def make_agent(spec: str) -> Agent:
     if factory is None:
         raise ValueError(
             f"unknown agent {spec!r}; available: {', '.join(BASELINES)}, exploit:NAME, "
-            "ckpt:PATH, run:NAME or blueprint:PATH"
+            "ckpt:PATH, hf:NAME, run:NAME or blueprint:PATH"
         )
     return factory()

@@ -38,6 +38,8 @@ from gamelm.agents.llama_fast import causal_allowed, hidden_states
 from gamelm.agents.observation import BOS, PAD, TOKEN, VOCAB, action_tokens, encode, strength
 from gamelm.files import atomic_directory
 
+KIND = "poker-lm"  # ``gamelm.json`` kind of the small poker LM (saved before kinds existed: none)
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -185,20 +187,57 @@ class PokerLM(nn.Module):
         obs: Observation,
         device: str | torch.device = "cpu",
         rng: np.random.Generator | None = None,
+        equity: npt.NDArray[np.float64] | None = None,
     ) -> tuple[torch.Tensor, ...]:
         """The tensors `forward` takes for a batch of observations (``rng`` draws the deals that
-        estimate the strength token; a fixed seed when not given)."""
-        equity = None
-        if self.strength_trials:
-            rng = rng if rng is not None else np.random.default_rng(0)
-            equity = strength(obs, self.strength_trials, rng)
-        tokens, mask = encode(obs, equity=equity)
+        estimate the strength token, a fixed seed when not given; ``equity`` gives it instead)."""
+        tokens, mask = encode(obs, equity=self._equity(obs, rng, equity))
         return (
             torch.as_tensor(tokens, device=device),
             torch.as_tensor(mask, device=device),
             torch.as_tensor(action_tokens(obs, self.fractions), device=device),
             torch.as_tensor(obs.legal, device=device),
         )
+
+    def _equity(
+        self,
+        obs: Observation,
+        rng: np.random.Generator | None,
+        equity: npt.NDArray[np.float64] | None,
+    ) -> npt.NDArray[np.float64] | None:
+        if not self.strength_trials:
+            return None
+        if equity is not None and not np.isnan(np.asarray(equity, np.float64)).any():
+            return np.asarray(equity, np.float64)
+        return strength(obs, self.strength_trials, rng or np.random.default_rng(0))
+
+    def example_ids(
+        self,
+        obs: Observation,
+        equity: npt.NDArray[np.float64] | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> tuple[list[list[int]], npt.NDArray[np.int64]]:
+        """Per decision, the token ids the model reads (no padding), and ``(m, A)`` the token of
+        every menu entry (the supervised target of entry ``a`` of row ``i`` is
+        ``choices[i, a]``)."""
+        tokens, mask = encode(obs, equity=self._equity(obs, rng, equity))
+        ids = [row[keep].tolist() for row, keep in zip(tokens, mask)]
+        return ids, action_tokens(obs, self.fractions)
+
+    def pad(self, ids: list[list[int]], device: str | torch.device = "cpu"):
+        """Left-padded ``(m, T)`` ids and mask, so every row ends at the last column."""
+        width = max(len(x) for x in ids)
+        tokens = torch.full((len(ids), width), PAD, dtype=torch.long)
+        mask = torch.zeros((len(ids), width), dtype=torch.bool)
+        for r, x in enumerate(ids):
+            tokens[r, width - len(x) :] = torch.tensor(x, dtype=torch.long)
+            mask[r, width - len(x) :] = True
+        return tokens.to(device), mask.to(device)
+
+    @property
+    def tokenizer(self):  # -> transformers.PreTrainedTokenizerFast
+        """The poker vocabulary as a transformers tokenizer (what `save` writes)."""
+        return build_tokenizer()
 
     # -- saving and loading ----------------------------------------------------------------
 
@@ -220,6 +259,7 @@ class PokerLM(nn.Module):
             str(directory / "value_head.safetensors"),
         )
         meta = {
+            "kind": KIND,
             "preset": self.preset,
             "fractions": list(self.fractions),
             "strength_trials": self.strength_trials,
@@ -261,18 +301,46 @@ class PokerLM(nn.Module):
         return model.to(device).eval()
 
 
+def load_policy(path: str | Path, device: str | torch.device = "cpu"):
+    """The policy saved at ``path``: a `PokerLM` (``gamelm.json`` of kind ``poker-lm`` or none),
+    or a `gamelm.agents.causal_lm.CausalLMPolicy` (kind ``causal-lm``, or any transformers
+    causal LM directory or hub name without a ``gamelm.json``)."""
+    from gamelm.agents.causal_lm import CausalLMPolicy
+
+    root = Path(path).expanduser()
+    meta_path = root / "gamelm.json"
+    if meta_path.is_file():
+        try:
+            kind = json.loads(meta_path.read_text()).get("kind", KIND)
+        except (ValueError, AttributeError):
+            raise ValueError(f"{meta_path} is not a valid gamelm.json") from None
+        if kind == KIND:
+            return PokerLM.load(root, device)
+        if kind != "causal-lm":
+            raise ValueError(f"{meta_path} names an unknown model kind {kind!r}")
+    return CausalLMPolicy.load(path, device)
+
+
 @dataclass
 class LMAgent:
-    """Plays a `PokerLM`: samples the menu entry from the policy (``temperature`` 0 is greedy)."""
+    """Plays a `PokerLM` or a `gamelm.agents.causal_lm.CausalLMPolicy`: samples the menu entry
+    from the policy (``temperature`` 0 is greedy)."""
 
-    model: PokerLM
+    model: nn.Module
     name: str = "lm"
     temperature: float = 1.0
     device: str = "cpu"
 
     def act(self, obs: Observation, rng: np.random.Generator) -> IntArray:
+        p = self.probabilities(obs, rng)
+        if self.temperature <= 0:
+            return p.argmax(axis=1).astype(np.int64)
+        return _sample(p, rng)
+
+    def probabilities(self, obs: Observation, rng: np.random.Generator) -> npt.NDArray:
+        """``(m, A)``: the policy's probability of every menu entry."""
         fractions = getattr(obs.menu, "fractions", self.model.fractions)  # listed menus map
-        if tuple(fractions) != self.model.fractions:
+        if self.model.fractions is not None and tuple(fractions) != self.model.fractions:
             raise ValueError(
                 f"the model was trained with raise sizes {self.model.fractions}; "
                 f"this match offers {tuple(fractions)}; pass the same --fractions"
@@ -280,10 +348,7 @@ class LMAgent:
         with torch.inference_mode():
             inputs = self.model.inputs(obs, self.device, rng)
             logp, _ = self.model(*inputs, max(self.temperature, 1e-6))
-        p = logp.exp().double().cpu().numpy()
-        if self.temperature <= 0:
-            return p.argmax(axis=1).astype(np.int64)
-        return _sample(p, rng)
+        return logp.exp().double().cpu().numpy()
 
 
 def _sample(p: npt.NDArray[np.float64], rng: np.random.Generator) -> IntArray:

@@ -403,8 +403,42 @@ def _describe(obs: Observation, i: int, entry: int) -> str:
     return text + (" (all-in)." if all_in else ".")
 
 
+def _raise_words(obs: Observation) -> list[str]:
+    """How the history names raise entries r1, r2, ...: their pot fraction when the menu has them."""
+    fractions = getattr(obs.menu, "fractions", None)
+    if fractions is None:
+        return [f"bets/raises (size #{k + 1})" for k in range(MAX_RAISES)]
+    return [f"bets/raises {f:g} pot" for f in fractions] + ["bets/raises"] * MAX_RAISES
+
+
+def history_text(obs: Observation, i: int) -> str:
+    """The public action history of decision ``i`` in words, e.g. ``"Preflop: SB/BTN calls,
+    BB checks. Flop (7h 2c Jd): BB bets/raises 1 pot"`` ("" without a history)."""
+    if obs.history is None or obs.history_len is None:
+        return ""
+    raises = _raise_words(obs)
+    verbs = {"fold": "folds", "check": "checks", "call": "calls", "allin": "goes all-in"}
+    streets: list[tuple[str, list[str], list[str]]] = []  # (street, cards, actions)
+    for t in obs.history[i, : int(obs.history_len[i])].tolist():
+        word = VOCAB[t]
+        if word in STREETS:
+            streets.append((word.capitalize(), [], []))
+        elif word in CARD_NAMES and streets:
+            streets[-1][1].append(word)
+        elif ":" in word and streets:
+            who, what = word.split(":")
+            verb = verbs.get(what) or raises[int(what[1:]) - 1]
+            streets[-1][2].append(f"{who} {verb}")
+    parts = []
+    for name, cards, acts in streets:
+        head = f"{name} ({' '.join(cards)})" if cards else name
+        parts.append(f"{head}: {', '.join(acts) if acts else 'no action yet'}")
+    return ". ".join(parts)
+
+
 def prompt(obs: Observation, i: int, small_blind: int | None = None) -> str:
-    """The prompt of decision ``i`` of ``obs``: the table, blinds, street, cards, pot, and the
+    """The prompt of decision ``i`` of ``obs``: the table, blinds, street, cards, pot, stacks,
+    the price of a call, the action so far (when the observation carries its history), and the
     legal actions as ``A0..Ak`` (in `legal_actions` order)."""
     p = obs.num_players
     table = _TABLE.get(p, f"{p}-handed")
@@ -421,8 +455,13 @@ def prompt(obs: Observation, i: int, small_blind: int | None = None) -> str:
         f"Board cards: {' '.join(board) if board else '(none yet)'}",
         f"Your hole cards: {CARD_NAMES[int(obs.hole[i, 0])]} {CARD_NAMES[int(obs.hole[i, 1])]}",
         f"Pot size: {int(obs.pot[i])}",
-        "Legal actions:",
+        f"Your stack: {int(obs.stacks[i, int(obs.seat[i])])}",
+        f"To call: {int(obs.to_call[i])}",
     ]
+    history = history_text(obs, i)
+    if history:
+        lines.append(f"Action so far: {history}.")
+    lines += ["Legal actions:"]
     for k, entry in enumerate(legal_actions(obs.subset(np.array([i])))[0]):
         lines.append(f"- A{k}: {_describe(obs, i, entry)}")
     lines.append("Respond with exactly ONE action token from the list above.")

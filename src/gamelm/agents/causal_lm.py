@@ -1,0 +1,260 @@
+"""Any Hugging Face causal LM (Qwen2.5, Llama 3.1, SmolLM2...) as a poker policy.
+
+The model reads the natural-language prompt of `gamelm.agents.observation.prompt` (the table, the
+cards, the pot, the stacks, the action so far and the legal actions as ``A0..Ak``), wrapped in its
+chat template when it has one (otherwise followed by ``"\\nAnswer:"``), and the policy is the
+softmax of the logits of the legal action tokens ``A0..Ak`` at the last position: one forward pass
+per decision, batched, no free-text generation. ``A0..A15`` are added to the tokenizer when any of
+them is not one token (Qwen and Llama split ``A3`` into ``A`` and ``3``); the new embeddings start
+at the mean of the old ones. A linear value head reads the last hidden state.
+
+`CausalLMPolicy` has the interface of `gamelm.agents.lm.PokerLM` (``inputs``, ``forward`` giving
+log-probabilities over the menu and values, ``example_ids`` for supervised data, ``save``/``load``),
+so every trainer (SFT, reward model, RL) and `gamelm.agents.lm.LMAgent` take either. A saved
+policy is a plain transformers directory (``from_pretrained`` loads it) plus
+``value_head.safetensors`` and ``gamelm.json`` (``"kind": "causal-lm"``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from gamelm.agents.base import Observation
+from gamelm.agents.observation import legal_actions, prompt
+from gamelm.files import atomic_directory
+
+MAX_ACTIONS = 16  # A0..A15: more than any menu offers (fold, call, up to 8 raises, all-in)
+ACTION_WORDS = tuple(f"A{k}" for k in range(MAX_ACTIONS))
+ANSWER_CUE = "\nAnswer:"  # ends the prompt of a model without a chat template
+KIND = "causal-lm"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def load_pretrained(name_or_path: str | Path, dtype: str | None = None):
+    """``(model, tokenizer)`` from a local directory or a hub name, with one clear sentence when
+    either cannot be loaded. ``dtype``: ``"bfloat16"``, ``"float16"``, ``"float32"`` or None (the
+    checkpoint's own)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    source = str(name_or_path)
+    local = Path(source).expanduser()
+    if local.exists() and not (local / "config.json").is_file():
+        raise ValueError(f"{local} is not a transformers model directory (no config.json)")
+    if not local.exists() and (source.startswith((".", "/", "~")) or source.count("/") > 1):
+        raise FileNotFoundError(f"model path {source} does not exist")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        kwargs = {} if dtype is None else {"dtype": getattr(torch, dtype)}
+        model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ValueError(f"cannot load the model {source!r}: {_first_line(exc)}") from None
+    return model, tokenizer
+
+
+def action_token_ids(tokenizer, lm: nn.Module | None = None) -> list[int]:
+    """The ids of ``A0..A15``; they are added to ``tokenizer`` when any of them is not a single
+    token, and ``lm``'s embeddings grow to match: the row of a new ``Ak`` (input and output)
+    starts at the mean of the rows of the pieces ``Ak`` was split into, so the new tokens start
+    apart and near what the model already reads in ``Ak``."""
+    ids = [tokenizer.encode(w, add_special_tokens=False) for w in ACTION_WORDS]
+    if all(len(i) == 1 for i in ids) and len({i[0] for i in ids}) == MAX_ACTIONS:
+        return [i[0] for i in ids]
+    tokenizer.add_tokens(list(ACTION_WORDS))
+    new = [tokenizer.convert_tokens_to_ids(w) for w in ACTION_WORDS]
+    if lm is not None and lm.get_input_embeddings().num_embeddings < len(tokenizer):
+        lm.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+        with torch.no_grad():
+            layers = {id(m): m for m in (lm.get_input_embeddings(), lm.get_output_embeddings())}
+            for layer in layers.values():
+                if layer is None:
+                    continue
+                w = layer.weight
+                for token, pieces in zip(new, ids):
+                    w[token] = w[pieces].mean(dim=0)
+    return new
+
+
+class CausalLMPolicy(nn.Module):
+    """A causal LM read as a policy over the legal action tokens, plus a value head."""
+
+    fractions = None  # plays any menu: the prompt lists the legal actions themselves
+
+    def __init__(self, lm: nn.Module, tokenizer, use_chat: bool | None = None) -> None:
+        super().__init__()
+        self.lm = lm
+        self.tokenizer = tokenizer
+        if tokenizer.pad_token is None:  # Llama has none: pad with end-of-sequence
+            tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+        self.action_ids = action_token_ids(tokenizer, lm)
+        self.use_chat = bool(tokenizer.chat_template) if use_chat is None else use_chat
+        hidden = lm.config.get_text_config().hidden_size
+        self.value_head = nn.Linear(hidden, 1)
+        nn.init.zeros_(self.value_head.weight)
+        nn.init.zeros_(self.value_head.bias)
+
+    @classmethod
+    def from_pretrained(
+        cls, name_or_path: str | Path, dtype: str | None = None, use_chat: bool | None = None
+    ) -> CausalLMPolicy:
+        """A policy around a transformers causal LM (a directory or a hub name)."""
+        lm, tokenizer = load_pretrained(name_or_path, dtype)
+        return cls(lm, tokenizer, use_chat)
+
+    # -- text and ids ------------------------------------------------------------------------
+
+    def render(self, text: str) -> str:
+        """The text the model reads for a prompt: its chat template, else the prompt and a cue."""
+        if self.use_chat:
+            return self.tokenizer.apply_chat_template(
+                [{"role": "user", "content": text}], add_generation_prompt=True, tokenize=False
+            )
+        return text + ANSWER_CUE
+
+    def text_ids(self, text: str) -> list[int]:
+        """Token ids of a rendered prompt (special tokens added only without a chat template,
+        whose text already holds them)."""
+        return self.tokenizer(text, add_special_tokens=not self.use_chat)["input_ids"]
+
+    def example_ids(
+        self,
+        obs: Observation,
+        equity: np.ndarray | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> tuple[list[list[int]], np.ndarray]:
+        """Per decision, the prompt's token ids, and ``(m, A)`` the token of every menu entry
+        (legal entry ``k`` in menu order is ``A<k>``; illegal entries get ``A0``, never read).
+        ``equity`` and ``rng`` are not used (the prompt holds the cards themselves)."""
+        del equity, rng
+        ids = [self.text_ids(self.render(prompt(obs, i))) for i in range(obs.size)]
+        choices = np.full(obs.legal.shape, self.action_ids[0], np.int64)
+        for i, entries in enumerate(legal_actions(obs)):
+            if len(entries) > MAX_ACTIONS:
+                raise ValueError(f"{len(entries)} legal actions; the prompt lists {MAX_ACTIONS}")
+            choices[i, entries] = self.action_ids[: len(entries)]
+        return ids, choices
+
+    def pad(self, ids: list[list[int]], device: str | torch.device = "cpu"):
+        """Left-padded ``(m, T)`` ids and mask, so every row ends at the last column."""
+        width = max(len(x) for x in ids)
+        pad = self.tokenizer.pad_token_id
+        tokens = torch.full((len(ids), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(ids), width), dtype=torch.bool)
+        for r, x in enumerate(ids):
+            tokens[r, width - len(x) :] = torch.tensor(x, dtype=torch.long)
+            mask[r, width - len(x) :] = True
+        return tokens.to(device), mask.to(device)
+
+    def inputs(
+        self,
+        obs: Observation,
+        device: str | torch.device = "cpu",
+        rng: np.random.Generator | None = None,
+        equity: np.ndarray | None = None,
+    ) -> tuple[torch.Tensor, ...]:
+        """The tensors `forward` takes for a batch of observations."""
+        ids, choices = self.example_ids(obs)
+        tokens, mask = self.pad(ids, device)
+        return (
+            tokens,
+            mask,
+            torch.as_tensor(choices, device=device),
+            torch.as_tensor(obs.legal, device=device),
+        )
+
+    # -- the policy ----------------------------------------------------------------------------
+
+    def last_hidden(self, tokens: torch.Tensor, mask: torch.Tensor):
+        """Logits ``(m, V)`` and the last hidden state ``(m, d)`` at the last position."""
+        positions = (mask.long().cumsum(dim=1) - 1).clamp(min=0)
+        out = self.lm(
+            input_ids=tokens,
+            attention_mask=mask.long(),
+            position_ids=positions,
+            output_hidden_states=True,
+            use_cache=False,
+            logits_to_keep=1,
+        )
+        return out.logits[:, -1], out.hidden_states[-1][:, -1]
+
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        mask: torch.Tensor,
+        choices: torch.Tensor,
+        legal: torch.Tensor,
+        temperature: float = 1.0,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probabilities ``(m, A)`` of the menu entries (illegal ones ``-inf``) and values
+        ``(m,)``, from left-padded ``tokens``/``mask`` ``(m, T)``."""
+        logits, last = self.last_hidden(tokens, mask)
+        menu = logits.float().gather(1, choices) / temperature
+        menu = menu.masked_fill(~legal, float("-inf"))
+        value = self.value_head(last.to(self.value_head.weight.dtype)).squeeze(-1)
+        return torch.log_softmax(menu, dim=-1), value.float()
+
+    def trainable_tokens(self) -> dict[str, list[int]] | None:
+        """The action tokens' input-embedding rows, trained as PEFT trainable tokens under LoRA
+        (LoRA leaves embeddings frozen). Not for a model whose output layer shares those
+        weights: TRL computes the loss from the output weights directly, so the wrapper PEFT puts
+        on a tied output layer would not be trained; there the tokens keep their starting rows
+        (`action_token_ids`) and the adapters learn around them."""
+        if self.lm.config.get_text_config().tie_word_embeddings:
+            return None
+        for name, module in self.lm.named_modules():
+            if module is self.lm.get_input_embeddings():
+                return {name.rsplit(".", 1)[-1]: list(self.action_ids)}
+        return None
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    # -- saving and loading ----------------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        """A transformers directory plus the value head and ``gamelm.json``, atomically."""
+        with atomic_directory(path) as tmp:
+            self.write(tmp)
+
+    def write(self, directory: Path) -> None:
+        """The files of `save`, written into an existing ``directory`` (not atomic)."""
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        lm = self.lm.merge_and_unload() if hasattr(self.lm, "merge_and_unload") else self.lm
+        lm.save_pretrained(directory, safe_serialization=True)
+        self.tokenizer.save_pretrained(directory)
+        save_file(
+            {k: v.detach().cpu().contiguous() for k, v in self.value_head.state_dict().items()},
+            str(directory / "value_head.safetensors"),
+        )
+        meta = {"kind": KIND, "use_chat": self.use_chat, "format": 1}
+        (directory / "gamelm.json").write_text(json.dumps(meta, indent=2))
+
+    @classmethod
+    def load(cls, path: str | Path, device: str | torch.device = "cpu") -> CausalLMPolicy:
+        """A policy saved by `save`, or any transformers causal LM directory or hub name (a new
+        value head then starts at zero)."""
+        root = Path(path).expanduser()
+        meta = {}
+        if (root / "gamelm.json").is_file():
+            try:
+                meta = json.loads((root / "gamelm.json").read_text())
+            except ValueError:
+                raise ValueError(f"{root / 'gamelm.json'} is not valid JSON") from None
+        policy = cls.from_pretrained(path, use_chat=meta.get("use_chat"))
+        head = root / "value_head.safetensors"
+        if head.is_file():
+            policy.value_head.load_state_dict(load_file(str(head)))
+        return policy.to(device).eval()

@@ -1,0 +1,123 @@
+"""Pieces the transformers-based trainers share (SFT, reward model, RL): LoRA settings, the
+examples of expert records for either policy, agreement with the expert, and saving a final
+model next to the run's checkpoints."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gamelm.rollouts.datasets import DataError, action_index, grouped, record_action
+
+DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")  # attention projections
+
+
+def check_lora(rank: int, targets: tuple[str, ...]) -> None:
+    if rank < 0:
+        raise ValueError(f"lora_rank must be >= 0 (0: full fine-tuning), got {rank}")
+    if rank and not targets:
+        raise ValueError("LoRA needs target modules, e.g. q_proj,v_proj or all-linear")
+
+
+def lora_config(
+    rank: int,
+    alpha: int | None,
+    dropout: float,
+    targets: tuple[str, ...],
+    task: str,
+    policy: Any = None,
+):
+    """A PEFT `LoraConfig` (``targets`` ``("all-linear",)`` adapts every linear layer); the
+    action tokens of a ``policy`` that has them are trained too (`CausalLMPolicy.trainable_tokens`)."""
+    from peft import LoraConfig
+
+    modules: Any = "all-linear" if tuple(targets) == ("all-linear",) else list(targets)
+    tokens = policy.trainable_tokens() if hasattr(policy, "trainable_tokens") else None
+    return LoraConfig(
+        r=rank,
+        lora_alpha=alpha if alpha is not None else 2 * rank,
+        lora_dropout=dropout,
+        target_modules=modules,
+        task_type=task,
+        trainable_token_indices=tokens,
+    )
+
+
+def pick_device(device: str) -> str:
+    """``auto``: CUDA when there is a GPU, else the CPU."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {device}: no CUDA device is available")
+    return device
+
+
+def latest_checkpoint(directory: Path) -> Path | None:
+    """The newest ``checkpoint-N`` folder of a transformers `Trainer` run, if any."""
+    found = [p for p in directory.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    return max(found, key=lambda p: int(p.name.split("-")[-1])) if found else None
+
+
+def decision_examples(
+    policy: Any, records: list[dict[str, Any]], key: str = "response", path: str = "data"
+) -> tuple[list[list[int]], list[int]]:
+    """Per record, the prompt's token ids as ``policy`` reads them and the token id of the move
+    ``record[key]`` names. Records with a ``state`` are rebuilt into observations (so the small
+    poker LM reads its own token view); records without one are plain prompts, read by a
+    transformers LLM through its chat template."""
+    prompts: list[list[int] | None] = [None] * len(records)
+    targets = [0] * len(records)
+    with_state = [i for i, r in enumerate(records) if "state" in r]
+    without = [i for i, r in enumerate(records) if "state" not in r]
+    if without and not hasattr(policy, "render"):
+        raise DataError(
+            f"{path}: record {without[0] + 1} has no 'state'; the poker LM reads the game state, "
+            "not the prompt text (make the data with gamelm datagen)"
+        )
+    for i in without:
+        try:
+            k = action_index(records[i][key])
+        except ValueError as exc:
+            raise DataError(f"{path}: record {i + 1}: {exc}") from None
+        prompts[i] = policy.text_ids(policy.render(records[i]["prompt"]))
+        targets[i] = policy.action_ids[k]
+    states = [records[i]["state"] for i in with_state]
+    try:
+        actions = np.array([record_action(records[i], key) for i in with_state], np.int64)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"{path}: a record does not match its state: {exc}") from None
+    equity = np.array([records[i].get("equity", np.nan) for i in with_state])
+    for rows, obs in grouped(states):
+        ids, choices = policy.example_ids(obs, equity[rows])
+        for j, r in enumerate(rows):
+            prompts[with_state[r]] = ids[j]
+            targets[with_state[r]] = int(choices[j, actions[r]])
+    return [p for p in prompts if p is not None], targets
+
+
+def probabilities_of(policy: Any, device: str) -> Callable[..., np.ndarray]:
+    """``(obs, equity) -> (m, A)`` greedy-ready probabilities of ``policy``, for
+    `gamelm.rollouts.datasets.agreement`."""
+
+    def probs(obs, equity):
+        with torch.inference_mode():
+            logp, _ = policy(*policy.inputs(obs, device, equity=equity))
+        return logp.float().exp().cpu().numpy()
+
+    return probs
+
+
+def save_final(policy: Any, out: Path, keep: tuple[str, ...] = ("checkpoints", "logs")) -> None:
+    """Write ``policy`` to ``out`` atomically, keeping the run's ``keep`` folders inside it."""
+    from gamelm.files import atomic_directory
+
+    with atomic_directory(out) as tmp:
+        policy.write(tmp)
+        for name in keep:
+            if (out / name).exists():
+                os.replace(out / name, tmp / name)

@@ -1,0 +1,232 @@
+"""Supervised fine-tuning on expert decisions (`gamelm sft`), with TRL's `SFTTrainer`.
+
+The model is any transformers causal LM (read through `gamelm.agents.causal_lm.CausalLMPolicy`)
+or the small poker LM (`gamelm.agents.lm.PokerLM`). Every SFT record of `gamelm datagen` becomes
+one example: the prompt exactly as the policy reads it when it plays (the chat-templated text for
+an LLM, the token view for the poker LM), then the action token of the expert's move (for an LLM,
+followed by the record's rationale and the end-of-sequence token when there is one). The loss is
+on the completion only. The examples are tokenized here and handed to TRL pre-tokenized
+(``input_ids`` and ``completion_mask``), so training and play read the same ids.
+
+Full fine-tuning or LoRA (PEFT; ``lora_rank`` > 0, ``target_modules``), gradient checkpointing,
+bf16, resume from the run's last checkpoint. The result is written to ``out`` as a plain
+transformers directory (the LoRA weights merged), loadable by ``from_pretrained`` and as the agent
+``ckpt:OUT``. Reported: agreement of the greedy policy with the expert on the validation records,
+before and after training, next to a uniform choice's.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from gamelm.rollouts.datasets import DataError, agreement, read_jsonl
+from gamelm.trainers.hf_common import (
+    DEFAULT_TARGETS,
+    check_lora,
+    decision_examples,
+    latest_checkpoint,
+    lora_config,
+    pick_device,
+    probabilities_of,
+    save_final,
+)
+
+
+@dataclass
+class SFTRunConfig:
+    """Settings of `train` (the CLI flags of ``gamelm sft`` map onto them).
+
+    Args:
+        model: a model directory (a gamelm poker LM, a fine-tuned LLM, any transformers causal
+            LM) or a hub name.
+        data: a `gamelm datagen` directory (``sft.jsonl``, ``sft.val.jsonl``).
+        out: where the fine-tuned model is written (checkpoints in ``out/checkpoints``).
+        max_steps: optimizer steps (0: ``num_epochs`` passes over the data).
+        num_epochs: passes over the data when ``max_steps`` is 0.
+        batch_size: examples per device per step.
+        grad_accum: steps of gradients summed per optimizer step.
+        learning_rate: peak AdamW step size (linear decay after a warm-up).
+        warmup_ratio: share of the steps spent warming up.
+        lora_rank: LoRA rank (0: full fine-tuning).
+        lora_alpha: LoRA scale (None: twice the rank).
+        lora_dropout: dropout on the LoRA inputs.
+        target_modules: modules LoRA adapts (``("all-linear",)``: every linear layer).
+        gradient_checkpointing: recompute activations in the backward pass (less memory).
+        bf16: bfloat16 mixed precision (GPUs that support it).
+        max_length: longest example in tokens (longer ones are cut from the start).
+        save_steps: steps between checkpoints (the last two are kept).
+        val_size: validation records scored for agreement (the first ones).
+        seed: seed of the shuffling and initialisation.
+        device: ``auto``, ``cpu`` or ``cuda``.
+        resume: continue from the newest checkpoint in ``out/checkpoints``.
+    """
+
+    model: str
+    data: str
+    out: str
+    max_steps: int = 200
+    num_epochs: float = 1.0
+    batch_size: int = 16
+    grad_accum: int = 1
+    learning_rate: float = 1e-4
+    warmup_ratio: float = 0.05
+    lora_rank: int = 0
+    lora_alpha: int | None = None
+    lora_dropout: float = 0.05
+    target_modules: tuple[str, ...] = DEFAULT_TARGETS
+    gradient_checkpointing: bool = False
+    bf16: bool = False
+    max_length: int = 1024
+    save_steps: int = 100
+    val_size: int = 2000
+    seed: int = 0
+    device: str = "auto"
+    resume: bool = False
+
+    def __post_init__(self) -> None:
+        self.target_modules = tuple(self.target_modules)
+        if self.max_steps < 0:
+            raise ValueError(f"max_steps must be >= 0, got {self.max_steps}")
+        if self.max_steps == 0 and self.num_epochs <= 0:
+            raise ValueError("give max_steps > 0 or num_epochs > 0")
+        for name in ("batch_size", "grad_accum", "save_steps", "max_length", "val_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+        check_lora(self.lora_rank, self.target_modules)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> SFTRunConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown SFT settings: {', '.join(unknown)}")
+        return cls(**values)
+
+
+def load_split(data: str | Path, name: str, required: tuple[str, ...]) -> tuple[list, list]:
+    """The training and validation records of ``name`` (``sft`` or ``pairs``) in ``data``."""
+    root = Path(data)
+    if not root.is_dir():
+        raise DataError(f"{root} is not a data directory (make one with gamelm datagen)")
+    train = read_jsonl(root / f"{name}.jsonl", required)
+    val_path = root / f"{name}.val.jsonl"
+    val = read_jsonl(val_path, required) if val_path.is_file() else []
+    return train, val
+
+
+def _dataset(policy: Any, records: list[dict], path: str, max_length: int):
+    """Pre-tokenized examples: prompt ids, then the action token (and for an LLM the record's
+    rationale and end-of-sequence), with the completion mask."""
+    from datasets import Dataset
+
+    prompts, targets = decision_examples(policy, records, "response", path)
+    tok = getattr(policy, "tokenizer", None)
+    llm = hasattr(policy, "render")
+    input_ids, masks = [], []
+    for rec, ids, target in zip(records, prompts, targets):
+        tail = [target]
+        if llm:
+            rest = rec["response"].split(maxsplit=1)[1:] if rec["response"].strip() else []
+            if rest:
+                tail += tok("\n" + rest[0], add_special_tokens=False)["input_ids"]
+            if tok.eos_token_id is not None:
+                tail.append(tok.eos_token_id)
+        full = (ids + tail)[-max_length:]
+        input_ids.append(full)
+        masks.append([0] * (len(full) - len(tail)) + [1] * len(tail))
+    return Dataset.from_dict({"input_ids": input_ids, "completion_mask": masks})
+
+
+def train(cfg: SFTRunConfig, progress: bool = True) -> dict[str, Any]:
+    """Fine-tune ``cfg.model`` on ``cfg.data`` and write the model to ``cfg.out``."""
+    import torch
+    from transformers.utils import logging as hf_logging
+    from trl import SFTConfig, SFTTrainer
+
+    from gamelm.agents.lm import load_policy
+
+    hf_logging.set_verbosity_error()
+    device = pick_device(cfg.device)
+    train_records, val_records = load_split(cfg.data, "sft", ("prompt", "response"))
+    out = Path(cfg.out)
+    checkpoints = out / "checkpoints"
+    resume_from = latest_checkpoint(checkpoints) if cfg.resume else None
+    if cfg.resume and resume_from is None:
+        raise ValueError(f"--resume: no checkpoint in {checkpoints}")
+    policy = load_policy(cfg.model).to(device)
+    val = val_records[: cfg.val_size]
+    val_scored = [r for r in val if "state" in r]
+    score = probabilities_of(policy, device)
+    before = agreement(score, val_scored) if val_scored else (float("nan"), float("nan"))
+    root = Path(cfg.data)
+    train_ds = _dataset(policy, train_records, str(root / "sft.jsonl"), cfg.max_length)
+    val_ds = _dataset(policy, val, str(root / "sft.val.jsonl"), cfg.max_length) if val else None
+    args = SFTConfig(
+        output_dir=str(checkpoints),
+        max_steps=cfg.max_steps if cfg.max_steps else -1,
+        num_train_epochs=cfg.num_epochs,
+        per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        learning_rate=cfg.learning_rate,
+        lr_scheduler_type="linear",
+        warmup_steps=cfg.warmup_ratio,
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        bf16=cfg.bf16,
+        max_length=cfg.max_length,
+        completion_only_loss=True,
+        save_steps=cfg.save_steps,
+        save_total_limit=2,
+        logging_steps=max(1, min(50, (cfg.max_steps or 500) // 20)),
+        report_to=["tensorboard"],
+        eval_strategy="no",
+        seed=cfg.seed,
+        use_cpu=device == "cpu",
+        disable_tqdm=not progress,
+        dataset_num_proc=None,
+    )
+    peft = lora_config(
+        cfg.lora_rank, cfg.lora_alpha, cfg.lora_dropout, cfg.target_modules, "CAUSAL_LM", policy
+    )
+    policy.train()
+    trainer = SFTTrainer(
+        model=policy.lm,
+        args=args,
+        train_dataset=train_ds,
+        processing_class=policy.tokenizer,
+        peft_config=peft if cfg.lora_rank else None,
+    )
+    start = time.perf_counter()
+    stats = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    seconds = time.perf_counter() - start
+    eval_loss = trainer.evaluate(val_ds)["eval_loss"] if val_ds is not None else float("nan")
+    lm = trainer.model
+    if cfg.lora_rank:
+        lm = lm.merge_and_unload()
+    policy.lm = lm.to(device)
+    policy.eval()
+    after = agreement(score, val_scored) if val_scored else (float("nan"), float("nan"))
+    torch.manual_seed(cfg.seed)
+    save_final(policy, out)
+    result = {
+        "val_agreement_before": before[0],
+        "val_agreement_after": after[0],
+        "val_chance": before[1],
+        "val_records": len(val_scored),
+        "train_records": len(train_records),
+        "steps": int(trainer.state.global_step),
+        "train_loss": float(stats.training_loss),
+        "eval_loss": float(eval_loss),
+        "seconds": round(seconds, 1),
+        "out": str(out),
+    }
+    (out / "sft_result.json").write_text(
+        json.dumps({"config": asdict(cfg), "result": result}, indent=2, default=str)
+    )
+    return result
