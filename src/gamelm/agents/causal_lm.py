@@ -86,33 +86,19 @@ def action_token_ids(tokenizer, lm: nn.Module | None = None) -> list[int]:
     return new
 
 
-class CausalLMPolicy(nn.Module):
-    """A causal LM read as a policy over the legal action tokens, plus a value head."""
+class PromptView:
+    """How a transformers LLM reads decisions: the rendered prompt's ids, and the token of every
+    menu entry (``A<k>`` for the k-th legal entry). Shared by the policy and the reward model."""
 
-    fractions = None  # plays any menu: the prompt lists the legal actions themselves
-
-    def __init__(self, lm: nn.Module, tokenizer, use_chat: bool | None = None) -> None:
-        super().__init__()
-        self.lm = lm
+    def __init__(self, tokenizer, use_chat: bool | None = None, lm: nn.Module | None = None):
         self.tokenizer = tokenizer
         if tokenizer.pad_token is None:  # Llama has none: pad with end-of-sequence
             tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
         self.action_ids = action_token_ids(tokenizer, lm)
         self.use_chat = bool(tokenizer.chat_template) if use_chat is None else use_chat
-        hidden = lm.config.get_text_config().hidden_size
-        self.value_head = nn.Linear(hidden, 1)
-        nn.init.zeros_(self.value_head.weight)
-        nn.init.zeros_(self.value_head.bias)
 
-    @classmethod
-    def from_pretrained(
-        cls, name_or_path: str | Path, dtype: str | None = None, use_chat: bool | None = None
-    ) -> CausalLMPolicy:
-        """A policy around a transformers causal LM (a directory or a hub name)."""
-        lm, tokenizer = load_pretrained(name_or_path, dtype)
-        return cls(lm, tokenizer, use_chat)
-
-    # -- text and ids ------------------------------------------------------------------------
+    def meta(self) -> dict:
+        return {"view": "prompt", "use_chat": self.use_chat}
 
     def render(self, text: str) -> str:
         """The text the model reads for a prompt: its chat template, else the prompt and a cue."""
@@ -147,14 +133,60 @@ class CausalLMPolicy(nn.Module):
 
     def pad(self, ids: list[list[int]], device: str | torch.device = "cpu"):
         """Left-padded ``(m, T)`` ids and mask, so every row ends at the last column."""
-        width = max(len(x) for x in ids)
-        pad = self.tokenizer.pad_token_id
-        tokens = torch.full((len(ids), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(ids), width), dtype=torch.bool)
-        for r, x in enumerate(ids):
-            tokens[r, width - len(x) :] = torch.tensor(x, dtype=torch.long)
-            mask[r, width - len(x) :] = True
-        return tokens.to(device), mask.to(device)
+        return pad_left(ids, self.tokenizer.pad_token_id, device)
+
+
+def pad_left(ids: list[list[int]], pad: int, device: str | torch.device = "cpu"):
+    """``(m, T)`` ids left-padded with ``pad`` and the mask of real tokens."""
+    width = max(len(x) for x in ids)
+    tokens = torch.full((len(ids), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(ids), width), dtype=torch.bool)
+    for r, x in enumerate(ids):
+        tokens[r, width - len(x) :] = torch.tensor(x, dtype=torch.long)
+        mask[r, width - len(x) :] = True
+    return tokens.to(device), mask.to(device)
+
+
+class CausalLMPolicy(nn.Module):
+    """A causal LM read as a policy over the legal action tokens, plus a value head."""
+
+    fractions = None  # plays any menu: the prompt lists the legal actions themselves
+
+    def __init__(self, lm: nn.Module, tokenizer, use_chat: bool | None = None) -> None:
+        super().__init__()
+        self.lm = lm
+        self.view = PromptView(tokenizer, use_chat, lm)
+        hidden = lm.config.get_text_config().hidden_size
+        self.value_head = nn.Linear(hidden, 1)
+        nn.init.zeros_(self.value_head.weight)
+        nn.init.zeros_(self.value_head.bias)
+
+    tokenizer = property(lambda self: self.view.tokenizer)
+    action_ids = property(lambda self: self.view.action_ids)
+    use_chat = property(lambda self: self.view.use_chat)
+
+    @classmethod
+    def from_pretrained(
+        cls, name_or_path: str | Path, dtype: str | None = None, use_chat: bool | None = None
+    ) -> CausalLMPolicy:
+        """A policy around a transformers causal LM (a directory or a hub name)."""
+        lm, tokenizer = load_pretrained(name_or_path, dtype)
+        return cls(lm, tokenizer, use_chat)
+
+    # -- text and ids (the view) -----------------------------------------------------------
+
+    def render(self, text: str) -> str:
+        return self.view.render(text)
+
+    def text_ids(self, text: str) -> list[int]:
+        return self.view.text_ids(text)
+
+    def example_ids(self, obs: Observation, equity=None, rng=None):
+        """`PromptView.example_ids`."""
+        return self.view.example_ids(obs, equity, rng)
+
+    def pad(self, ids: list[list[int]], device: str | torch.device = "cpu"):
+        return self.view.pad(ids, device)
 
     def inputs(
         self,
@@ -239,7 +271,7 @@ class CausalLMPolicy(nn.Module):
             {k: v.detach().cpu().contiguous() for k, v in self.value_head.state_dict().items()},
             str(directory / "value_head.safetensors"),
         )
-        meta = {"kind": KIND, "use_chat": self.use_chat, "format": 1}
+        meta = {"kind": KIND, **self.view.meta(), "format": 1}
         (directory / "gamelm.json").write_text(json.dumps(meta, indent=2))
 
     @classmethod

@@ -94,6 +94,59 @@ def _config(preset: Preset):  # -> transformers.LlamaConfig
     )
 
 
+@dataclass(frozen=True)
+class TokenView:
+    """How the poker LM reads decisions: the token view (`gamelm.agents.observation.encode`,
+    with the strength token when ``strength_trials`` > 0) and the token of every menu entry.
+    Shared by the policy and a reward model built on it."""
+
+    fractions: tuple[float, ...]
+    strength_trials: int = 0
+
+    def meta(self) -> dict:
+        return {
+            "view": "tokens",
+            "fractions": list(self.fractions),
+            "strength_trials": self.strength_trials,
+        }
+
+    @property
+    def tokenizer(self):  # -> transformers.PreTrainedTokenizerFast
+        return build_tokenizer()
+
+    def equity(
+        self,
+        obs: Observation,
+        rng: np.random.Generator | None,
+        equity: npt.NDArray[np.float64] | None,
+    ) -> npt.NDArray[np.float64] | None:
+        """The strength token's equity: ``equity`` when given (and not NaN), else estimated."""
+        if not self.strength_trials:
+            return None
+        if equity is not None and not np.isnan(np.asarray(equity, np.float64)).any():
+            return np.asarray(equity, np.float64)
+        return strength(obs, self.strength_trials, rng or np.random.default_rng(0))
+
+    def example_ids(
+        self,
+        obs: Observation,
+        equity: npt.NDArray[np.float64] | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> tuple[list[list[int]], npt.NDArray[np.int64]]:
+        """Per decision, the token ids the model reads (no padding), and ``(m, A)`` the token of
+        every menu entry (the supervised target of entry ``a`` of row ``i`` is
+        ``choices[i, a]``)."""
+        tokens, mask = encode(obs, equity=self.equity(obs, rng, equity))
+        ids = [row[keep].tolist() for row, keep in zip(tokens, mask)]
+        return ids, action_tokens(obs, self.fractions)
+
+    def pad(self, ids: list[list[int]], device: str | torch.device = "cpu"):
+        """Left-padded ``(m, T)`` ids and mask, so every row ends at the last column."""
+        from gamelm.agents.causal_lm import pad_left
+
+        return pad_left(ids, PAD, device)
+
+
 class PokerLM(nn.Module):
     """A causal LM over the poker vocabulary with a value head (see the module docstring)."""
 
@@ -199,40 +252,19 @@ class PokerLM(nn.Module):
             torch.as_tensor(obs.legal, device=device),
         )
 
-    def _equity(
-        self,
-        obs: Observation,
-        rng: np.random.Generator | None,
-        equity: npt.NDArray[np.float64] | None,
-    ) -> npt.NDArray[np.float64] | None:
-        if not self.strength_trials:
-            return None
-        if equity is not None and not np.isnan(np.asarray(equity, np.float64)).any():
-            return np.asarray(equity, np.float64)
-        return strength(obs, self.strength_trials, rng or np.random.default_rng(0))
+    @property
+    def view(self) -> TokenView:
+        return TokenView(self.fractions, self.strength_trials)
 
-    def example_ids(
-        self,
-        obs: Observation,
-        equity: npt.NDArray[np.float64] | None = None,
-        rng: np.random.Generator | None = None,
-    ) -> tuple[list[list[int]], npt.NDArray[np.int64]]:
-        """Per decision, the token ids the model reads (no padding), and ``(m, A)`` the token of
-        every menu entry (the supervised target of entry ``a`` of row ``i`` is
-        ``choices[i, a]``)."""
-        tokens, mask = encode(obs, equity=self._equity(obs, rng, equity))
-        ids = [row[keep].tolist() for row, keep in zip(tokens, mask)]
-        return ids, action_tokens(obs, self.fractions)
+    def _equity(self, obs, rng, equity):
+        return self.view.equity(obs, rng, equity)
+
+    def example_ids(self, obs: Observation, equity=None, rng=None):
+        """`TokenView.example_ids`."""
+        return self.view.example_ids(obs, equity, rng)
 
     def pad(self, ids: list[list[int]], device: str | torch.device = "cpu"):
-        """Left-padded ``(m, T)`` ids and mask, so every row ends at the last column."""
-        width = max(len(x) for x in ids)
-        tokens = torch.full((len(ids), width), PAD, dtype=torch.long)
-        mask = torch.zeros((len(ids), width), dtype=torch.bool)
-        for r, x in enumerate(ids):
-            tokens[r, width - len(x) :] = torch.tensor(x, dtype=torch.long)
-            mask[r, width - len(x) :] = True
-        return tokens.to(device), mask.to(device)
+        return self.view.pad(ids, device)
 
     @property
     def tokenizer(self):  # -> transformers.PreTrainedTokenizerFast

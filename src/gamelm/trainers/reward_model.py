@@ -1,0 +1,282 @@
+"""A reward model of the expert's preferences (`gamelm reward-model`), with TRL's `RewardTrainer`.
+
+The model scores a decision and a move: the prompt as a policy reads it (the chat-templated text
+for an LLM, the token view for the small poker LM) followed by the move's action token, read by a
+transformers sequence-classification model with one output. It starts from the weights of a
+policy (the body of the causal LM; a new scoring head), and is trained on the preference pairs of
+`gamelm datagen` with the Bradley-Terry loss ``-log sigmoid(r(chosen) - r(rejected))``. Full or
+LoRA. Reported: pairwise accuracy on the held-out pairs, before and after training.
+
+`RewardModel` loads a saved reward model and scores observations and moves; `gamelm rl` adds
+its score to the reward of each decision (``reward_model_weight``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gamelm.agents.base import IntArray, Observation
+from gamelm.rollouts.datasets import grouped
+from gamelm.trainers.hf_common import (
+    DEFAULT_TARGETS,
+    check_lora,
+    decision_examples,
+    latest_checkpoint,
+    lora_config,
+    pick_device,
+    save_final,
+)
+from gamelm.trainers.sft import load_split
+
+KIND = "reward-model"
+
+
+@dataclass
+class RewardModelConfig:
+    """Settings of `train` (the CLI flags of ``gamelm reward-model`` map onto them).
+
+    Args:
+        model: the policy the reward model starts from (a gamelm poker LM, a fine-tuned LLM, any
+            transformers causal LM directory or hub name).
+        data: a `gamelm datagen` directory (``pairs.jsonl``, ``pairs.val.jsonl``).
+        out: where the reward model is written (checkpoints in ``out/checkpoints``).
+        max_steps: optimizer steps (0: ``num_epochs`` passes).
+        num_epochs: passes over the pairs when ``max_steps`` is 0.
+        batch_size: pairs per device per step.
+        grad_accum: steps of gradients summed per optimizer step.
+        learning_rate: peak AdamW step size.
+        lora_rank, lora_alpha, lora_dropout, target_modules: LoRA (rank 0: full fine-tuning).
+        gradient_checkpointing: recompute activations in the backward pass.
+        bf16: bfloat16 mixed precision.
+        center_rewards: weight of the penalty that keeps rewards centred on zero.
+        save_steps: steps between checkpoints.
+        val_size: held-out pairs scored (the first ones).
+        seed, device, resume: as in `gamelm.trainers.sft.SFTRunConfig`.
+    """
+
+    model: str
+    data: str
+    out: str
+    max_steps: int = 200
+    num_epochs: float = 1.0
+    batch_size: int = 16
+    grad_accum: int = 1
+    learning_rate: float = 1e-4
+    lora_rank: int = 0
+    lora_alpha: int | None = None
+    lora_dropout: float = 0.05
+    target_modules: tuple[str, ...] = DEFAULT_TARGETS
+    gradient_checkpointing: bool = False
+    bf16: bool = False
+    center_rewards: float = 0.01
+    save_steps: int = 100
+    val_size: int = 2000
+    seed: int = 0
+    device: str = "auto"
+    resume: bool = False
+
+    def __post_init__(self) -> None:
+        self.target_modules = tuple(self.target_modules)
+        if self.max_steps < 0:
+            raise ValueError(f"max_steps must be >= 0, got {self.max_steps}")
+        if self.max_steps == 0 and self.num_epochs <= 0:
+            raise ValueError("give max_steps > 0 or num_epochs > 0")
+        for name in ("batch_size", "grad_accum", "save_steps", "val_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+        if self.center_rewards < 0:
+            raise ValueError(f"center_rewards must be >= 0, got {self.center_rewards}")
+        check_lora(self.lora_rank, self.target_modules)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RewardModelConfig:
+        unknown = sorted(set(values) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown reward-model settings: {', '.join(unknown)}")
+        return cls(**values)
+
+
+def classifier_from(lm: torch.nn.Module, pad_token_id: int) -> torch.nn.Module:
+    """A one-output sequence classifier with the body of causal LM ``lm`` (new scoring head)."""
+    from transformers import AutoModelForSequenceClassification
+
+    config = lm.config.__class__.from_dict(lm.config.to_dict())
+    config.num_labels = 1
+    config.pad_token_id = pad_token_id
+    model = AutoModelForSequenceClassification.from_config(config)
+    state = {k: v for k, v in lm.state_dict().items() if not k.startswith("lm_head.")}
+    missing, _ = model.load_state_dict(state, strict=False)
+    body = [k for k in missing if not k.startswith("score.")]
+    if body:
+        raise ValueError(f"the classifier does not take the model's weights: {body[:3]}")
+    return model.to(dtype=next(lm.parameters()).dtype)
+
+
+class RewardModel:
+    """A trained reward model: scores (decision, move) pairs."""
+
+    def __init__(self, model: torch.nn.Module, view: Any, device: str = "cpu") -> None:
+        self.model = model.to(device).eval()
+        self.view = view
+        self.device = device
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu") -> RewardModel:
+        """A reward model written by `train`."""
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        from gamelm.agents.causal_lm import PromptView
+        from gamelm.agents.lm import TokenView
+
+        hf_logging.disable_progress_bar()
+        root = Path(path).expanduser()
+        meta_path = root / "gamelm.json"
+        try:
+            meta = json.loads(meta_path.read_text())
+            if meta.get("kind") != KIND:
+                raise ValueError
+        except (OSError, ValueError, AttributeError):
+            raise ValueError(f"{root} is not a gamelm reward model (see gamelm reward-model)") from None
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(root)
+            if meta["view"] == "tokens":
+                view = TokenView(tuple(meta["fractions"]), int(meta["strength_trials"]))
+            else:
+                view = PromptView(AutoTokenizer.from_pretrained(root), meta.get("use_chat"))
+        except (OSError, ValueError, KeyError) as exc:
+            raise ValueError(f"cannot load the reward model {root}: {exc}") from None
+        return cls(model, view, device)
+
+    def write(self, directory: Path) -> None:
+        self.model.save_pretrained(directory, safe_serialization=True)
+        self.view.tokenizer.save_pretrained(directory)
+        meta = {"kind": KIND, **self.view.meta(), "format": 1}
+        (directory / "gamelm.json").write_text(json.dumps(meta, indent=2))
+
+    def scores_of_ids(self, ids: list[list[int]], batch: int = 64) -> np.ndarray:
+        """Rewards of complete token sequences (the prompt and the move's token)."""
+        out = []
+        for s in range(0, len(ids), batch):
+            tokens, mask = self.view.pad(ids[s : s + batch], self.device)
+            with torch.inference_mode():
+                logits = self.model(
+                    input_ids=tokens,
+                    attention_mask=mask.long(),
+                    position_ids=(mask.long().cumsum(1) - 1).clamp(min=0),
+                ).logits
+            out.append(logits[:, 0].float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros(0)
+
+    def score(self, obs: Observation, actions: IntArray, equity=None) -> np.ndarray:
+        """``(m,)`` rewards of playing menu entries ``actions`` at the decisions of ``obs``."""
+        ids, choices = self.view.example_ids(obs, equity)
+        rows = np.arange(obs.size)
+        return self.scores_of_ids([x + [int(c)] for x, c in zip(ids, choices[rows, actions])])
+
+
+def _pairs(view: Any, records: list[dict], path: str) -> tuple[list, list]:
+    prompts, chosen = decision_examples(view, records, "chosen", path)
+    _, rejected = decision_examples(view, records, "rejected", path)
+    return [p + [c] for p, c in zip(prompts, chosen)], [p + [r] for p, r in zip(prompts, rejected)]
+
+
+def pair_accuracy(rm: RewardModel, records: list[dict], path: str = "pairs") -> float:
+    """Share of pairs whose chosen move gets the higher reward (ties count half)."""
+    chosen, rejected = _pairs(rm.view, records, path)
+    rc, rr = rm.scores_of_ids(chosen), rm.scores_of_ids(rejected)
+    return float(((rc > rr) + 0.5 * (rc == rr)).mean())
+
+
+def train(cfg: RewardModelConfig, progress: bool = True) -> dict[str, Any]:
+    """Train a reward model on ``cfg.data``'s pairs and write it to ``cfg.out``."""
+    from datasets import Dataset
+    from transformers.utils import logging as hf_logging
+    from trl import RewardConfig, RewardTrainer
+
+    from gamelm.agents.lm import load_policy
+
+    hf_logging.set_verbosity_error()
+    device = pick_device(cfg.device)
+    train_records, val_records = load_split(cfg.data, "pairs", ("prompt", "chosen", "rejected"))
+    out = Path(cfg.out)
+    checkpoints = out / "checkpoints"
+    resume_from = latest_checkpoint(checkpoints) if cfg.resume else None
+    if cfg.resume and resume_from is None:
+        raise ValueError(f"--resume: no checkpoint in {checkpoints}")
+    policy = load_policy(cfg.model)
+    view = policy.view
+    tokenizer = view.tokenizer
+    torch.manual_seed(cfg.seed)
+    classifier = classifier_from(policy.lm, tokenizer.pad_token_id)
+    del policy
+    rm = RewardModel(classifier, view, device)
+    root = Path(cfg.data)
+    val = val_records[: cfg.val_size]
+    before = pair_accuracy(rm, val, str(root / "pairs.val.jsonl")) if val else float("nan")
+    chosen, rejected = _pairs(view, train_records, str(root / "pairs.jsonl"))
+    dataset = Dataset.from_dict({"chosen_ids": chosen, "rejected_ids": rejected})
+    args = RewardConfig(
+        output_dir=str(checkpoints),
+        max_steps=cfg.max_steps if cfg.max_steps else -1,
+        num_train_epochs=cfg.num_epochs,
+        per_device_train_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        learning_rate=cfg.learning_rate,
+        lr_scheduler_type="linear",
+        warmup_steps=0.05,
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        bf16=cfg.bf16,
+        center_rewards_coefficient=cfg.center_rewards or None,
+        max_length=None,
+        save_steps=cfg.save_steps,
+        save_total_limit=2,
+        logging_steps=max(1, min(50, (cfg.max_steps or 500) // 20)),
+        report_to=["tensorboard"],
+        seed=cfg.seed,
+        use_cpu=device == "cpu",
+        disable_tqdm=not progress,
+    )
+    peft = lora_config(
+        cfg.lora_rank, cfg.lora_alpha, cfg.lora_dropout, cfg.target_modules, "SEQ_CLS"
+    )
+    classifier.train()
+    trainer = RewardTrainer(
+        model=classifier,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=peft if cfg.lora_rank else None,
+    )
+    start = time.perf_counter()
+    stats = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    seconds = time.perf_counter() - start
+    model = trainer.model
+    if cfg.lora_rank:
+        model = model.merge_and_unload()
+    rm = RewardModel(model, view, device)
+    after = pair_accuracy(rm, val, str(root / "pairs.val.jsonl")) if val else float("nan")
+    save_final(rm, out)
+    result = {
+        "val_pair_accuracy": after,
+        "val_pair_accuracy_before": before,
+        "val_pairs": len(val),
+        "train_pairs": len(train_records),
+        "steps": int(trainer.state.global_step),
+        "train_loss": float(stats.training_loss),
+        "seconds": round(seconds, 1),
+        "out": str(out),
+    }
+    (out / "reward_model_result.json").write_text(
+        json.dumps({"config": asdict(cfg), "result": result}, indent=2, default=str)
+    )
+    return result
