@@ -16,8 +16,8 @@ CHAT_TEMPLATE = (
 
 def _corpus(n: int = 200) -> list[str]:
     """Prompts of random heads-up and 6-max decisions (the text a poker LLM reads)."""
-    from gamelm.agents.baselines import RandomAgent
     from gamelm.agents.base import observe
+    from gamelm.agents.baselines import RandomAgent
     from gamelm.agents.observation import ActionHistory, prompt
     from gamelm.poker.abstraction import ActionAbstraction
     from gamelm.poker.batch import BatchEngine

@@ -592,6 +592,12 @@ app.command("solve")(cli_solve.solve)
 app.command("lbr")(cli_solve.lbr)
 bench_app.command("cfr")(cli_solve.bench_cfr)
 
+from gamelm import cli_llm  # noqa: E402  (LLM fine-tuning: datagen, sft, reward-model, rl, ask)
+
+app.command("datagen")(cli_llm.datagen)
+app.command("sft")(cli_llm.sft)
+app.command("reward-model")(cli_llm.reward_model)
+
 
 def main() -> None:
     app()

@@ -69,7 +69,7 @@ def test_save_load_round_trip_and_agent_specs(tiny_hf_model, tmp_path):
     assert isinstance(again, CausalLMPolicy) and again.use_chat
     obs = _obs()
     with torch.no_grad():
-        a, va = policy.eval()(*policy.inputs(obs))
+        a, _ = policy.eval()(*policy.inputs(obs))
         b, vb = again(*again.inputs(obs))
     assert torch.allclose(a, b, atol=1e-6) and torch.allclose(vb, torch.full((4,), 0.25))
     # ``hf:`` plays a match like any agent, on any seat count
@@ -83,7 +83,7 @@ def test_bad_model_paths_give_one_sentence(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         CausalLMPolicy.from_pretrained(tmp_path / "missing")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ValueError, match="no config.json"):
+    with pytest.raises(ValueError, match=r"no config\.json"):
         CausalLMPolicy.from_pretrained(tmp_path / "empty")
     with pytest.raises(ValueError, match="cannot load"):
         make_agent(f"ckpt:{tmp_path / 'empty'}")

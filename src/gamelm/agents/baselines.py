@@ -283,10 +283,11 @@ def make_agent(spec: str) -> Agent:
     """An agent from its name (``random``, ``calling-station``, ``maniac``, ``tag``, ``equity``),
     ``exploit:NAME`` for that agent adjusted to the opponents' tendencies
     (`gamelm.agents.opponent_model.Exploit`), ``ckpt:PATH`` for a saved poker LM
-    (`gamelm.agents.lm.PokerLM`) or fine-tuned LLM, ``hf:NAME`` for any transformers causal LM
-    by directory or hub name (`gamelm.agents.causal_lm.CausalLMPolicy`), ``run:NAME`` for the model of a registered training run
-    (its final model, else its newest checkpoint; `gamelm.runs.registry`), or
-    ``blueprint:PATH`` for a hold'em blueprint (`gamelm.agents.tabular.BlueprintAgent`)."""
+    (`gamelm.agents.lm.PokerLM`) or fine-tuned LLM, ``hf:NAME`` for any transformers causal
+    LM by directory or hub name (`gamelm.agents.causal_lm.CausalLMPolicy`), ``run:NAME`` for
+    the model of a registered training run (its final model, else its newest checkpoint;
+    `gamelm.runs.registry`), or ``blueprint:PATH`` for a hold'em blueprint
+    (`gamelm.agents.tabular.BlueprintAgent`)."""
     if spec.strip().lower().startswith("run:"):
         from gamelm.agents.lm import LMAgent, PokerLM
         from gamelm.runs.registry import resolve_run_model

@@ -404,7 +404,8 @@ def _describe(obs: Observation, i: int, entry: int) -> str:
 
 
 def _raise_words(obs: Observation) -> list[str]:
-    """How the history names raise entries r1, r2, ...: their pot fraction when the menu has them."""
+    """How the history names raise entries r1, r2, ...: their pot fraction, when the menu has
+    fractions."""
     fractions = getattr(obs.menu, "fractions", None)
     if fractions is None:
         return [f"bets/raises (size #{k + 1})" for k in range(MAX_RAISES)]

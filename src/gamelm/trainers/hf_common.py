@@ -33,7 +33,8 @@ def lora_config(
     policy: Any = None,
 ):
     """A PEFT `LoraConfig` (``targets`` ``("all-linear",)`` adapts every linear layer); the
-    action tokens of a ``policy`` that has them are trained too (`CausalLMPolicy.trainable_tokens`)."""
+    action tokens of a ``policy`` that has them are trained too
+    (`gamelm.agents.causal_lm.CausalLMPolicy.trainable_tokens`)."""
     from peft import LoraConfig
 
     modules: Any = "all-linear" if tuple(targets) == ("all-linear",) else list(targets)

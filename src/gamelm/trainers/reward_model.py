@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,6 @@ import numpy as np
 import torch
 
 from gamelm.agents.base import IntArray, Observation
-from gamelm.rollouts.datasets import grouped
 from gamelm.trainers.hf_common import (
     DEFAULT_TARGETS,
     check_lora,
@@ -146,7 +146,7 @@ class RewardModel:
             if meta.get("kind") != KIND:
                 raise ValueError
         except (OSError, ValueError, AttributeError):
-            raise ValueError(f"{root} is not a gamelm reward model (see gamelm reward-model)") from None
+            raise ValueError(f"{root} is not a gamelm reward model (gamelm reward-model)") from None
         try:
             model = AutoModelForSequenceClassification.from_pretrained(root)
             if meta["view"] == "tokens":
@@ -181,13 +181,13 @@ class RewardModel:
         """``(m,)`` rewards of playing menu entries ``actions`` at the decisions of ``obs``."""
         ids, choices = self.view.example_ids(obs, equity)
         rows = np.arange(obs.size)
-        return self.scores_of_ids([x + [int(c)] for x, c in zip(ids, choices[rows, actions])])
+        return self.scores_of_ids([[*x, int(c)] for x, c in zip(ids, choices[rows, actions])])
 
 
 def _pairs(view: Any, records: list[dict], path: str) -> tuple[list, list]:
     prompts, chosen = decision_examples(view, records, "chosen", path)
     _, rejected = decision_examples(view, records, "rejected", path)
-    return [p + [c] for p, c in zip(prompts, chosen)], [p + [r] for p, r in zip(prompts, rejected)]
+    return [[*p, c] for p, c in zip(prompts, chosen)], [[*p, r] for p, r in zip(prompts, rejected)]
 
 
 def pair_accuracy(rm: RewardModel, records: list[dict], path: str = "pairs") -> float:
@@ -197,7 +197,7 @@ def pair_accuracy(rm: RewardModel, records: list[dict], path: str = "pairs") -> 
     return float(((rc > rr) + 0.5 * (rc == rr)).mean())
 
 
-def train(cfg: RewardModelConfig, progress: bool = True) -> dict[str, Any]:
+def train(cfg: RewardModelConfig, progress: bool = True, logs: bool = True) -> dict[str, Any]:
     """Train a reward model on ``cfg.data``'s pairs and write it to ``cfg.out``."""
     from datasets import Dataset
     from transformers.utils import logging as hf_logging
@@ -225,6 +225,7 @@ def train(cfg: RewardModelConfig, progress: bool = True) -> dict[str, Any]:
     before = pair_accuracy(rm, val, str(root / "pairs.val.jsonl")) if val else float("nan")
     chosen, rejected = _pairs(view, train_records, str(root / "pairs.jsonl"))
     dataset = Dataset.from_dict({"chosen_ids": chosen, "rejected_ids": rejected})
+    warnings.filterwarnings("ignore", message=".*gradient_checkpointing", category=FutureWarning)
     args = RewardConfig(
         output_dir=str(checkpoints),
         max_steps=cfg.max_steps if cfg.max_steps else -1,
@@ -257,6 +258,10 @@ def train(cfg: RewardModelConfig, progress: bool = True) -> dict[str, Any]:
         processing_class=tokenizer,
         peft_config=peft if cfg.lora_rank else None,
     )
+    if not logs:
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
     start = time.perf_counter()
     stats = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     seconds = time.perf_counter() - start

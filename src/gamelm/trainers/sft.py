@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,7 @@ def _dataset(policy: Any, records: list[dict], path: str, max_length: int):
     return Dataset.from_dict({"input_ids": input_ids, "completion_mask": masks})
 
 
-def train(cfg: SFTRunConfig, progress: bool = True) -> dict[str, Any]:
+def train(cfg: SFTRunConfig, progress: bool = True, logs: bool = True) -> dict[str, Any]:
     """Fine-tune ``cfg.model`` on ``cfg.data`` and write the model to ``cfg.out``."""
     import torch
     from transformers.utils import logging as hf_logging
@@ -167,6 +168,7 @@ def train(cfg: SFTRunConfig, progress: bool = True) -> dict[str, Any]:
     root = Path(cfg.data)
     train_ds = _dataset(policy, train_records, str(root / "sft.jsonl"), cfg.max_length)
     val_ds = _dataset(policy, val, str(root / "sft.val.jsonl"), cfg.max_length) if val else None
+    warnings.filterwarnings("ignore", message=".*gradient_checkpointing", category=FutureWarning)
     args = SFTConfig(
         output_dir=str(checkpoints),
         max_steps=cfg.max_steps if cfg.max_steps else -1,
@@ -202,6 +204,10 @@ def train(cfg: SFTRunConfig, progress: bool = True) -> dict[str, Any]:
         processing_class=policy.tokenizer,
         peft_config=peft if cfg.lora_rank else None,
     )
+    if not logs:
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
     start = time.perf_counter()
     stats = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     seconds = time.perf_counter() - start
