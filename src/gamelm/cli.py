@@ -597,6 +597,7 @@ from gamelm import cli_llm  # noqa: E402  (LLM fine-tuning: datagen, sft, reward
 app.command("datagen")(cli_llm.datagen)
 app.command("sft")(cli_llm.sft)
 app.command("reward-model")(cli_llm.reward_model)
+app.command("rl")(cli_llm.rl)
 
 
 def main() -> None:

@@ -302,3 +302,136 @@ def reward_model(
         print(_json(result))
     else:
         console.print(_result_table(f"reward model {model} -> {out}", result))
+
+
+# -- rl --------------------------------------------------------------------------------------------
+
+
+def _epoch_table(records: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("epoch", "avg return", "win rate", "bb/100", "95% CI", "loss", "KL"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for r in records:
+        lo, hi = r["ci95"]
+        table.add_row(
+            str(r["epoch"]),
+            f"{r['avg_return']:+.3f}",
+            f"{r['win_rate']:.1%}",
+            f"{r['bb_per_100']:+.1f}",
+            f"[{lo:+.1f}, {hi:+.1f}]",
+            f"{r['loss']:.4f}",
+            f"{r['kl']:.4f}",
+        )
+    return table
+
+
+def rl(
+    model: ModelOpt,
+    opponent: Annotated[
+        str,
+        typer.Option(help="Opponents, comma-separated: baselines, blueprint:PATH, ckpt:PATH."),
+    ] = "calling-station",
+    out: OutOpt = Path("runs/rl"),
+    algorithm: Annotated[str, typer.Option(help="ppo or reinforce.")] = "ppo",
+    num_epochs: Annotated[int, typer.Option(help="Epochs of rollout + update.")] = 10,
+    episodes_per_epoch: Annotated[int, typer.Option(help="Hands played per epoch.")] = 512,
+    seats: Annotated[int, typer.Option(help="Players per table.")] = 2,
+    learning_rate: LrOpt = 1e-4,
+    ppo_epochs: Annotated[int, typer.Option(help="PPO passes over each epoch.")] = 2,
+    minibatch_size: Annotated[int, typer.Option(help="Decisions per gradient step.")] = 128,
+    kl_coef: Annotated[float, typer.Option(help="Weight of KL to the starting model.")] = 0.02,
+    entropy_coef: Annotated[float, typer.Option(help="Weight of the entropy bonus.")] = 0.0,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 1.0,
+    bluff_bonus: Annotated[float, typer.Option(help="Weight of the bluff bonus (bb).")] = 0.0,
+    aggression_bonus: Annotated[float, typer.Option(help="Weight per bet or raise (bb).")] = 0.0,
+    fold_equity_bonus: Annotated[
+        float, typer.Option(help="Weight of pots won by a bet everyone folded to.")
+    ] = 0.0,
+    sizing_bonus: Annotated[
+        float, typer.Option(help="Weight of the exploitative-sizing bonus (bb).")
+    ] = 0.0,
+    reward_model_path: Annotated[
+        Path | None, typer.Option("--reward-model", help="A gamelm reward-model directory.")
+    ] = None,
+    reward_model_weight: Annotated[float, typer.Option(help="Weight of its score.")] = 1.0,
+    checkpoint_every: Annotated[int, typer.Option(help="Epochs between checkpoints.")] = 5,
+    lora_rank: RankOpt = 0,
+    lora_alpha: AlphaOpt = None,
+    target_modules: TargetsOpt = "q_proj,k_proj,v_proj,o_proj",
+    bf16: Bf16Opt = False,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    device: DeviceOpt = "auto",
+    resume: ResumeOpt = False,
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reinforcement learning against opponents on real hands (PPO or REINFORCE).
+
+    Per epoch: average return, win rate, bb/100 with its 95% CI, the losses and every reward
+    term. The final model is written to OUT, the best epoch's to OUT/best, checkpoints to
+    OUT/checkpoints; OUT/metrics.jsonl holds the records.
+    """
+    from gamelm.trainers.rl import RLConfig, RLTrainer
+
+    try:
+        cfg = RLConfig(
+            model=model,
+            opponent=opponent,
+            out=str(out),
+            algorithm=algorithm.lower(),
+            num_epochs=num_epochs,
+            episodes_per_epoch=episodes_per_epoch,
+            seats=seats,
+            learning_rate=learning_rate,
+            ppo_epochs=ppo_epochs,
+            minibatch_size=minibatch_size,
+            kl_coef=kl_coef,
+            entropy_coef=entropy_coef,
+            temperature=temperature,
+            bluff_bonus=bluff_bonus,
+            aggression_bonus=aggression_bonus,
+            fold_equity_bonus=fold_equity_bonus,
+            sizing_bonus=sizing_bonus,
+            reward_model=str(reward_model_path) if reward_model_path else None,
+            reward_model_weight=reward_model_weight,
+            checkpoint_every=checkpoint_every,
+            lora_rank=lora_rank,
+            lora_alpha=lora_alpha,
+            target_modules=_targets(target_modules),
+            bf16=bf16,
+            seed=seed,
+            device=device,
+            resume=resume,
+        )
+        trainer = RLTrainer(cfg)
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    show = not (quiet or as_json)
+    bar = None
+    if show:
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.num_epochs, initial=trainer.epoch_done, desc="rl", unit="epoch")
+
+    def progress(record: dict[str, Any]) -> None:
+        if bar is not None:
+            bar.update(1)
+            lo, hi = record["ci95"]
+            bar.set_postfix_str(
+                f"bb/100 {record['bb_per_100']:+.1f} [{lo:+.0f}, {hi:+.0f}] "
+                f"loss {record['loss']:.3f} kl {record['kl']:.4f}"
+            )
+
+    try:
+        records = trainer.train(progress)
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+        _fail(f"interrupted; the last checkpoint in {out / 'checkpoints'} continues with --resume")
+    if bar is not None:
+        bar.close()
+    if as_json:
+        print(_json(records))
+    else:
+        console.print(_epoch_table(records, f"rl {model} vs {opponent} ({cfg.algorithm})"))
+        console.print(f"model written to {out} (best epoch in {out / 'best'})")

@@ -71,6 +71,7 @@ class Observation:
     opponent_stats: npt.NDArray[np.float64] | None = None
     history: npt.NDArray[np.int32] | None = None  # (m, L) public history tokens, if kept
     history_len: IntArray | None = None  # (m,) tokens used in each row of ``history``
+    hand: IntArray | None = None  # (m,) the hand's index in the match, when a match plays it
 
     @property
     def size(self) -> int:
@@ -109,6 +110,7 @@ class Observation:
             opponent_stats=None if o.opponent_stats is None else o.opponent_stats[rows],
             history=None if o.history is None else o.history[rows],
             history_len=None if o.history_len is None else o.history_len[rows],
+            hand=None if o.hand is None else o.hand[rows],
         )
 
     def strength(self, trials: int, rng: np.random.Generator) -> npt.NDArray[np.float64]:

@@ -63,6 +63,16 @@ def load_pretrained(name_or_path: str | Path, dtype: str | None = None):
     return model, tokenizer
 
 
+def plain_model(lm: nn.Module) -> nn.Module:
+    """``lm`` itself, or for a PEFT model a copy with the adapters merged (the model being
+    trained keeps its adapters)."""
+    if not hasattr(lm, "merge_and_unload"):
+        return lm
+    import copy
+
+    return copy.deepcopy(lm).merge_and_unload()
+
+
 def action_token_ids(tokenizer, lm: nn.Module | None = None) -> list[int]:
     """The ids of ``A0..A15``; they are added to ``tokenizer`` when any of them is not a single
     token, and ``lm``'s embeddings grow to match: the row of a new ``Ak`` (input and output)
@@ -264,8 +274,7 @@ class CausalLMPolicy(nn.Module):
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-        lm = self.lm.merge_and_unload() if hasattr(self.lm, "merge_and_unload") else self.lm
-        lm.save_pretrained(directory, safe_serialization=True)
+        plain_model(self.lm).save_pretrained(directory, safe_serialization=True)
         self.tokenizer.save_pretrained(directory)
         save_file(
             {k: v.detach().cpu().contiguous() for k, v in self.value_head.state_dict().items()},

@@ -284,7 +284,9 @@ class PokerLM(nn.Module):
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # no "Writing model shards" bar per checkpoint
-        self.lm.save_pretrained(directory, safe_serialization=True)
+        from gamelm.agents.causal_lm import plain_model
+
+        plain_model(self.lm).save_pretrained(directory, safe_serialization=True)
         build_tokenizer().save_pretrained(directory)
         save_file(
             {k: v.detach().cpu().contiguous() for k, v in self.value_head.state_dict().items()},

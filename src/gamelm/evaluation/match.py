@@ -302,6 +302,7 @@ def play_match(
             if mine.size == 0:
                 continue
             obs = observe(eng, menu, mine, raises, preflop_raises, history)
+            obs.hand = hand_of[mine]
             if opp is not None:
                 obs.opponent_stats = opp.features(lineup[hand_of[mine]])
             choice = np.asarray(agent.act(obs, rng), np.int64)
