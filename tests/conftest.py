@@ -99,3 +99,37 @@ def tiny_hf_model(tmp_path_factory) -> Path:
 def tiny_hf_base_model(tmp_path_factory) -> Path:
     """A tiny model without a chat template."""
     return build_tiny_causal_lm(tmp_path_factory.mktemp("tiny-hf-base") / "model", chat=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_blueprint(tmp_path_factory) -> Path:
+    """A hold'em blueprint of a few MCCFR rounds with coarse card buckets."""
+    from gamelm.solvers.blueprint import Blueprint, BlueprintConfig, train
+
+    cfg = BlueprintConfig(
+        equity_bins=3, spread_bins=2, river_bins=3, runouts=4, opponents=4, batch_size=128
+    )
+    bp = train(Blueprint.new(cfg), iterations=6)
+    path = tmp_path_factory.mktemp("bp") / "blueprint"
+    bp.save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tag_data(tmp_path_factory) -> Path:
+    """Heads-up expert data from the tight-aggressive baseline (a few hundred decisions)."""
+    from gamelm.rollouts.datasets import DatagenConfig, generate
+
+    out = tmp_path_factory.mktemp("tag-data") / "data"
+    generate(DatagenConfig(expert="tag", hands=400, seats=2, seed=0), out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_poker_lm(tmp_path_factory) -> Path:
+    """A freshly initialised tiny poker LM directory (copy it before changing it)."""
+    from gamelm.agents.lm import PokerLM
+
+    path = tmp_path_factory.mktemp("tiny-lm") / "model"
+    PokerLM.from_preset("tiny", seed=0).save(path)
+    return path

@@ -7,18 +7,11 @@ import pytest
 from gamelm.agents.baselines import make_agent
 from gamelm.agents.tabular import BlueprintAgent, pseudo_harmonic
 from gamelm.evaluation.match import MatchConfig, play_match
-from gamelm.solvers.blueprint import Blueprint, BlueprintConfig, train
 
 
 @pytest.fixture(scope="module")
-def blueprint(tmp_path_factory):
-    cfg = BlueprintConfig(
-        equity_bins=3, spread_bins=2, river_bins=3, runouts=4, opponents=4, batch_size=128
-    )
-    bp = train(Blueprint.new(cfg), iterations=6)
-    path = tmp_path_factory.mktemp("bp") / "blueprint"
-    bp.save(path)
-    return path
+def blueprint(tiny_blueprint):
+    return tiny_blueprint
 
 
 def test_pseudo_harmonic_mapping():

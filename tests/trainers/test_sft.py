@@ -1,0 +1,137 @@
+"""SFT through TRL on expert records: the poker LM and a transformers LLM, full and LoRA."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from gamelm.agents.causal_lm import CausalLMPolicy
+from gamelm.agents.lm import PokerLM, load_policy
+from gamelm.cli import app
+from gamelm.rollouts.datasets import DataError
+from gamelm.trainers.sft import SFTRunConfig, train
+
+runner = CliRunner()
+
+
+def _max_change(a, b) -> float:
+    sa, sb = a.state_dict(), b.state_dict()
+    return max(float((sa[k].float() - sb[k].float()).abs().max()) for k in sa)
+
+
+def test_poker_lm_learns_the_expert_and_resumes(tiny_poker_lm, tag_data, tmp_path):
+    cfg = SFTRunConfig(
+        model=str(tiny_poker_lm),
+        data=str(tag_data),
+        out=str(tmp_path / "sft"),
+        max_steps=60,
+        learning_rate=3e-3,
+        save_steps=30,
+        device="cpu",
+    )
+    result = train(cfg, progress=False, logs=False)
+    assert result["steps"] == 60
+    assert result["val_agreement_after"] > max(result["val_agreement_before"], 0.5)
+    assert result["val_agreement_after"] > result["val_chance"] + 0.25
+    assert result["eval_loss"] < 1.5  # from about log(5) for a fresh model
+    model = PokerLM.load(tmp_path / "sft")  # a gamelm poker LM again, value head kept
+    assert _max_change(model.lm, PokerLM.load(tiny_poker_lm).lm) > 1e-3
+    # resume: the newest checkpoint (step 60) continues to 80
+    more = SFTRunConfig(**{**cfg.__dict__, "max_steps": 80, "resume": True})
+    assert train(more, progress=False, logs=False)["steps"] == 80
+
+
+def test_lora_on_a_transformers_llm_merges_into_a_plain_model(tiny_hf_model, tag_data, tmp_path):
+    cfg = SFTRunConfig(
+        model=str(tiny_hf_model),
+        data=str(tag_data),
+        out=str(tmp_path / "lora"),
+        max_steps=40,
+        learning_rate=1e-2,
+        lora_rank=8,
+        target_modules=("all-linear",),
+        device="cpu",
+    )
+    result = train(cfg, progress=False, logs=False)
+    assert result["val_agreement_after"] > result["val_agreement_before"] + 0.15
+    saved = tmp_path / "lora"
+    assert (saved / "model.safetensors").is_file() and not (saved / "adapter_config.json").exists()
+    from transformers import AutoModelForCausalLM
+
+    AutoModelForCausalLM.from_pretrained(saved)  # a plain transformers model
+    assert isinstance(load_policy(saved), CausalLMPolicy)
+
+
+def test_merged_lora_gives_the_same_outputs(tiny_hf_model, tmp_path):
+    from peft import get_peft_model
+
+    from gamelm.rollouts.datasets import DatagenConfig, generate, observations, read_jsonl
+    from gamelm.trainers.hf_common import lora_config
+
+    generate(DatagenConfig(expert="random", hands=20, seed=1), tmp_path / "d")
+    obs = observations([r["state"] for r in read_jsonl(tmp_path / "d" / "sft.jsonl")[:8]])
+    policy = CausalLMPolicy.from_pretrained(tiny_hf_model)
+    cfg = lora_config(4, 8, 0.0, ("q_proj", "v_proj"), "CAUSAL_LM", policy)
+    policy.lm = get_peft_model(policy.lm, cfg)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, p in policy.lm.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.5)  # adapters that change the outputs
+        policy.eval()
+        adapted, _ = policy(*policy.inputs(obs))
+        with policy.lm.disable_adapter():
+            base, _ = policy(*policy.inputs(obs))
+    assert (adapted - base).abs().max() > 1e-3
+    policy.save(tmp_path / "merged")
+    merged = load_policy(tmp_path / "merged")
+    with torch.no_grad():
+        again, _ = merged(*merged.inputs(obs))
+    assert torch.allclose(
+        torch.nan_to_num(adapted, neginf=0), torch.nan_to_num(again, neginf=0), atol=1e-5
+    )
+
+
+def test_cli_contract_and_bad_inputs(tiny_poker_lm, tag_data, tmp_path):
+    out = tmp_path / "cli"
+    r = runner.invoke(
+        app,
+        [
+            "sft",
+            "--model",
+            str(tiny_poker_lm),
+            "--data",
+            str(tag_data),
+            "--out",
+            str(out),
+            "--max-steps",
+            "5",
+            "--device",
+            "cpu",
+            "--json",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert {"val_agreement_before", "val_agreement_after"} <= set(got)
+    assert (out / "config.json").is_file()
+    r = runner.invoke(
+        app, ["sft", "--model", str(tmp_path / "none"), "--data", str(tag_data), "--out", str(out)]
+    )
+    assert r.exit_code == 2 and "does not exist" in r.output and "Traceback" not in r.output
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    lines = (tag_data / "sft.jsonl").read_text().splitlines()[:3]
+    (broken / "sft.jsonl").write_text("\n".join([*lines, '{"prompt": "x", ']) + "\n")
+    r = runner.invoke(
+        app, ["sft", "--model", str(tiny_poker_lm), "--data", str(broken), "--out", str(out)]
+    )
+    assert r.exit_code == 2 and "sft.jsonl:4: not valid JSON" in r.output
+    with pytest.raises(DataError, match="no 'state'"):
+        (broken / "sft.jsonl").write_text('{"prompt": "x", "response": "A0"}\n')
+        train(SFTRunConfig(model=str(tiny_poker_lm), data=str(broken), out=str(out), device="cpu"))
+    assert np.isfinite(got["val_agreement_after"])
