@@ -598,6 +598,8 @@ app.command("datagen")(cli_llm.datagen)
 app.command("sft")(cli_llm.sft)
 app.command("reward-model")(cli_llm.reward_model)
 app.command("rl")(cli_llm.rl)
+app.command("ask")(cli_llm.ask)
+app.command("merge-lora")(cli_llm.merge_lora)
 
 
 def main() -> None:

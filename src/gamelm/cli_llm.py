@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -435,3 +436,146 @@ def rl(
     else:
         console.print(_epoch_table(records, f"rl {model} vs {opponent} ({cfg.algorithm})"))
         console.print(f"model written to {out} (best epoch in {out / 'best'})")
+
+
+# -- ask and merge-lora ----------------------------------------------------------------------------
+
+
+def _answer(policy: Any, item: Any, max_length: int, temperature: float) -> dict[str, Any]:
+    """One question or decision put to the model (see `ask`)."""
+    import numpy as np
+
+    from gamelm.agents.lm import LMAgent
+    from gamelm.agents.observation import legal_actions, prompt
+    from gamelm.rollouts.datasets import action_index, observations
+
+    record = item if isinstance(item, dict) else {"prompt": str(item)}
+    text = record.get("prompt", "")
+    out: dict[str, Any] = {"input": text, "answer": None, "action": None, "probabilities": None}
+    expected = record.get("response")
+    if "state" in record:
+        obs = observations([record["state"]])
+        p = LMAgent(policy).probabilities(obs, np.random.default_rng(0))[0]
+        entries = legal_actions(obs)[0]
+        probs = {f"A{k}": round(float(p[e]), 4) for k, e in enumerate(entries)}
+        out["input"] = text or prompt(obs, 0)
+    elif hasattr(policy, "prompt_probabilities") and "- A0:" in text:
+        probs = {k: round(v, 4) for k, v in policy.prompt_probabilities(text).items()}
+    elif hasattr(policy, "generate_text"):
+        out["answer"] = policy.generate_text(text, max_length, temperature)
+        return out
+    else:
+        raise ValueError("the poker LM answers game states only (records with a 'state')")
+    best = max(probs, key=probs.get)
+    lines = out["input"].splitlines()
+    described = next((x[len(f"- {best}: ") :] for x in lines if x.startswith(f"- {best}:")), "")
+    out.update(action=best, probabilities=probs, answer=f"{best} {described}".strip())
+    if expected:
+        out["expected"] = f"A{action_index(expected)}"
+        out["correct"] = out["expected"] == best
+    return out
+
+
+def ask(
+    model: Annotated[str, typer.Argument(help="Model directory or hub name.")],
+    mode: Annotated[str, typer.Option(help="interactive or batch.")] = "interactive",
+    test_file: Annotated[
+        Path | None,
+        typer.Option(help="Batch input: JSONL records (prompt, state, response) or text lines."),
+    ] = None,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature (0: greedy).")] = 0.7,
+    max_length: Annotated[int, typer.Option(help="Longest free-text answer, in tokens.")] = 128,
+    device: DeviceOpt = "auto",
+) -> None:
+    """Ask a (fine-tuned) model poker questions, or its action in a given state.
+
+    A question in free text gets a generated answer. A prompt in the gamelm format (legal
+    actions listed as '- A0: ...'), or a JSONL record of gamelm datagen (with its 'state'), gets
+    the model's action and the probability of each legal action. Interactive mode reads one
+    question per line (a line starting with '{' is a JSON record) until 'quit' or end of input;
+    batch mode answers every line of --test-file and writes FILE.answers.jsonl next to it, with
+    the agreement with the records' responses when they have them.
+    """
+    from gamelm.agents.lm import load_policy
+    from gamelm.files import atomic_file
+    from gamelm.trainers.hf_common import pick_device
+
+    if mode not in ("interactive", "batch"):
+        _fail(f"--mode must be interactive or batch, got {mode!r}")
+    if mode == "batch" and test_file is None:
+        _fail("--mode batch needs --test-file")
+    if temperature < 0 or max_length < 1:
+        _fail("--temperature must be >= 0 and --max-length >= 1")
+    try:
+        policy = load_policy(model, pick_device(device))
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    if mode == "batch":
+        assert test_file is not None
+        if not test_file.is_file():
+            _fail(f"{test_file} does not exist")
+        items: list[Any] = []
+        for n, line in enumerate(test_file.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            if test_file.suffix == ".jsonl" or line.lstrip().startswith("{"):
+                try:
+                    items.append(json.loads(line))
+                except ValueError as exc:
+                    _fail(f"{test_file}:{n}: not valid JSON ({exc})")
+            else:
+                items.append(line)
+        results = []
+        from tqdm import tqdm
+
+        for n, item in enumerate(tqdm(items, desc="ask", unit="question"), 1):
+            try:
+                results.append(_answer(policy, item, max_length, temperature))
+            except (ValueError, KeyError, TypeError) as exc:
+                _fail(f"{test_file}:{n}: {exc}")
+        target = test_file.with_name(test_file.stem + ".answers.jsonl")
+        with atomic_file(target) as tmp:
+            tmp.write_text("".join(json.dumps(r) + "\n" for r in results), encoding="utf-8")
+        scored = [r for r in results if "correct" in r]
+        summary = {"answers": len(results), "written": str(target)}
+        if scored:
+            summary["agreement"] = sum(r["correct"] for r in scored) / len(scored)
+            summary["scored"] = len(scored)
+        console.print(_result_table(f"ask {model}", summary))
+        return
+    console.print("Ask a poker question, paste a JSON record, or type quit.")
+    while True:
+        try:
+            line = input("> ")
+        except EOFError:
+            break
+        if line.strip().lower() in ("quit", "exit"):
+            break
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line) if line.lstrip().startswith("{") else line
+            result = _answer(policy, item, max_length, temperature)
+        except (ValueError, KeyError, TypeError) as exc:
+            errors.print(f"[red]error:[/red] {exc}", highlight=False)
+            continue
+        console.print(result["answer"], highlight=False)
+        if result["probabilities"]:
+            console.print(json.dumps(result["probabilities"]), highlight=False)
+
+
+def merge_lora(
+    adapter: Annotated[Path, typer.Argument(help="A PEFT LoRA adapter directory.")],
+    out: Annotated[Path, typer.Option(help="Where the merged model is written.")],
+    base: Annotated[
+        str | None, typer.Option(help="Base model (default: the one the adapter names).")
+    ] = None,
+) -> None:
+    """Merge a LoRA adapter into its base model and write a plain transformers directory."""
+    from gamelm.trainers.hf_common import merge_adapter
+
+    try:
+        merge_adapter(adapter, out, base)
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    console.print(f"merged model written to {out}")

@@ -259,6 +259,38 @@ class CausalLMPolicy(nn.Module):
                 return {name.rsplit(".", 1)[-1]: list(self.action_ids)}
         return None
 
+    def prompt_probabilities(self, text: str) -> dict[str, float]:
+        """For a gamelm-format prompt (its legal actions listed as ``- A0: ...``), the policy's
+        probability of each listed action token."""
+        listed = [w for w in ACTION_WORDS if f"- {w}:" in text]
+        if not listed:
+            raise ValueError("the prompt lists no legal actions (lines like '- A0: Fold ...')")
+        tokens, mask = self.pad([self.text_ids(self.render(text))], self.lm.device)
+        with torch.inference_mode():
+            logits, _ = self.last_hidden(tokens, mask)
+        ids = torch.tensor([self.action_ids[int(w[1:])] for w in listed], device=logits.device)
+        p = torch.softmax(logits[0].float()[ids], dim=-1).cpu().tolist()
+        return dict(zip(listed, p))
+
+    def generate_text(self, text: str, max_new_tokens: int = 128, temperature: float = 0.7) -> str:
+        """A free-text answer to ``text`` (a question or a prompt), sampled at ``temperature``
+        (0: greedy)."""
+        tokens, mask = self.pad([self.text_ids(self.render(text))], self.lm.device)
+        tok = self.tokenizer
+        kwargs = {"do_sample": temperature > 0}
+        if temperature > 0:
+            kwargs["temperature"] = temperature
+        with torch.inference_mode():
+            out = self.lm.generate(
+                input_ids=tokens,
+                attention_mask=mask.long(),
+                max_new_tokens=max_new_tokens,
+                pad_token_id=tok.pad_token_id,
+                eos_token_id=tok.eos_token_id,
+                **kwargs,
+            )
+        return tok.decode(out[0, tokens.shape[1] :], skip_special_tokens=True).strip()
+
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 

@@ -122,3 +122,50 @@ def save_final(policy: Any, out: Path, keep: tuple[str, ...] = ("checkpoints", "
         for name in keep:
             if (out / name).exists():
                 os.replace(out / name, tmp / name)
+
+
+def save_adapter(peft_model: Any, tokenizer: Any, directory: Path) -> None:
+    """A LoRA adapter with the tokenizer it was trained with (the base's vocabulary may have
+    grown by the action tokens), mergeable later by `merge_adapter`."""
+    peft_model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+
+
+def merge_adapter(adapter: str | Path, out: str | Path, base: str | None = None) -> Path:
+    """Merge a PEFT LoRA adapter into its base model (``base`` or the one the adapter names)
+    and write a plain transformers directory, with the gamelm files (value head, kind) of the
+    run the adapter sits in (``OUT/adapter`` of `gamelm sft`), else of the base."""
+    import json
+    import shutil
+
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    from gamelm.files import atomic_directory
+
+    hf_logging.disable_progress_bar()
+    root = Path(adapter)
+    config_path = root / "adapter_config.json"
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{root} is not a LoRA adapter (no adapter_config.json)")
+    base_name = base or json.loads(config_path.read_text()).get("base_model_name_or_path")
+    if not base_name:
+        raise ValueError(f"{config_path} names no base model; pass --base")
+    try:
+        model = AutoModelForCausalLM.from_pretrained(base_name)
+        tokenizer = AutoTokenizer.from_pretrained(root)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot load the base model {base_name!r}: {exc}") from None
+    if model.get_input_embeddings().num_embeddings < len(tokenizer):
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+    merged = PeftModel.from_pretrained(model, root).merge_and_unload()
+    with atomic_directory(out) as tmp:
+        merged.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        for name in ("gamelm.json", "value_head.safetensors"):  # the trained run's, else the base's
+            for source in (root.parent, Path(base_name)):
+                if (source / name).is_file():
+                    shutil.copy(source / name, tmp / name)
+                    break
+    return Path(out)

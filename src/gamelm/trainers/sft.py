@@ -11,13 +11,15 @@ on the completion only. The examples are tokenized here and handed to TRL pre-to
 Full fine-tuning or LoRA (PEFT; ``lora_rank`` > 0, ``target_modules``), gradient checkpointing,
 bf16, resume from the run's last checkpoint. The result is written to ``out`` as a plain
 transformers directory (the LoRA weights merged), loadable by ``from_pretrained`` and as the agent
-``ckpt:OUT``. Reported: agreement of the greedy policy with the expert on the validation records,
-before and after training, next to a uniform choice's.
+``ckpt:OUT``; with LoRA the adapter itself is kept in ``out/adapter`` (``gamelm merge-lora``
+merges it into the base model again). Reported: agreement of the greedy policy with the expert
+on the validation records, before and after training, next to a uniform choice's.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 import warnings
 from dataclasses import asdict, dataclass, fields
@@ -33,6 +35,7 @@ from gamelm.trainers.hf_common import (
     lora_config,
     pick_device,
     probabilities_of,
+    save_adapter,
     save_final,
 )
 
@@ -213,13 +216,18 @@ def train(cfg: SFTRunConfig, progress: bool = True, logs: bool = True) -> dict[s
     seconds = time.perf_counter() - start
     eval_loss = trainer.evaluate(val_ds)["eval_loss"] if val_ds is not None else float("nan")
     lm = trainer.model
-    if cfg.lora_rank:
+    adapter = None
+    if cfg.lora_rank:  # keep the adapter too (small): gamelm merge-lora rebuilds the model
+        adapter = out.parent / f".{out.name}.adapter"
+        save_adapter(lm, policy.tokenizer, adapter)
         lm = lm.merge_and_unload()
     policy.lm = lm.to(device)
     policy.eval()
     after = agreement(score, val_scored) if val_scored else (float("nan"), float("nan"))
     torch.manual_seed(cfg.seed)
     save_final(policy, out)
+    if adapter is not None:
+        os.replace(adapter, out / "adapter")
     result = {
         "val_agreement_before": before[0],
         "val_agreement_after": after[0],
