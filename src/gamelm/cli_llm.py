@@ -333,7 +333,15 @@ def rl(
         typer.Option(help="Opponents, comma-separated: baselines, blueprint:PATH, ckpt:PATH."),
     ] = "calling-station",
     out: OutOpt = Path("runs/rl"),
-    algorithm: Annotated[str, typer.Option(help="ppo or reinforce.")] = "ppo",
+    algorithm: Annotated[
+        str, typer.Option(help="ppo, reinforce, or grpo (single decisions of --data, TRL).")
+    ] = "ppo",
+    data: Annotated[
+        Path | None, typer.Option(help="grpo: the gamelm datagen directory of its prompts.")
+    ] = None,
+    max_steps: Annotated[int, typer.Option(help="grpo: optimizer steps.")] = 100,
+    num_generations: Annotated[int, typer.Option(help="grpo: completions per prompt.")] = 8,
+    beta: Annotated[float, typer.Option(help="grpo: weight of the KL to the reference.")] = 0.02,
     num_epochs: Annotated[int, typer.Option(help="Epochs of rollout + update.")] = 10,
     episodes_per_epoch: Annotated[int, typer.Option(help="Hands played per epoch.")] = 512,
     seats: Annotated[int, typer.Option(help="Players per table.")] = 2,
@@ -374,6 +382,16 @@ def rl(
     """
     from gamelm.trainers.rl import RLConfig, RLTrainer
 
+    if algorithm.lower() == "grpo":
+        _grpo(
+            model=model, data=data, out=out, max_steps=max_steps, batch_size=minibatch_size,
+            num_generations=num_generations, learning_rate=learning_rate, beta=beta,
+            temperature=temperature, reward_model=reward_model_path,
+            reward_model_weight=reward_model_weight, lora_rank=lora_rank, lora_alpha=lora_alpha,
+            target_modules=_targets(target_modules), bf16=bf16, seed=seed, device=device,
+            quiet=quiet, as_json=as_json,
+        )  # fmt: skip
+        return
     try:
         cfg = RLConfig(
             model=model,
@@ -579,3 +597,35 @@ def merge_lora(
     except (ValueError, FileNotFoundError) as exc:
         _fail(str(exc))
     console.print(f"merged model written to {out}")
+
+
+def _grpo(data: Path | None, quiet: bool, as_json: bool, **settings: Any) -> None:
+    """``gamelm rl --algorithm grpo``: GRPO on the single decisions of a datagen directory."""
+    from gamelm.rollouts.datasets import DataError
+    from gamelm.trainers.grpo import GRPORunConfig, train
+
+    if data is None:
+        _fail("--algorithm grpo trains on single decisions: give --data DIR (gamelm datagen)")
+    _quiet_libraries(quiet or as_json)
+    rm = settings.pop("reward_model")
+    try:
+        cfg = GRPORunConfig(
+            data=str(data),
+            out=str(settings.pop("out")),
+            reward_model=str(rm) if rm else None,
+            **settings,
+        )
+        result = train(cfg, progress=not (quiet or as_json), logs=not (quiet or as_json))
+    except (DataError, ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    if as_json:
+        print(_json(result["steps"]))
+        return
+    table = Table(title=f"GRPO {cfg.model}", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("step", "reward", "loss", "KL"):
+        table.add_column(col, justify="right")
+    for r in result["steps"]:
+        table.add_row(str(r["step"]), f"{r['reward']:+.3f}", f"{r['loss']:.4f}", f"{r['kl']:.4f}")
+    console.print(table)
+    summary = {k: v for k, v in result.items() if k != "steps"}
+    console.print(_result_table("validation agreement with the expert", summary))
