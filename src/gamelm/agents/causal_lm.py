@@ -161,6 +161,7 @@ class CausalLMPolicy(nn.Module):
     """A causal LM read as a policy over the legal action tokens, plus a value head."""
 
     fractions = None  # plays any menu: the prompt lists the legal actions themselves
+    max_batch = 32  # decisions per forward pass when playing (prompts of a few hundred tokens)
 
     def __init__(self, lm: nn.Module, tokenizer, use_chat: bool | None = None) -> None:
         super().__init__()

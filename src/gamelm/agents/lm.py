@@ -379,10 +379,17 @@ class LMAgent:
                 f"the model was trained with raise sizes {self.model.fractions}; "
                 f"this match offers {tuple(fractions)}; pass the same --fractions"
             )
+        step = getattr(self.model, "max_batch", 4096)  # an LLM reads long prompts: fewer at once
+        out = []
         with torch.inference_mode():
-            inputs = self.model.inputs(obs, self.device, rng)
-            logp, _ = self.model(*inputs, max(self.temperature, 1e-6))
-        return logp.exp().double().cpu().numpy()
+            for lo in range(0, obs.size, step):
+                part = (
+                    obs if obs.size <= step else obs.subset(np.arange(lo, min(lo + step, obs.size)))
+                )
+                inputs = self.model.inputs(part, self.device, rng)
+                logp, _ = self.model(*inputs, max(self.temperature, 1e-6))
+                out.append(logp.exp().double().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, obs.legal.shape[1]))
 
 
 def _sample(p: npt.NDArray[np.float64], rng: np.random.Generator) -> IntArray:

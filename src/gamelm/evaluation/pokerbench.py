@@ -617,7 +617,7 @@ def evaluate(
     spots = bench.spots
     rng = np.random.default_rng([seed, 5])
     model = getattr(agent, "model", None)  # an LM agent reads raises in its own sizes
-    fractions = tuple(getattr(model, "fractions", (0.5, 1.0)))
+    fractions = tuple(getattr(model, "fractions", None) or (0.5, 1.0))
     exact = np.zeros(len(spots), np.int64)
     action = np.zeros(len(spots), np.int64)
     unlisted = 0
