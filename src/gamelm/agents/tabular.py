@@ -233,3 +233,17 @@ class BlueprintAgent:
                     prefix = obs.history[r, : int(obs.history_len[r])].tolist()
                     self._played[self._public_key(int(obs.tables[r]), prefix)] = int(tree_ids[k])
         return pick_legal(obs, out)
+
+
+def check_table(agent: object, spec: str, seats: int, stack_bb: int) -> None:
+    """A blueprint agent plays heads-up at the stacks it was solved for: say so otherwise."""
+    blueprint = getattr(agent, "blueprint", None)
+    if blueprint is None:
+        return
+    if seats != 2:
+        raise ValueError(f"{spec} plays heads-up only; this table has {seats} seats")
+    if blueprint.config.stack_bb != stack_bb:
+        raise ValueError(
+            f"{spec} was solved for {blueprint.config.stack_bb} bb stacks; play it at "
+            f"{blueprint.config.stack_bb} bb"
+        )

@@ -285,7 +285,11 @@ def generate(
     from gamelm.evaluation.match import MatchConfig, play_match
 
     cfg = config
+    from gamelm.agents.tabular import check_table
+
     opponents = [make_agent(s) for s in cfg.opponents]
+    for spec, agent in [(cfg.expert, make_agent(cfg.expert)), *zip(cfg.opponents, opponents)]:
+        check_table(agent, spec, cfg.seats, cfg.stack_bb)
     directory = Path(out)
     directory.mkdir(parents=True, exist_ok=True)
     tmp = {name: directory / f".{name}.partial" for name in FILES}

@@ -39,7 +39,7 @@ import math
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ import torch
 import torch.nn.functional as F
 
 from gamelm.agents.base import Observation
+from gamelm.agents.tabular import check_table
 from gamelm.rollouts.trajectory import gae
 from gamelm.trainers.hf_common import DEFAULT_TARGETS, check_lora, lora_config, pick_device
 from gamelm.trainers.shaping import RAISE, SHAPING, Decisions
@@ -87,7 +88,8 @@ class RLConfig:
         lora_rank, lora_alpha, lora_dropout, target_modules: LoRA (rank 0: full fine-tuning).
         bf16: bfloat16 autocast (GPU).
         stack_bb: starting stacks in big blinds.
-        fractions: raise sizes of the action menu, as pot fractions.
+        fractions: raise sizes of the action menu, as pot fractions (None: the poker LM's own,
+            else 0.5 and 1 pot).
         tables: tables played in lockstep.
         seed: seed of the deals, sampling and initialisation.
         device: ``auto``, ``cpu`` or ``cuda``.
@@ -125,16 +127,16 @@ class RLConfig:
     target_modules: tuple[str, ...] = DEFAULT_TARGETS
     bf16: bool = False
     stack_bb: int = 100
-    fractions: tuple[float, ...] = (0.5, 1.0)
+    fractions: tuple[float, ...] | None = None
     tables: int = 256
     seed: int = 0
     device: str = "auto"
     resume: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)  # free-form notes saved with the run
 
     def __post_init__(self) -> None:
         self.target_modules = tuple(self.target_modules)
-        self.fractions = tuple(float(f) for f in self.fractions)
+        if self.fractions is not None:
+            self.fractions = tuple(sorted(float(f) for f in self.fractions))
         if self.algorithm not in ALGORITHMS:
             raise ValueError(
                 f"algorithm must be one of {', '.join(ALGORITHMS)}, got {self.algorithm!r}"
@@ -322,11 +324,17 @@ class RLTrainer:
         self.policy = load_policy(cfg.model).to(self.device)
         specs = [s.strip() for s in cfg.opponent.split(",") if s.strip()]
         self.opponents = [make_agent(s) for s in specs]
-        for spec, agent in zip(specs, self.opponents):
-            stack = getattr(agent, "stack_bb", None)
-            if stack is not None and cfg.seats != 2:
-                raise ValueError(f"{spec} plays heads-up only; use --seats 2")
-        self.opp_names = specs
+        if cfg.fractions is None:  # the poker LM's own raise sizes, else the usual menu
+            cfg.fractions = tuple(getattr(self.policy, "fractions", None) or (0.5, 1.0))
+        for spec, agent in [(cfg.model, self.policy), *zip(specs, self.opponents)]:
+            check_table(agent, spec, cfg.seats, cfg.stack_bb)
+            model = getattr(agent, "model", agent)
+            sizes = getattr(model, "fractions", None)
+            if sizes is not None and tuple(sizes) != cfg.fractions:
+                raise ValueError(
+                    f"{spec} was trained with raise sizes {tuple(sizes)}; this run uses "
+                    f"{cfg.fractions}"
+                )
         if cfg.lora_rank:
             from peft import get_peft_model
 
