@@ -407,8 +407,8 @@ def _raise_words(obs: Observation) -> list[str]:
     """How the history names raise entries r1, r2, ...: their pot fraction, when the menu has
     fractions."""
     fractions = getattr(obs.menu, "fractions", None)
-    if fractions is None:
-        return [f"bets/raises (size #{k + 1})" for k in range(MAX_RAISES)]
+    if fractions is None:  # a listed menu: the history's sizes are not the menu's
+        return ["bets/raises"] * MAX_RAISES
     return [f"bets/raises {f:g} pot" for f in fractions] + ["bets/raises"] * MAX_RAISES
 
 
