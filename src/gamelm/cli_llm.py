@@ -371,6 +371,9 @@ def rl(
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
     device: DeviceOpt = "auto",
     resume: ResumeOpt = False,
+    plot: Annotated[
+        Path | None, typer.Option(help="Also write the curves here (default OUT/curves.png).")
+    ] = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -378,7 +381,7 @@ def rl(
 
     Per epoch: average return, win rate, bb/100 with its 95% CI, the losses and every reward
     term. The final model is written to OUT, the best epoch's to OUT/best, checkpoints to
-    OUT/checkpoints; OUT/metrics.jsonl holds the records.
+    OUT/checkpoints; OUT/metrics.jsonl holds the records and OUT/curves.png their curves.
     """
     from gamelm.trainers.rl import RLConfig, RLTrainer
 
@@ -449,6 +452,13 @@ def rl(
         _fail(f"interrupted; the last checkpoint in {out / 'checkpoints'} continues with --resume")
     if bar is not None:
         bar.close()
+    from gamelm.evaluation.report import plot_rl
+
+    for target in {out / "curves.png", *([plot] if plot else [])}:
+        try:
+            plot_rl(records, target, f"{model} vs {opponent} ({cfg.algorithm})")
+        except (FileNotFoundError, ValueError) as exc:
+            errors.print(f"[yellow]no plot at {target}:[/yellow] {exc}", highlight=False)
     if as_json:
         print(_json(records))
     else:

@@ -116,3 +116,55 @@ def plot_history(
     if title:
         axes[0, 0].set_title(title)
     _save(fig, path)
+
+
+def plot_rl(records: list[dict[str, Any]], path: str | Path, title: str = "") -> None:
+    """Write the per-epoch curves of `gamelm rl` (its records, as in ``metrics.jsonl``) to
+    ``path``: bb/100 with its 95% CI band, win rate, the losses, KL and entropy, and the reward
+    terms per hand.
+
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "rl.png")
+    >>> rec = {"epoch": 1, "bb_per_100": 5.0, "ci95": [-1.0, 11.0], "win_rate": 0.5,
+    ...        "policy_loss": 0.1, "value_loss": 2.0, "kl": 0.01, "entropy": 1.2, "chips": 0.05}
+    >>> plot_rl([rec, {**rec, "epoch": 2, "bb_per_100": 9.0}], path)
+    >>> os.path.getsize(path) > 0
+    True
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"folder {path.parent} does not exist")
+    if not records:
+        raise ValueError("no epochs to plot")
+    xs = [r["epoch"] for r in records]
+    terms = [k for k in records[0] if k == "chips" or k.startswith(("shaping_", "reward_model"))]
+    fig, axes = plt.subplots(4, 1, figsize=(7, 9), squeeze=False)
+    ax = axes[0, 0]
+    ys = [r["bb_per_100"] for r in records]
+    ax.plot(xs, ys, marker="o")
+    ax.fill_between(
+        xs, [r["ci95"][0] for r in records], [r["ci95"][1] for r in records], alpha=0.25
+    )
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_ylabel("bb/100 (95% CI)", fontsize=8)
+    axes[1, 0].plot(xs, [r["win_rate"] for r in records], marker="o")
+    axes[1, 0].set_ylabel("win rate", fontsize=8)
+    for key in ("policy_loss", "value_loss", "kl", "entropy"):
+        if key in records[0]:
+            axes[2, 0].plot(xs, [r[key] for r in records], marker="o", label=key)
+    axes[2, 0].set_yscale("symlog", linthresh=1e-3)
+    axes[2, 0].legend(fontsize=7)
+    axes[2, 0].set_ylabel("losses, KL, entropy", fontsize=8)
+    for key in terms:
+        axes[3, 0].plot(xs, [r.get(key, 0.0) for r in records], marker="o", label=key)
+    axes[3, 0].legend(fontsize=7)
+    axes[3, 0].set_ylabel("reward terms (bb/hand)", fontsize=8)
+    axes[3, 0].set_xlabel("epoch")
+    if title:
+        axes[0, 0].set_title(title)
+    _save(fig, path)
