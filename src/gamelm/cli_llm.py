@@ -164,6 +164,12 @@ CkptOpt = Annotated[
 ]
 Bf16Opt = Annotated[bool, typer.Option("--bf16", help="bfloat16 mixed precision (GPU).")]
 DeviceOpt = Annotated[str, typer.Option(help="auto, cpu or cuda.")]
+DtypeOpt = Annotated[
+    str,
+    typer.Option(
+        help="Weights' dtype for an LLM: float32 (with --bf16: mixed precision), bfloat16."
+    ),
+]
 ResumeOpt = Annotated[
     bool, typer.Option("--resume", help="Continue from the newest checkpoint in OUT/checkpoints.")
 ]
@@ -193,6 +199,7 @@ def sft(
     save_steps: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 100,
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
     device: DeviceOpt = "auto",
+    dtype: DtypeOpt = "float32",
     resume: ResumeOpt = False,
     accelerate_config: AccelOpt = None,
     quiet: QuietOpt = False,
@@ -228,6 +235,7 @@ def sft(
             save_steps=save_steps,
             seed=seed,
             device=device,
+            dtype=dtype,
             resume=resume,
         )
         result = train(cfg, progress=not (quiet or as_json), logs=not (quiet or as_json))
@@ -258,6 +266,7 @@ def reward_model(
     save_steps: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 100,
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
     device: DeviceOpt = "auto",
+    dtype: DtypeOpt = "float32",
     resume: ResumeOpt = False,
     accelerate_config: AccelOpt = None,
     quiet: QuietOpt = False,
@@ -292,6 +301,7 @@ def reward_model(
             save_steps=save_steps,
             seed=seed,
             device=device,
+            dtype=dtype,
             resume=resume,
         )
         result = train(cfg, progress=not (quiet or as_json), logs=not (quiet or as_json))
@@ -370,6 +380,8 @@ def rl(
     bf16: Bf16Opt = False,
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
     device: DeviceOpt = "auto",
+    dtype: DtypeOpt = "float32",
+    tables: Annotated[int, typer.Option(help="Tables played in lockstep.")] = 256,
     resume: ResumeOpt = False,
     plot: Annotated[
         Path | None, typer.Option(help="Also write the curves here (default OUT/curves.png).")
@@ -392,7 +404,7 @@ def rl(
             temperature=temperature, reward_model=reward_model_path,
             reward_model_weight=reward_model_weight, lora_rank=lora_rank, lora_alpha=lora_alpha,
             target_modules=_targets(target_modules), bf16=bf16, seed=seed, device=device,
-            quiet=quiet, as_json=as_json,
+            dtype=dtype, quiet=quiet, as_json=as_json,
         )  # fmt: skip
         return
     try:
@@ -421,8 +433,10 @@ def rl(
             lora_alpha=lora_alpha,
             target_modules=_targets(target_modules),
             bf16=bf16,
+            tables=tables,
             seed=seed,
             device=device,
+            dtype=dtype,
             resume=resume,
         )
         trainer = RLTrainer(cfg)

@@ -52,8 +52,14 @@ def load_pretrained(name_or_path: str | Path, dtype: str | None = None):
     local = Path(source).expanduser()
     if local.exists() and not (local / "config.json").is_file():
         raise ValueError(f"{local} is not a transformers model directory (no config.json)")
-    if not local.exists() and (source.startswith((".", "/", "~")) or source.count("/") > 1):
-        raise FileNotFoundError(f"model path {source} does not exist")
+    first = Path(local.parts[0]) if local.parts else local
+    path_like = source.startswith((".", "/", "~")) or source.count("/") != 1 or first.exists()
+    if not local.exists() and path_like:  # a hub name is exactly owner/name
+        raise FileNotFoundError(
+            f"model path {source} does not exist (hub models are named owner/name)"
+        )
+    if dtype is not None and dtype not in ("float32", "bfloat16", "float16"):
+        raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype!r}")
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
         kwargs = {} if dtype is None else {"dtype": getattr(torch, dtype)}
@@ -317,7 +323,9 @@ class CausalLMPolicy(nn.Module):
         (directory / "gamelm.json").write_text(json.dumps(meta, indent=2))
 
     @classmethod
-    def load(cls, path: str | Path, device: str | torch.device = "cpu") -> CausalLMPolicy:
+    def load(
+        cls, path: str | Path, device: str | torch.device = "cpu", dtype: str | None = None
+    ) -> CausalLMPolicy:
         """A policy saved by `save`, or any transformers causal LM directory or hub name (a new
         value head then starts at zero)."""
         root = Path(path).expanduser()
@@ -327,7 +335,7 @@ class CausalLMPolicy(nn.Module):
                 meta = json.loads((root / "gamelm.json").read_text())
             except ValueError:
                 raise ValueError(f"{root / 'gamelm.json'} is not valid JSON") from None
-        policy = cls.from_pretrained(path, use_chat=meta.get("use_chat"))
+        policy = cls.from_pretrained(path, dtype, use_chat=meta.get("use_chat"))
         head = root / "value_head.safetensors"
         if head.is_file():
             policy.value_head.load_state_dict(load_file(str(head)))

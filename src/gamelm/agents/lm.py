@@ -335,13 +335,18 @@ class PokerLM(nn.Module):
         return model.to(device).eval()
 
 
-def load_policy(path: str | Path, device: str | torch.device = "cpu"):
+def load_policy(path: str | Path, device: str | torch.device = "cpu", dtype: str | None = None):
     """The policy saved at ``path``: a `PokerLM` (``gamelm.json`` of kind ``poker-lm`` or none),
     or a `gamelm.agents.causal_lm.CausalLMPolicy` (kind ``causal-lm``, or any transformers
-    causal LM directory or hub name without a ``gamelm.json``)."""
+    causal LM directory or hub name without a ``gamelm.json``). The run directory of
+    ``gamelm train`` stands for its ``final_model``. ``dtype`` (``float32``, ``bfloat16``,
+    ``float16``; None: the checkpoint's own) applies to transformers LLMs: train in float32
+    (``--bf16`` then autocasts), play in the checkpoint's dtype."""
     from gamelm.agents.causal_lm import CausalLMPolicy
 
     root = Path(path).expanduser()
+    if not (root / "config.json").is_file() and (root / "final_model" / "config.json").is_file():
+        root = path = root / "final_model"  # a gamelm train run directory
     meta_path = root / "gamelm.json"
     if meta_path.is_file():
         try:
@@ -352,7 +357,7 @@ def load_policy(path: str | Path, device: str | torch.device = "cpu"):
             return PokerLM.load(root, device)
         if kind != "causal-lm":
             raise ValueError(f"{meta_path} names an unknown model kind {kind!r}")
-    return CausalLMPolicy.load(path, device)
+    return CausalLMPolicy.load(path, device, dtype)
 
 
 @dataclass

@@ -63,6 +63,8 @@ class GRPORunConfig:
         bf16: bfloat16 mixed precision.
         val_size: validation records scored for agreement.
         seed, device: as in `gamelm.trainers.sft.SFTRunConfig`.
+        dtype: weights' dtype when loading a transformers LLM (``float32`` keeps full-precision
+            master weights; ``--bf16`` then trains in mixed precision).
     """
 
     model: str
@@ -85,6 +87,7 @@ class GRPORunConfig:
     val_size: int = 2000
     seed: int = 0
     device: str = "auto"
+    dtype: str = "float32"
 
     def __post_init__(self) -> None:
         self.target_modules = tuple(self.target_modules)
@@ -175,7 +178,7 @@ def train(cfg: GRPORunConfig, progress: bool = True, logs: bool = True) -> dict[
     device = pick_device(cfg.device)
     train_records, val_records = load_split(cfg.data, "sft", ("prompt", "response", "state"))
     out = Path(cfg.out)
-    policy = load_policy(cfg.model).to(device)
+    policy = load_policy(cfg.model, dtype=cfg.dtype).to(device)
     val = val_records[: cfg.val_size]
     score = probabilities_of(policy, device)
     before = agreement(score, val) if val else (float("nan"), float("nan"))

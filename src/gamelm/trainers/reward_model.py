@@ -59,6 +59,8 @@ class RewardModelConfig:
         save_steps: steps between checkpoints.
         val_size: held-out pairs scored (the first ones).
         seed, device, resume: as in `gamelm.trainers.sft.SFTRunConfig`.
+        dtype: weights' dtype when loading a transformers LLM (``float32`` keeps full-precision
+            master weights; ``--bf16`` then trains in mixed precision).
     """
 
     model: str
@@ -81,6 +83,7 @@ class RewardModelConfig:
     seed: int = 0
     device: str = "auto"
     resume: bool = False
+    dtype: str = "float32"
 
     def __post_init__(self) -> None:
         self.target_modules = tuple(self.target_modules)
@@ -213,7 +216,7 @@ def train(cfg: RewardModelConfig, progress: bool = True, logs: bool = True) -> d
     resume_from = latest_checkpoint(checkpoints) if cfg.resume else None
     if cfg.resume and resume_from is None:
         raise ValueError(f"--resume: no checkpoint in {checkpoints}")
-    policy = load_policy(cfg.model)
+    policy = load_policy(cfg.model, dtype=cfg.dtype)
     view = policy.view
     tokenizer = view.tokenizer
     torch.manual_seed(cfg.seed)

@@ -94,6 +94,8 @@ class RLConfig:
         seed: seed of the deals, sampling and initialisation.
         device: ``auto``, ``cpu`` or ``cuda``.
         resume: continue from the newest checkpoint in ``out/checkpoints``.
+        dtype: weights' dtype when loading a transformers LLM (``float32`` keeps full-precision
+            master weights; ``--bf16`` then trains in mixed precision).
     """
 
     model: str
@@ -123,7 +125,7 @@ class RLConfig:
     checkpoint_every: int = 5
     lora_rank: int = 0
     lora_alpha: int | None = None
-    lora_dropout: float = 0.05
+    lora_dropout: float = 0.0  # > 0 makes PPO's first ratio differ from 1 (eval vs train mode)
     target_modules: tuple[str, ...] = DEFAULT_TARGETS
     bf16: bool = False
     stack_bb: int = 100
@@ -132,6 +134,7 @@ class RLConfig:
     seed: int = 0
     device: str = "auto"
     resume: bool = False
+    dtype: str = "float32"
 
     def __post_init__(self) -> None:
         self.target_modules = tuple(self.target_modules)
@@ -214,15 +217,23 @@ class _Learner:
         t = self.t
         view = t.policy.view
         ids, choices = view.example_ids(obs, rng=rng)
-        tokens, mask = view.pad(ids, t.device)
+        step = getattr(t.policy, "max_batch", 4096)  # an LLM's prompts: a few at a time
+        parts = []
         with torch.inference_mode(), t.autocast():
-            logp, value = t.policy(
-                tokens,
-                mask,
-                torch.as_tensor(choices, device=t.device),
-                torch.as_tensor(obs.legal, device=t.device),
-                t.cfg.temperature,
-            )
+            for lo in range(0, obs.size, step):
+                rows = slice(lo, lo + step)
+                tokens, mask = view.pad(ids[rows], t.device)
+                parts.append(
+                    t.policy(
+                        tokens,
+                        mask,
+                        torch.as_tensor(choices[rows], device=t.device),
+                        torch.as_tensor(obs.legal[rows], device=t.device),
+                        t.cfg.temperature,
+                    )
+                )
+        logp = torch.cat([x[0] for x in parts])
+        value = torch.cat([x[1] for x in parts])
         p = logp.float().exp().cpu().numpy().astype(np.float64)
         cdf = np.cumsum(p, axis=1)
         u = rng.random(obs.size) * cdf[:, -1]
@@ -321,7 +332,7 @@ class RLTrainer:
         self.device = pick_device(cfg.device)
         self.out = Path(cfg.out)
         torch.manual_seed(cfg.seed)
-        self.policy = load_policy(cfg.model).to(self.device)
+        self.policy = load_policy(cfg.model, dtype=cfg.dtype).to(self.device)
         specs = [s.strip() for s in cfg.opponent.split(",") if s.strip()]
         self.opponents = [make_agent(s) for s in specs]
         if cfg.fractions is None:  # the poker LM's own raise sizes, else the usual menu
@@ -536,10 +547,14 @@ class RLTrainer:
         e = self.epoch_done + 1
         result, batch = self.rollout(e)  # 1. rollout
         played = time.perf_counter() - start
+        rate = agent_win_rates(result)["learner"]
+        if rate.bb_per_100 > self.best:  # the weights that earned it: saved before the update
+            self.best = rate.bb_per_100
+            self._save_best(e)
         reward, terms = self.rewards(result, batch)  # 2. rewards
         adv, ret = self.advantages(batch, reward)  # 3. advantages
         losses = self.update(batch, adv, ret)  # 4. update
-        rate = agent_win_rates(result)["learner"]  # 5. logging
+        # 5. logging
         learner_chips = (result.payoffs * (result.lineup == 0)).sum(axis=1)
         record = {
             "epoch": e,
@@ -579,9 +594,6 @@ class RLTrainer:
                         if isinstance(v, int | float) and k != "epoch":
                             writer.add_scalar(f"rl/{k}", v, record["epoch"])
                     writer.flush()
-                if record["bb_per_100"] > self.best:
-                    self.best = record["bb_per_100"]
-                    self._save_best()
                 if record["epoch"] % cfg.checkpoint_every == 0 or record["epoch"] == cfg.num_epochs:
                     self._checkpoint()
                 if progress is not None:
@@ -593,28 +605,37 @@ class RLTrainer:
         save_final(self.policy, self.out, keep=keep)
         return self.history
 
-    def _save_best(self) -> None:
+    def _save_best(self, epoch: int) -> None:
+        """The policy that played epoch ``epoch``'s hands (before that epoch's update)."""
         from gamelm.files import atomic_directory
 
+        self.out.mkdir(parents=True, exist_ok=True)
         with atomic_directory(self.out / "best") as tmp:
             self.policy.write(tmp)
-            (tmp / "epoch.json").write_text(
-                json.dumps({"epoch": self.epoch_done, "bb_per_100": self.best})
-            )
+            (tmp / "epoch.json").write_text(json.dumps({"epoch": epoch, "bb_per_100": self.best}))
 
     def _checkpoint(self) -> None:
         from gamelm.runs.checkpoints import PREFIX, prune, save_checkpoint
 
-        hands = self.epoch_done * self.cfg.episodes_per_epoch
+        hands = sum(int(r["hands"]) for r in self.history)
         state = {
             "epoch": self.epoch_done,
             "best": self.best,
             "history": self.history,
             "config": asdict(self.cfg),
         }
-        save_checkpoint(
+        path = save_checkpoint(
             self.out / "checkpoints" / f"{PREFIX}{hands}", self.policy, self.optimizer, state
         )
+        if self.cfg.lora_rank:  # the adapters themselves (the model files hold them merged)
+            from peft import get_peft_model_state_dict
+            from safetensors.torch import save_file
+
+            adapter = get_peft_model_state_dict(self.policy.lm)
+            save_file(
+                {k: v.detach().cpu().contiguous() for k, v in adapter.items()},
+                str(path / "adapter.safetensors"),
+            )
         prune(self.out / "checkpoints", keep=2)
 
     def _restore(self) -> None:
@@ -627,16 +648,20 @@ class RLTrainer:
         if path is None:
             raise ValueError(f"--resume: no checkpoint in {self.out / 'checkpoints'}")
         saved = load_policy(path, self.device)
-        target = self.policy.lm.get_base_model() if self.cfg.lora_rank else self.policy.lm
-        target.load_state_dict(saved.lm.state_dict(), strict=False)
+        if self.cfg.lora_rank:  # the base stays the starting model; the adapters come back
+            from peft import set_peft_model_state_dict
+
+            adapter = path / "adapter.safetensors"
+            if not adapter.is_file():
+                raise ValueError(f"--resume: {path} holds no LoRA adapter (was it a LoRA run?)")
+            set_peft_model_state_dict(self.policy.lm, load_file(str(adapter)))
+        else:
+            self.policy.lm.load_state_dict(saved.lm.state_dict())
         self.policy.value_head.load_state_dict(saved.value_head.state_dict())
         state = json.loads((path / "trainer_state.json").read_text())
-        try:
-            load_optimizer(
-                self.optimizer, load_file(str(path / "optimizer.safetensors")), state["optimizer"]
-            )
-        except (ValueError, KeyError, RuntimeError):
-            pass  # LoRA: the adapters restart from the merged weights with a fresh optimizer
+        load_optimizer(
+            self.optimizer, load_file(str(path / "optimizer.safetensors")), state["optimizer"]
+        )
         torch.set_rng_state(load_file(str(path / "rng.safetensors"))["torch_rng"])
         self.epoch_done = int(state["epoch"])
         self.best = float(state["best"])

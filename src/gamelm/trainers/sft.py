@@ -67,6 +67,8 @@ class SFTRunConfig:
         seed: seed of the shuffling and initialisation.
         device: ``auto``, ``cpu`` or ``cuda``.
         resume: continue from the newest checkpoint in ``out/checkpoints``.
+        dtype: weights' dtype when loading a transformers LLM (``float32`` keeps full-precision
+            master weights; ``--bf16`` then trains in mixed precision).
     """
 
     model: str
@@ -90,6 +92,7 @@ class SFTRunConfig:
     seed: int = 0
     device: str = "auto"
     resume: bool = False
+    dtype: str = "float32"
 
     def __post_init__(self) -> None:
         self.target_modules = tuple(self.target_modules)
@@ -163,7 +166,7 @@ def train(cfg: SFTRunConfig, progress: bool = True, logs: bool = True) -> dict[s
     resume_from = latest_checkpoint(checkpoints) if cfg.resume else None
     if cfg.resume and resume_from is None:
         raise ValueError(f"--resume: no checkpoint in {checkpoints}")
-    policy = load_policy(cfg.model).to(device)
+    policy = load_policy(cfg.model, dtype=cfg.dtype).to(device)
     val = val_records[: cfg.val_size]
     val_scored = [r for r in val if "state" in r]
     score = probabilities_of(policy, device)
