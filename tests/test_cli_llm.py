@@ -64,7 +64,7 @@ def test_ask_batch_and_interactive(tiny_hf_model, tag_data, tmp_path):
         ],
     )
     assert r.exit_code == 0, r.output
-    answers = read_jsonl(tmp_path / "questions.answers.jsonl")
+    answers = read_jsonl(tmp_path / "questions.jsonl.answers.jsonl")
     assert len(answers) == 4
     for a in answers:
         assert (
@@ -93,7 +93,7 @@ def test_ask_batch_and_interactive(tiny_hf_model, tag_data, tmp_path):
         ],
     )
     assert r.exit_code == 0, r.output
-    free, scored = read_jsonl(tmp_path / "free.answers.jsonl")
+    free, scored = read_jsonl(tmp_path / "free.txt.answers.jsonl")
     assert free["action"] is None and isinstance(free["answer"], str)
     assert scored["action"].startswith("A")  # a prompt in the gamelm format gets its action
     r = runner.invoke(

@@ -535,7 +535,7 @@ def ask(
     actions listed as '- A0: ...'), or a JSONL record of gamelm datagen (with its 'state'), gets
     the model's action and the probability of each legal action. Interactive mode reads one
     question per line (a line starting with '{' is a JSON record) until 'quit' or end of input;
-    batch mode answers every line of --test-file and writes FILE.answers.jsonl next to it, with
+    batch mode answers every line of --test-file F and writes F.answers.jsonl next to it, with
     the agreement with the records' responses when they have them.
     """
     from gamelm.agents.lm import load_policy
@@ -575,7 +575,7 @@ def ask(
                 results.append(_answer(policy, item, max_length, temperature))
             except (ValueError, KeyError, TypeError) as exc:
                 _fail(f"{test_file}:{n}: {exc}")
-        target = test_file.with_name(test_file.stem + ".answers.jsonl")
+        target = test_file.with_name(test_file.name + ".answers.jsonl")
         with atomic_file(target) as tmp:
             tmp.write_text("".join(json.dumps(r) + "\n" for r in results), encoding="utf-8")
         scored = [r for r in results if "correct" in r]

@@ -376,6 +376,11 @@ class LMAgent:
             return p.argmax(axis=1).astype(np.int64)
         return _sample(p, rng)
 
+    def action_probabilities(self, obs: Observation, rng: np.random.Generator) -> npt.NDArray:
+        """``(m, A)``: the probability that `act` plays each menu entry (asked by LBR and by
+        data generation)."""
+        return self.probabilities(obs, rng)
+
     def probabilities(self, obs: Observation, rng: np.random.Generator) -> npt.NDArray:
         """``(m, A)``: the policy's probability of every menu entry."""
         fractions = getattr(obs.menu, "fractions", self.model.fractions)  # listed menus map

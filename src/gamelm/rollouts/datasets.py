@@ -9,8 +9,9 @@ becomes
   optionally followed by a one-line rationale from the hand's equity and the pot odds;
 * a **preference pair** ``{"prompt", "chosen", "rejected"}``: ``chosen`` is the expert's
   preferred move, ``rejected`` a legal move it values lower (for an expert with
-  ``action_probabilities``, like the blueprint, one it plays less often; for a deterministic expert,
-  any other legal move).
+  ``action_probabilities``, like the blueprint, one it plays less often; for a trained LM, which
+  plays its most probable move here, one its sampling policy gives less probability; for a
+  deterministic expert, any other legal move).
 
 Every record also carries the decision's ``state`` (the observation as plain JSON), so that a
 model with another view of the game (the small poker LM reads tokens, not prose) is trained and
@@ -145,10 +146,44 @@ def read_jsonl(path: str | Path, required: tuple[str, ...] = ()) -> list[dict[st
             missing = [k for k in required if k not in record]
             if missing:
                 raise DataError(f"{p}:{n}: the record has no {', '.join(map(repr, missing))}")
+            record["_line"] = n  # for messages about this record later
             out.append(record)
     if not out:
         raise DataError(f"{p} holds no records")
     return out
+
+
+STATE_KEYS = ("players", "big_blind", "fractions", *_ARRAYS)
+
+
+def check_records(records: list[dict[str, Any]], path: str | Path, moves: tuple[str, ...]) -> None:
+    """Raise `DataError` naming the file and line of the first record whose prompt is not text,
+    whose ``moves`` fields (``response``, or ``chosen`` and ``rejected``) do not start with an
+    action token, or whose ``state`` is incomplete or offers fewer legal moves than a token
+    names."""
+    for i, r in enumerate(records):
+        where = f"{path}:{r.get('_line', i + 1)}"
+        if not isinstance(r.get("prompt"), str):
+            raise DataError(f"{where}: 'prompt' must be text")
+        for key in moves:
+            if not isinstance(r.get(key), str):
+                raise DataError(f"{where}: {key!r} must be text starting with an action token")
+            try:
+                action_index(r[key])
+            except ValueError as exc:
+                raise DataError(f"{where}: {exc}") from None
+        if "state" not in r:
+            continue
+        state = r["state"]
+        missing = [k for k in STATE_KEYS if not isinstance(state, dict) or k not in state]
+        if missing:
+            raise DataError(f"{where}: the state has no {', '.join(missing)}")
+        try:
+            observations([state])
+            for key in moves:
+                record_action(r, key)
+        except (ValueError, TypeError, IndexError) as exc:
+            raise DataError(f"{where}: {exc}") from None
 
 
 def action_index(response: str) -> int:
@@ -245,6 +280,9 @@ def _preferences(
     """Per decision, the expert's preferred entry and one it values lower (-1: none)."""
     m = obs.size
     probs_of = getattr(expert, "action_probabilities", None)
+    model = getattr(expert, "model", None)
+    if model is not None and hasattr(expert, "probabilities"):  # an LM plays greedily: rank
+        probs_of = LMAgentView(model).probabilities  # the moves by its sampling policy
     if probs_of is not None:
         probs = np.where(obs.legal, np.asarray(probs_of(obs, rng), np.float64), -1.0)
         chosen = probs.argmax(axis=1)
@@ -257,6 +295,18 @@ def _preferences(
     pick = np.where(lower, rng.random(lower.shape), -1.0)
     rejected = np.where(lower.any(axis=1), pick.argmax(axis=1), -1)
     return chosen, rejected
+
+
+class LMAgentView:
+    """A trained LM expert's policy at temperature 1 (its greedy play ranks nothing)."""
+
+    def __init__(self, model: Any) -> None:
+        from gamelm.agents.lm import LMAgent
+
+        self.agent = LMAgent(model, temperature=1.0)
+
+    def probabilities(self, obs: Observation, rng: np.random.Generator) -> np.ndarray:
+        return self.agent.probabilities(obs, rng)
 
 
 class _Recorder:
@@ -344,11 +394,17 @@ def generate(
 
     # one expert object per seat it plays (stateful experts, like the blueprint's memory of its
     # own raises, keep their state per seat)
-    lineup: list[Any] = [_Recorder(make_agent(cfg.expert), sink)]
+    def expert() -> Any:
+        agent = make_agent(cfg.expert)
+        if hasattr(agent, "temperature"):  # a trained LM: the expert plays its best move
+            agent.temperature = 0.0
+        return _Recorder(agent, sink)
+
+    lineup: list[Any] = [expert()]
     if opponents:
         lineup += [opponents[k % len(opponents)] for k in range(cfg.seats - 1)]
     else:
-        lineup += [_Recorder(make_agent(cfg.expert), sink) for _ in range(cfg.seats - 1)]
+        lineup += [expert() for _ in range(cfg.seats - 1)]
     match = MatchConfig(
         seats=cfg.seats,
         hands=cfg.hands,
@@ -362,13 +418,18 @@ def generate(
         play_match(lineup, match, progress=progress)
     except KeyboardInterrupt:
         result.interrupted = True
-    finally:
+    except BaseException:  # an error: nothing half-made is published
         for f in files.values():
             f.close()
         for name in FILES:
-            tmp[name].replace(directory / name)
-        meta = {"config": asdict(cfg), **asdict(result)}
-        (directory / "meta.json").write_text(json.dumps(meta, indent=2))
+            tmp[name].unlink(missing_ok=True)
+        raise
+    for f in files.values():
+        f.close()
+    for name in FILES:
+        tmp[name].replace(directory / name)
+    meta = {"config": asdict(cfg), **asdict(result)}
+    (directory / "meta.json").write_text(json.dumps(meta, indent=2))
     return result
 
 

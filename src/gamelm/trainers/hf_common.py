@@ -76,22 +76,27 @@ def decision_examples(
     with_state = [i for i, r in enumerate(records) if "state" in r]
     without = [i for i, r in enumerate(records) if "state" not in r]
     if without and not hasattr(policy, "render"):
+        line = records[without[0]].get("_line", without[0] + 1)
         raise DataError(
-            f"{path}: record {without[0] + 1} has no 'state'; the poker LM reads the game state, "
+            f"{path}:{line}: the record has no 'state'; the poker LM reads the game state, "
             "not the prompt text (make the data with gamelm datagen)"
         )
     for i in without:
         try:
             k = action_index(records[i][key])
-        except ValueError as exc:
-            raise DataError(f"{path}: record {i + 1}: {exc}") from None
+        except (ValueError, AttributeError):
+            line = records[i].get("_line", i + 1)
+            raise DataError(f"{path}:{line}: {key!r} must start with an action token") from None
         prompts[i] = policy.text_ids(policy.render(records[i]["prompt"]))
         targets[i] = policy.action_ids[k]
     states = [records[i]["state"] for i in with_state]
-    try:
-        actions = np.array([record_action(records[i], key) for i in with_state], np.int64)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise DataError(f"{path}: a record does not match its state: {exc}") from None
+    actions = np.zeros(len(with_state), np.int64)
+    for j, i in enumerate(with_state):
+        try:
+            actions[j] = record_action(records[i], key)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            line = records[i].get("_line", i + 1)
+            raise DataError(f"{path}:{line}: the record does not match its state: {exc}") from None
     equity = np.array([records[i].get("equity", np.nan) for i in with_state])
     for rows, obs in grouped(states):
         ids, choices = policy.example_ids(obs, equity[rows])

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from gamelm.rollouts.datasets import DataError, agreement, read_jsonl
+from gamelm.rollouts.datasets import DataError, agreement, check_records, read_jsonl
 from gamelm.trainers.hf_common import (
     DEFAULT_TARGETS,
     check_lora,
@@ -121,9 +121,12 @@ def load_split(data: str | Path, name: str, required: tuple[str, ...]) -> tuple[
     root = Path(data)
     if not root.is_dir():
         raise DataError(f"{root} is not a data directory (make one with gamelm datagen)")
+    moves = ("response",) if name == "sft" else ("chosen", "rejected")
     train = read_jsonl(root / f"{name}.jsonl", required)
+    check_records(train, root / f"{name}.jsonl", moves)
     val_path = root / f"{name}.val.jsonl"
     val = read_jsonl(val_path, required) if val_path.is_file() else []
+    check_records(val, val_path, moves)
     return train, val
 
 
