@@ -110,7 +110,9 @@ class PromptView:
         self.tokenizer = tokenizer
         if tokenizer.pad_token is None:  # Llama has none: pad with end-of-sequence
             tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+        size = len(tokenizer)
         self.action_ids = action_token_ids(tokenizer, lm)
+        self.added = len(tokenizer) > size  # A0..A15 were added (the saved model lacks them)
         self.use_chat = bool(tokenizer.chat_template) if use_chat is None else use_chat
 
     def meta(self) -> dict:

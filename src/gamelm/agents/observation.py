@@ -450,15 +450,19 @@ def prompt(obs: Observation, i: int, small_blind: int | None = None) -> str:
         f"Blinds: small blind {sb}, big blind {obs.big_blind}.",
         f"Street: {STREETS[int(obs.street[i])].capitalize()}",
     ]
-    if p > 2:
-        lines.append(f"Your position: {position_names(p)[int(obs.seat[i])]}")
+    names = position_names(p)
+    seat = int(obs.seat[i])
+    lines.append(f"Your position: {names[seat]}")
     lines += [
         f"Board cards: {' '.join(board) if board else '(none yet)'}",
         f"Your hole cards: {CARD_NAMES[int(obs.hole[i, 0])]} {CARD_NAMES[int(obs.hole[i, 1])]}",
         f"Pot size: {int(obs.pot[i])}",
-        f"Your stack: {int(obs.stacks[i, int(obs.seat[i])])}",
+        f"Your stack: {int(obs.stacks[i, seat])}",
         f"To call: {int(obs.to_call[i])}",
     ]
+    others = [(seat + k) % p for k in range(1, p)]
+    live = [f"{names[s]} ({int(obs.stacks[i, s])} behind)" for s in others if not obs.folded[i, s]]
+    lines.append(f"Opponents still in: {', '.join(live)}")
     history = history_text(obs, i)
     if history:
         lines.append(f"Action so far: {history}.")

@@ -208,6 +208,14 @@ def train(cfg: GRPORunConfig, progress: bool = True, logs: bool = True) -> dict[
 
         rewards.append(reward_model_score)
         weights.append(cfg.reward_model_weight)
+    if cfg.beta > 0 and not cfg.lora_rank and getattr(policy.view, "added", False):
+        # TRL loads the reference model from the policy's path, whose vocabulary lacks the
+        # added action tokens: give it the starting model as it is now (removed at the end)
+        start = out / "reference"
+        start.mkdir(parents=True, exist_ok=True)
+        policy.lm.save_pretrained(start, safe_serialization=True)
+        policy.view.tokenizer.save_pretrained(start)
+        policy.lm.config._name_or_path = str(start)
     dataset = Dataset.from_dict(columns)
     warnings.filterwarnings("ignore", message=".*gradient_checkpointing", category=FutureWarning)
     args = GRPOConfig(

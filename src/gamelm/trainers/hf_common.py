@@ -174,3 +174,36 @@ def merge_adapter(adapter: str | Path, out: str | Path, base: str | None = None)
                     shutil.copy(source / name, tmp / name)
                     break
     return Path(out)
+
+
+def distributed() -> tuple[int, int, int]:
+    """``(world size, rank, local rank)`` of this process under ``accelerate launch``
+    (``(1, 0, 0)`` otherwise)."""
+    env = os.environ
+    return (
+        int(env.get("WORLD_SIZE", "1")),
+        int(env.get("RANK", "0")),
+        int(env.get("LOCAL_RANK", "0")),
+    )
+
+
+def process_device(device: str) -> str:
+    """The device of this process: its own GPU when several processes share the machine."""
+    world, _, local = distributed()
+    return f"cuda:{local}" if device == "cuda" and world > 1 else device
+
+
+def gather_trained(trainer: Any, directory: Path, load: Callable[[Path], Any]) -> Any:
+    """The trained model of a multi-process run: every process takes part in
+    ``trainer.save_model`` (which gathers ZeRO-3 shards and writes from the main process only),
+    then the main process loads it back with ``load(directory)``; the others get None."""
+    import shutil
+
+    trainer.save_model(str(directory))
+    trainer.accelerator.wait_for_everyone()
+    if not trainer.accelerator.is_main_process:
+        return None
+    try:
+        return load(directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

@@ -28,9 +28,12 @@ from gamelm.trainers.hf_common import (
     DEFAULT_TARGETS,
     check_lora,
     decision_examples,
+    distributed,
+    gather_trained,
     latest_checkpoint,
     lora_config,
     pick_device,
+    process_device,
     save_final,
 )
 from gamelm.trainers.sft import load_split
@@ -209,7 +212,8 @@ def train(cfg: RewardModelConfig, progress: bool = True, logs: bool = True) -> d
     from gamelm.agents.lm import load_policy
 
     hf_logging.set_verbosity_error()
-    device = pick_device(cfg.device)
+    device = process_device(pick_device(cfg.device))
+    world, rank, _ = distributed()  # under accelerate launch: score and save on rank 0 only
     train_records, val_records = load_split(cfg.data, "pairs", ("prompt", "chosen", "rejected"))
     out = Path(cfg.out)
     checkpoints = out / "checkpoints"
@@ -225,7 +229,8 @@ def train(cfg: RewardModelConfig, progress: bool = True, logs: bool = True) -> d
     rm = RewardModel(classifier, view, device)
     root = Path(cfg.data)
     val = val_records[: cfg.val_size]
-    before = pair_accuracy(rm, val, str(root / "pairs.val.jsonl")) if val else float("nan")
+    val_path = str(root / "pairs.val.jsonl")
+    before = pair_accuracy(rm, val, val_path) if val and rank == 0 else float("nan")
     chosen, rejected = _pairs(view, train_records, str(root / "pairs.jsonl"))
     dataset = Dataset.from_dict({"chosen_ids": chosen, "rejected_ids": rejected})
     warnings.filterwarnings("ignore", message=".*gradient_checkpointing", category=FutureWarning)
@@ -268,11 +273,28 @@ def train(cfg: RewardModelConfig, progress: bool = True, logs: bool = True) -> d
     start = time.perf_counter()
     stats = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     seconds = time.perf_counter() - start
-    model = trainer.model
-    if cfg.lora_rank:
-        model = model.merge_and_unload()
+    if world > 1:
+
+        def reload(directory: Path):
+            from transformers import AutoModelForSequenceClassification
+
+            if not cfg.lora_rank:
+                return AutoModelForSequenceClassification.from_pretrained(directory)
+            from peft import PeftModel
+
+            start = load_policy(cfg.model, dtype=cfg.dtype)
+            base = classifier_from(start.lm, tokenizer.pad_token_id)
+            return PeftModel.from_pretrained(base, directory).merge_and_unload()
+
+        model = gather_trained(trainer, out.parent / f".{out.name}.gathered", reload)
+        if model is None:  # not the main process
+            return {}
+    else:
+        model = trainer.model
+        if cfg.lora_rank:
+            model = model.merge_and_unload()
     rm = RewardModel(model, view, device)
-    after = pair_accuracy(rm, val, str(root / "pairs.val.jsonl")) if val else float("nan")
+    after = pair_accuracy(rm, val, val_path) if val else float("nan")
     save_final(rm, out)
     result = {
         "val_pair_accuracy": after,

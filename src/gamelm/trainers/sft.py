@@ -31,10 +31,13 @@ from gamelm.trainers.hf_common import (
     DEFAULT_TARGETS,
     check_lora,
     decision_examples,
+    distributed,
+    gather_trained,
     latest_checkpoint,
     lora_config,
     pick_device,
     probabilities_of,
+    process_device,
     save_adapter,
     save_final,
 )
@@ -153,6 +156,26 @@ def _dataset(policy: Any, records: list[dict], path: str, max_length: int):
     return Dataset.from_dict({"input_ids": input_ids, "completion_mask": masks})
 
 
+def _reload(cfg: SFTRunConfig, directory: Path, adapter_to: Path):
+    """The model `gather_trained` wrote: a full model, or a LoRA adapter merged into a fresh
+    copy of the starting model (the adapter is kept beside ``adapter_to``)."""
+    import shutil
+
+    from transformers import AutoModelForCausalLM
+
+    from gamelm.agents.lm import load_policy
+
+    if not cfg.lora_rank:
+        return AutoModelForCausalLM.from_pretrained(directory)
+    from peft import PeftModel
+
+    base = load_policy(cfg.model, dtype=cfg.dtype)
+    keep = adapter_to.parent / f".{adapter_to.name}.adapter"
+    shutil.copytree(directory, keep, dirs_exist_ok=True)
+    base.view.tokenizer.save_pretrained(keep)
+    return PeftModel.from_pretrained(base.lm, directory).merge_and_unload()
+
+
 def train(cfg: SFTRunConfig, progress: bool = True, logs: bool = True) -> dict[str, Any]:
     """Fine-tune ``cfg.model`` on ``cfg.data`` and write the model to ``cfg.out``."""
     import torch
@@ -162,7 +185,8 @@ def train(cfg: SFTRunConfig, progress: bool = True, logs: bool = True) -> dict[s
     from gamelm.agents.lm import load_policy
 
     hf_logging.set_verbosity_error()
-    device = pick_device(cfg.device)
+    device = process_device(pick_device(cfg.device))
+    world, rank, _ = distributed()  # under accelerate launch: score and save on rank 0 only
     train_records, val_records = load_split(cfg.data, "sft", ("prompt", "response"))
     out = Path(cfg.out)
     checkpoints = out / "checkpoints"
@@ -173,7 +197,8 @@ def train(cfg: SFTRunConfig, progress: bool = True, logs: bool = True) -> dict[s
     val = val_records[: cfg.val_size]
     val_scored = [r for r in val if "state" in r]
     score = probabilities_of(policy, device)
-    before = agreement(score, val_scored) if val_scored else (float("nan"), float("nan"))
+    nothing = (float("nan"), float("nan"))
+    before = agreement(score, val_scored) if val_scored and rank == 0 else nothing
     root = Path(cfg.data)
     train_ds = _dataset(policy, train_records, str(root / "sft.jsonl"), cfg.max_length)
     val_ds = _dataset(policy, val, str(root / "sft.val.jsonl"), cfg.max_length) if val else None
@@ -221,15 +246,23 @@ def train(cfg: SFTRunConfig, progress: bool = True, logs: bool = True) -> dict[s
     stats = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     seconds = time.perf_counter() - start
     eval_loss = trainer.evaluate(val_ds)["eval_loss"] if val_ds is not None else float("nan")
-    lm = trainer.model
     adapter = None
-    if cfg.lora_rank:  # keep the adapter too (small): gamelm merge-lora rebuilds the model
-        adapter = out.parent / f".{out.name}.adapter"
-        save_adapter(lm, policy.tokenizer, adapter)
-        lm = lm.merge_and_unload()
+    if world > 1:
+        lm = gather_trained(
+            trainer, out.parent / f".{out.name}.gathered", lambda d: _reload(cfg, d, adapter_to=out)
+        )
+        if lm is None:  # not the main process
+            return {}
+        adapter = out.parent / f".{out.name}.adapter" if cfg.lora_rank else None
+    else:
+        lm = trainer.model
+        if cfg.lora_rank:  # keep the adapter too (small): gamelm merge-lora rebuilds the model
+            adapter = out.parent / f".{out.name}.adapter"
+            save_adapter(lm, policy.tokenizer, adapter)
+            lm = lm.merge_and_unload()
     policy.lm = lm.to(device)
     policy.eval()
-    after = agreement(score, val_scored) if val_scored else (float("nan"), float("nan"))
+    after = agreement(score, val_scored) if val_scored else nothing
     torch.manual_seed(cfg.seed)
     save_final(policy, out)
     if adapter is not None:
