@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from gamelm.rollouts.datasets import (
     DataError,
     DatagenConfig,
     agreement,
+    check_records,
     generate,
     observations,
     rationale,
@@ -78,6 +80,14 @@ def test_blueprint_pairs_reject_a_move_the_blueprint_plays_less(tmp_path, tiny_b
         assert p[record_action(r, "chosen")] > p[record_action(r, "rejected")] + 0.05
 
 
+def _one_record() -> str:
+    import tempfile
+
+    out = tempfile.mkdtemp()
+    generate(DatagenConfig(expert="tag", hands=4, seed=0), out)
+    return (Path(out) / "sft.jsonl").read_text().splitlines()[0]
+
+
 def test_rationale_and_bad_files(tmp_path):
     assert (
         rationale(0.5, 0.25, 1)
@@ -92,5 +102,16 @@ def test_rationale_and_bad_files(tmp_path):
         read_jsonl(bad, ("prompt", "response"))
     with pytest.raises(DataError, match="does not exist"):
         read_jsonl(tmp_path / "none.jsonl")
+    line = _one_record()
+    for change, message in (
+        (lambda r: r["state"].pop("players"), r"x\.jsonl:1: the state has no players"),
+        (lambda r: r.update(response=3), r"x\.jsonl:1: 'response' must be text"),
+        (lambda r: r.update(response="A9"), r"x\.jsonl:1: 'A9' names one of"),
+    ):
+        record = json.loads(line)
+        change(record)
+        bad.write_text(json.dumps(record) + "\n")
+        with pytest.raises(DataError, match=message):
+            check_records(read_jsonl(bad), "x.jsonl", ("response",))
     with pytest.raises(ValueError, match="seats"):
         DatagenConfig(seats=11)

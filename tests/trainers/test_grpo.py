@@ -113,3 +113,21 @@ def test_cli_needs_data_and_checks_the_group(tiny_poker_lm, tag_data, tmp_path):
     assert r.exit_code == 0, r.output
     steps = json.loads(r.stdout.strip().splitlines()[-1])
     assert [s["step"] for s in steps] == [1, 2] and all("reward" in s for s in steps)
+
+
+def test_grpo_on_an_llm_with_added_tokens_and_a_reference(tiny_hf_model, tag_data, tmp_path):
+    """The action tokens are added to the tiny LLM's tokenizer; TRL's reference model (beta > 0)
+    must be built with them."""
+    cfg = GRPORunConfig(
+        model=str(tiny_hf_model),
+        data=str(tag_data),
+        out=str(tmp_path / "g"),
+        max_steps=2,
+        batch_size=8,
+        num_generations=4,
+        max_completion_length=2,
+        beta=0.1,
+        device="cpu",
+    )
+    result = train(cfg, progress=False, logs=False)
+    assert len(result["steps"]) == 2 and not (tmp_path / "g" / "reference").exists()

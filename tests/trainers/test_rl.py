@@ -6,8 +6,10 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
+from gamelm.agents.causal_lm import CausalLMPolicy
 from gamelm.agents.lm import LMAgent, load_policy
 from gamelm.cli import app
 from gamelm.rollouts.datasets import DatagenConfig, generate, observations, read_jsonl
@@ -54,7 +56,7 @@ def test_every_term_is_logged_and_resume_continues(tiny_poker_lm, tmp_path):
         "--model",
         str(tiny_poker_lm),
         "--opponent",
-        "maniac",
+        "calling-station",
         "--out",
         str(out),
         "--episodes-per-epoch",
@@ -91,8 +93,10 @@ def test_every_term_is_logged_and_resume_continues(tiny_poker_lm, tmp_path):
         "shaping_sizing",
     ):
         assert key in records[0], key
-    # the terms add up: chips + shaping is the reward the returns were made of
+    # against a player who never folds the learner acts in every hand, so every hand's result
+    # reaches a decision: the chips term equals the average return
     assert records[0]["avg_return"] == pytest.approx(records[0]["chips"])
+    assert records[0]["shaping_aggression"] > 0 and records[0]["shaping_bluff"] >= 0
     assert (out / "best" / "epoch.json").is_file() and (out / "config.json").is_file()
     r = runner.invoke(app, [*base, "--num-epochs", "3", "--resume"])
     assert r.exit_code == 0, r.output
@@ -109,3 +113,31 @@ def test_bad_settings_are_one_sentence(tiny_poker_lm, tmp_path):
     assert r.exit_code == 2 and "does not exist" in r.output
     r = runner.invoke(app, ["rl", "--model", str(tiny_poker_lm), "--opponent", "nobody"])
     assert r.exit_code == 2 and "unknown agent" in r.output
+
+
+def test_lora_on_a_transformers_llm_resumes_its_adapters(tiny_hf_model, tmp_path):
+    from peft import get_peft_model_state_dict
+
+    cfg = RLConfig(
+        model=str(tiny_hf_model),
+        opponent="random",
+        out=str(tmp_path / "lora"),
+        num_epochs=2,
+        episodes_per_epoch=16,
+        checkpoint_every=1,
+        learning_rate=1e-2,
+        lora_rank=4,
+        target_modules=("q_proj", "v_proj"),
+        device="cpu",
+    )
+    first = RLTrainer(cfg)
+    first.train()
+    trained = {k: v.clone() for k, v in get_peft_model_state_dict(first.policy.lm).items()}
+    assert any(float(v.abs().max()) > 0 for k, v in trained.items() if "lora_B" in k)
+    again = RLTrainer(RLConfig(**{**cfg.__dict__, "num_epochs": 3, "resume": True}))
+    assert again.epoch_done == 2
+    restored = get_peft_model_state_dict(again.policy.lm)
+    assert all(torch.equal(restored[k], trained[k]) for k in trained)
+    records = again.train()
+    assert [r["epoch"] for r in records] == [1, 2, 3]
+    assert isinstance(load_policy(tmp_path / "lora"), CausalLMPolicy)  # merged, plain model

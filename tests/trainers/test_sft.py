@@ -40,9 +40,12 @@ def test_poker_lm_learns_the_expert_and_resumes(tiny_poker_lm, tag_data, tmp_pat
     assert result["eval_loss"] < 1.5  # from about log(5) for a fresh model
     model = PokerLM.load(tmp_path / "sft")  # a gamelm poker LM again, value head kept
     assert _max_change(model.lm, PokerLM.load(tiny_poker_lm).lm) > 1e-3
-    # resume: the newest checkpoint (step 60) continues to 80
+    # resume: the newest checkpoint (step 60) continues to 80, with the first run's log
     more = SFTRunConfig(**{**cfg.__dict__, "max_steps": 80, "resume": True})
     assert train(more, progress=False, logs=False)["steps"] == 80
+    saved = tmp_path / "sft" / "checkpoints" / "checkpoint-80" / "trainer_state.json"
+    logged = [h["step"] for h in json.loads(saved.read_text())["log_history"] if "loss" in h]
+    assert min(logged) <= 30 and max(logged) > 60  # steps before the resume are in its log
 
 
 def test_lora_on_a_transformers_llm_merges_into_a_plain_model(tiny_hf_model, tag_data, tmp_path):
