@@ -394,6 +394,11 @@ def rl(
     Per epoch: average return, win rate, bb/100 with its 95% CI, the losses and every reward
     term. The final model is written to OUT, the best epoch's to OUT/best, checkpoints to
     OUT/checkpoints; OUT/metrics.jsonl holds the records and OUT/curves.png their curves.
+
+    --algorithm grpo instead runs TRL's GRPO on the single decisions of --data (rewarded for the
+    expert's move); it reads --max-steps, --num-generations, --beta, --minibatch-size
+    (completions per step), --learning-rate, --temperature, --reward-model and the LoRA flags,
+    and prints the per-step reward, loss and KL.
     """
     from gamelm.trainers.rl import RLConfig, RLTrainer
 
