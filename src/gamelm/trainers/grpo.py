@@ -22,7 +22,7 @@ import json
 import re
 import time
 import warnings
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,8 @@ import numpy as np
 from gamelm.rollouts.datasets import agreement, grouped, record_action
 from gamelm.trainers.hf_common import (
     DEFAULT_TARGETS,
-    check_lora,
+    check_settings,
+    config_from_dict,
     lora_config,
     pick_device,
     probabilities_of,
@@ -90,10 +91,7 @@ class GRPORunConfig:
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
-        self.target_modules = tuple(self.target_modules)
-        for name in ("max_steps", "batch_size", "max_completion_length", "val_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        check_settings(self, ("max_steps", "batch_size", "max_completion_length", "val_size"))
         if self.num_generations < 2:
             raise ValueError("num_generations must be at least 2 (GRPO compares a group)")
         if self.batch_size % self.num_generations:
@@ -101,16 +99,12 @@ class GRPORunConfig:
                 f"batch_size ({self.batch_size}) must be a multiple of num_generations "
                 f"({self.num_generations})"
             )
-        if not self.learning_rate > 0 or self.temperature <= 0 or self.beta < 0:
-            raise ValueError("learning_rate and temperature must be > 0 and beta >= 0")
-        check_lora(self.lora_rank, self.target_modules)
+        if self.temperature <= 0 or self.beta < 0:
+            raise ValueError("temperature must be > 0 and beta >= 0")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> GRPORunConfig:
-        unknown = sorted(set(values) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown grpo settings: {', '.join(unknown)}")
-        return cls(**values)
+        return config_from_dict(cls, values, "grpo")
 
 
 def _prompts(policy: Any, records: list[dict]) -> dict[str, list]:

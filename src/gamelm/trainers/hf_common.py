@@ -207,3 +207,38 @@ def gather_trained(trainer: Any, directory: Path, load: Callable[[Path], Any]) -
         return load(directory)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def check_settings(cfg: Any, at_least_one: tuple[str, ...]) -> None:
+    """The checks the trainer configs share: ``at_least_one`` fields >= 1, a positive
+    learning rate, steps or epochs (SFT and reward model: ``max_steps`` 0 means ``num_epochs``
+    passes), LoRA, the dtype; ``target_modules`` made a tuple. Each failure is one sentence
+    naming the setting."""
+    cfg.target_modules = tuple(cfg.target_modules)
+    for name in at_least_one:
+        if getattr(cfg, name) < 1:
+            raise ValueError(f"{name} must be at least 1, got {getattr(cfg, name)}")
+    if not cfg.learning_rate > 0:
+        raise ValueError(f"learning_rate must be > 0, got {cfg.learning_rate}")
+    if (
+        hasattr(cfg, "num_epochs")
+        and hasattr(cfg, "max_steps")
+        and isinstance(cfg.num_epochs, float)
+    ):
+        if cfg.max_steps < 0:
+            raise ValueError(f"max_steps must be >= 0, got {cfg.max_steps}")
+        if cfg.max_steps == 0 and cfg.num_epochs <= 0:
+            raise ValueError("give max_steps > 0 or num_epochs > 0")
+    if cfg.dtype not in ("float32", "bfloat16", "float16"):
+        raise ValueError(f"dtype must be float32, bfloat16 or float16, got {cfg.dtype!r}")
+    check_lora(cfg.lora_rank, cfg.target_modules)
+
+
+def config_from_dict(cls: Any, values: dict[str, Any], what: str) -> Any:
+    """``cls(**values)``, refusing unknown settings by name."""
+    import dataclasses
+
+    unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
+    if unknown:
+        raise ValueError(f"unknown {what} settings: {', '.join(unknown)}")
+    return cls(**values)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,8 @@ import torch
 from gamelm.agents.base import IntArray, Observation
 from gamelm.trainers.hf_common import (
     DEFAULT_TARGETS,
-    check_lora,
+    check_settings,
+    config_from_dict,
     decision_examples,
     distributed,
     gather_trained,
@@ -89,26 +90,13 @@ class RewardModelConfig:
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
-        self.target_modules = tuple(self.target_modules)
-        if self.max_steps < 0:
-            raise ValueError(f"max_steps must be >= 0, got {self.max_steps}")
-        if self.max_steps == 0 and self.num_epochs <= 0:
-            raise ValueError("give max_steps > 0 or num_epochs > 0")
-        for name in ("batch_size", "grad_accum", "save_steps", "val_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+        check_settings(self, ("batch_size", "grad_accum", "save_steps", "val_size"))
         if self.center_rewards < 0:
             raise ValueError(f"center_rewards must be >= 0, got {self.center_rewards}")
-        check_lora(self.lora_rank, self.target_modules)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> RewardModelConfig:
-        unknown = sorted(set(values) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown reward-model settings: {', '.join(unknown)}")
-        return cls(**values)
+        return config_from_dict(cls, values, "reward-model")
 
 
 def classifier_from(lm: torch.nn.Module, pad_token_id: int) -> torch.nn.Module:

@@ -39,7 +39,7 @@ import math
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,13 @@ import torch.nn.functional as F
 from gamelm.agents.base import Observation
 from gamelm.agents.tabular import check_table
 from gamelm.rollouts.trajectory import gae
-from gamelm.trainers.hf_common import DEFAULT_TARGETS, check_lora, lora_config, pick_device
+from gamelm.trainers.hf_common import (
+    DEFAULT_TARGETS,
+    check_settings,
+    config_from_dict,
+    lora_config,
+    pick_device,
+)
 from gamelm.trainers.shaping import RAISE, SHAPING, Decisions
 
 ALGORITHMS = ("reinforce", "ppo")
@@ -137,28 +143,26 @@ class RLConfig:
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
-        self.target_modules = tuple(self.target_modules)
+        check_settings(
+            self,
+            (
+                "num_epochs",
+                "episodes_per_epoch",
+                "ppo_epochs",
+                "minibatch_size",
+                "checkpoint_every",
+                "tables",
+                "equity_trials",
+            ),
+        )
         if self.fractions is not None:
             self.fractions = tuple(sorted(float(f) for f in self.fractions))
         if self.algorithm not in ALGORITHMS:
             raise ValueError(
                 f"algorithm must be one of {', '.join(ALGORITHMS)}, got {self.algorithm!r}"
             )
-        for name in (
-            "num_epochs",
-            "episodes_per_epoch",
-            "ppo_epochs",
-            "minibatch_size",
-            "checkpoint_every",
-            "tables",
-            "equity_trials",
-        ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not 2 <= self.seats <= 10:
             raise ValueError(f"seats must be 2..10, got {self.seats}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
         if not 0 <= self.gae_lambda <= 1:
             raise ValueError(f"gae_lambda must be in [0, 1], got {self.gae_lambda}")
         if self.temperature <= 0:
@@ -170,14 +174,10 @@ class RLConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not self.opponent.strip():
             raise ValueError("give at least one opponent")
-        check_lora(self.lora_rank, self.target_modules)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> RLConfig:
-        unknown = sorted(set(values) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown rl settings: {', '.join(unknown)}")
-        return cls(**values)
+        return config_from_dict(cls, values, "rl")
 
     @property
     def bonus_weights(self) -> dict[str, float]:

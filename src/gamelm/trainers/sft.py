@@ -22,14 +22,15 @@ import json
 import os
 import time
 import warnings
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from gamelm.rollouts.datasets import DataError, agreement, check_records, read_jsonl
 from gamelm.trainers.hf_common import (
     DEFAULT_TARGETS,
-    check_lora,
+    check_settings,
+    config_from_dict,
     decision_examples,
     distributed,
     gather_trained,
@@ -98,25 +99,11 @@ class SFTRunConfig:
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
-        self.target_modules = tuple(self.target_modules)
-        if self.max_steps < 0:
-            raise ValueError(f"max_steps must be >= 0, got {self.max_steps}")
-        if self.max_steps == 0 and self.num_epochs <= 0:
-            raise ValueError("give max_steps > 0 or num_epochs > 0")
-        for name in ("batch_size", "grad_accum", "save_steps", "max_length", "val_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
-        check_lora(self.lora_rank, self.target_modules)
+        check_settings(self, ("batch_size", "grad_accum", "save_steps", "max_length", "val_size"))
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> SFTRunConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown SFT settings: {', '.join(unknown)}")
-        return cls(**values)
+        return config_from_dict(cls, values, "SFT")
 
 
 def load_split(data: str | Path, name: str, required: tuple[str, ...]) -> tuple[list, list]:
