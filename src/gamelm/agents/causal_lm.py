@@ -65,7 +65,8 @@ def load_pretrained(name_or_path: str | Path, dtype: str | None = None):
         kwargs = {} if dtype is None else {"dtype": getattr(torch, dtype)}
         model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
     except (OSError, ValueError, KeyError) as exc:
-        raise ValueError(f"cannot load the model {source!r}: {_first_line(exc)}") from None
+        where = "" if local.exists() else f"{source} is not a local directory, and as a hub name: "
+        raise ValueError(f"cannot load the model {source!r}: {where}{_first_line(exc)}") from None
     return model, tokenizer
 
 
