@@ -210,43 +210,10 @@ def sft(
     Prints the validation agreement with the expert before and after, and writes a
     transformers model directory to OUT (LoRA weights merged), playable as ckpt:OUT.
     """
-    from gamelm.rollouts.datasets import DataError
+    settings = dict(locals())  # the flags, which map one to one onto SFTRunConfig
     from gamelm.trainers.sft import SFTRunConfig, train
 
-    if accelerate_config is not None:
-        _relaunch(accelerate_config)
-    _quiet_libraries(quiet or as_json)
-    try:
-        cfg = SFTRunConfig(
-            model=model,
-            data=str(data),
-            out=str(out),
-            max_steps=max_steps,
-            num_epochs=num_epochs,
-            batch_size=batch_size,
-            grad_accum=grad_accum,
-            learning_rate=learning_rate,
-            lora_rank=lora_rank,
-            lora_alpha=lora_alpha,
-            target_modules=_targets(target_modules),
-            gradient_checkpointing=gradient_checkpointing,
-            bf16=bf16,
-            max_length=max_length,
-            save_steps=save_steps,
-            seed=seed,
-            device=device,
-            dtype=dtype,
-            resume=resume,
-        )
-        result = train(cfg, progress=not (quiet or as_json), logs=not (quiet or as_json))
-    except (DataError, ValueError, FileNotFoundError) as exc:
-        _fail(str(exc))
-    if not _is_main_process():
-        return
-    if as_json:
-        print(_json(result))
-    else:
-        console.print(_result_table(f"SFT {model} -> {out}", result))
+    _fine_tune(SFTRunConfig, train, f"SFT {model} -> {out}", settings)
 
 
 def reward_model(
@@ -277,33 +244,30 @@ def reward_model(
     Prints the pairwise accuracy on the held-out pairs (the chosen move scored above the
     rejected one) and writes the model to OUT, usable by gamelm rl --reward-model OUT.
     """
-    from gamelm.rollouts.datasets import DataError
+    settings = dict(locals())  # the flags, which map one to one onto RewardModelConfig
     from gamelm.trainers.reward_model import RewardModelConfig, train
 
+    _fine_tune(RewardModelConfig, train, f"reward model {model} -> {out}", settings)
+
+
+def _fine_tune(config_cls: Any, train: Any, title: str, flags: dict[str, Any]) -> None:
+    """The body of ``gamelm sft`` and ``gamelm reward-model``: relaunch under accelerate when
+    asked, build the config from the flags, train, print the result (main process only)."""
+    from gamelm.rollouts.datasets import DataError
+
+    flags = dict(flags)
+    accelerate_config = flags.pop("accelerate_config")
+    quiet, as_json = flags.pop("quiet"), flags.pop("as_json")
     if accelerate_config is not None:
         _relaunch(accelerate_config)
     _quiet_libraries(quiet or as_json)
+    flags.update(
+        data=str(flags["data"]),
+        out=str(flags["out"]),
+        target_modules=_targets(flags["target_modules"]),
+    )
     try:
-        cfg = RewardModelConfig(
-            model=model,
-            data=str(data),
-            out=str(out),
-            max_steps=max_steps,
-            num_epochs=num_epochs,
-            batch_size=batch_size,
-            grad_accum=grad_accum,
-            learning_rate=learning_rate,
-            lora_rank=lora_rank,
-            lora_alpha=lora_alpha,
-            target_modules=_targets(target_modules),
-            gradient_checkpointing=gradient_checkpointing,
-            bf16=bf16,
-            save_steps=save_steps,
-            seed=seed,
-            device=device,
-            dtype=dtype,
-            resume=resume,
-        )
+        cfg = config_cls(**flags)
         result = train(cfg, progress=not (quiet or as_json), logs=not (quiet or as_json))
     except (DataError, ValueError, FileNotFoundError) as exc:
         _fail(str(exc))
@@ -312,7 +276,7 @@ def reward_model(
     if as_json:
         print(_json(result))
     else:
-        console.print(_result_table(f"reward model {model} -> {out}", result))
+        console.print(_result_table(title, result))
 
 
 # -- rl --------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from gamelm.agents.base import Observation
+from gamelm.agents.lm import menu_log_probs, pad_left, positions_of
 from gamelm.agents.observation import legal_actions, prompt
 from gamelm.files import atomic_directory
 
@@ -155,17 +156,6 @@ class PromptView:
         return pad_left(ids, self.tokenizer.pad_token_id, device)
 
 
-def pad_left(ids: list[list[int]], pad: int, device: str | torch.device = "cpu"):
-    """``(m, T)`` ids left-padded with ``pad`` and the mask of real tokens."""
-    width = max(len(x) for x in ids)
-    tokens = torch.full((len(ids), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(ids), width), dtype=torch.bool)
-    for r, x in enumerate(ids):
-        tokens[r, width - len(x) :] = torch.tensor(x, dtype=torch.long)
-        mask[r, width - len(x) :] = True
-    return tokens.to(device), mask.to(device)
-
-
 class CausalLMPolicy(nn.Module):
     """A causal LM read as a policy over the legal action tokens, plus a value head."""
 
@@ -229,7 +219,7 @@ class CausalLMPolicy(nn.Module):
 
     def last_hidden(self, tokens: torch.Tensor, mask: torch.Tensor):
         """Logits ``(m, V)`` and the last hidden state ``(m, d)`` at the last position."""
-        positions = (mask.long().cumsum(dim=1) - 1).clamp(min=0)
+        positions = positions_of(mask)
         out = self.lm(
             input_ids=tokens,
             attention_mask=mask.long(),
@@ -251,10 +241,8 @@ class CausalLMPolicy(nn.Module):
         """Log-probabilities ``(m, A)`` of the menu entries (illegal ones ``-inf``) and values
         ``(m,)``, from left-padded ``tokens``/``mask`` ``(m, T)``."""
         logits, last = self.last_hidden(tokens, mask)
-        menu = logits.float().gather(1, choices) / temperature
-        menu = menu.masked_fill(~legal, float("-inf"))
         value = self.value_head(last.to(self.value_head.weight.dtype)).squeeze(-1)
-        return torch.log_softmax(menu, dim=-1), value.float()
+        return menu_log_probs(logits, choices, legal, temperature), value.float()
 
     def trainable_tokens(self) -> dict[str, list[int]] | None:
         """The action tokens' input-embedding rows, trained as PEFT trainable tokens under LoRA

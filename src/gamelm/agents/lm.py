@@ -94,6 +94,31 @@ def _config(preset: Preset):  # -> transformers.LlamaConfig
     )
 
 
+def positions_of(mask: torch.Tensor) -> torch.Tensor:
+    """Position ids of left-padded rows: 0 at each row's first real token."""
+    return (mask.long().cumsum(dim=1) - 1).clamp(min=0)
+
+
+def pad_left(ids: list[list[int]], pad: int, device: str | torch.device = "cpu"):
+    """``(m, T)`` ids left-padded with ``pad`` and the mask of real tokens."""
+    width = max(len(x) for x in ids)
+    tokens = torch.full((len(ids), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(ids), width), dtype=torch.bool)
+    for r, x in enumerate(ids):
+        tokens[r, width - len(x) :] = torch.tensor(x, dtype=torch.long)
+        mask[r, width - len(x) :] = True
+    return tokens.to(device), mask.to(device)
+
+
+def menu_log_probs(
+    logits: torch.Tensor, choices: torch.Tensor, legal: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """The policy of both LM kinds: log-softmax over the logits ``(m, V)`` of each menu entry's
+    token ``choices`` ``(m, A)``, at ``temperature``, illegal entries ``-inf``."""
+    menu = logits.float().gather(1, choices) / temperature
+    return torch.log_softmax(menu.masked_fill(~legal, float("-inf")), dim=-1)
+
+
 @dataclass(frozen=True)
 class TokenView:
     """How the poker LM reads decisions: the token view (`gamelm.agents.observation.encode`,
@@ -142,8 +167,6 @@ class TokenView:
 
     def pad(self, ids: list[list[int]], device: str | torch.device = "cpu"):
         """Left-padded ``(m, T)`` ids and mask, so every row ends at the last column."""
-        from gamelm.agents.causal_lm import pad_left
-
         return pad_left(ids, PAD, device)
 
 
@@ -205,8 +228,7 @@ class PokerLM(nn.Module):
         """Log-probabilities ``(m, A)`` of the menu entries (illegal ones ``-inf``) and values
         ``(m,)``, from left-padded ``tokens``/``mask`` ``(m, T)``, the token of every menu entry
         ``choices`` ``(m, A)`` and the ``legal`` mask ``(m, A)``."""
-        positions = (mask.long().cumsum(dim=1) - 1).clamp(min=0)
-        h = hidden_states(self.lm, tokens, positions, causal_allowed(mask))
+        h = hidden_states(self.lm, tokens, positions_of(mask), causal_allowed(mask))
         return self.head(h[:, -1], choices, legal, temperature)  # every row ends at the last column
 
     def packed(
@@ -231,9 +253,9 @@ class PokerLM(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Policy (log-probabilities over the menu) and value from last hidden states ``(m, d)``."""
         logits = self.lm.lm_head(last)  # (m, V)
-        menu = logits.gather(1, choices) / temperature
-        menu = menu.masked_fill(~legal, float("-inf"))
-        return torch.log_softmax(menu, dim=-1), self.value_head(last).squeeze(-1)
+        return menu_log_probs(logits, choices, legal, temperature), self.value_head(last).squeeze(
+            -1
+        )
 
     def inputs(
         self,

@@ -242,3 +242,53 @@ def config_from_dict(cls: Any, values: dict[str, Any], what: str) -> Any:
     if unknown:
         raise ValueError(f"unknown {what} settings: {', '.join(unknown)}")
     return cls(**values)
+
+
+def resume_point(resume: bool, checkpoints: Path) -> Path | None:
+    """The checkpoint ``--resume`` continues from (None without ``--resume``)."""
+    if not resume:
+        return None
+    found = latest_checkpoint(checkpoints)
+    if found is None:
+        raise ValueError(f"--resume: no checkpoint in {checkpoints}")
+    return found
+
+
+def trainer_arguments(cfg: Any, checkpoints: Path, device: str, progress: bool) -> dict[str, Any]:
+    """The transformers `TrainingArguments` the SFT and reward-model runs share (linear decay
+    after a warm-up, the last two checkpoints kept, TensorBoard logs)."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*gradient_checkpointing", category=FutureWarning)
+    return {
+        "output_dir": str(checkpoints),
+        "max_steps": cfg.max_steps if cfg.max_steps else -1,
+        "num_train_epochs": cfg.num_epochs,
+        "per_device_train_batch_size": cfg.batch_size,
+        "gradient_accumulation_steps": cfg.grad_accum,
+        "learning_rate": cfg.learning_rate,
+        "lr_scheduler_type": "linear",
+        "gradient_checkpointing": cfg.gradient_checkpointing,
+        "bf16": cfg.bf16,
+        "save_steps": cfg.save_steps,
+        "save_total_limit": 2,
+        "logging_steps": max(1, min(50, (cfg.max_steps or 500) // 20)),
+        "report_to": ["tensorboard"],
+        "seed": cfg.seed,
+        "use_cpu": device == "cpu",
+        "disable_tqdm": not progress,
+    }
+
+
+def run_trainer(trainer: Any, resume_from: Path | None, logs: bool) -> tuple[Any, float]:
+    """``trainer.train()`` (from ``resume_from`` when given, without the printed log dicts
+    unless ``logs``): its output and the seconds it took."""
+    import time
+
+    if not logs:
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
+    start = time.perf_counter()
+    stats = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    return stats, time.perf_counter() - start

@@ -14,8 +14,6 @@ its score to the reward of each decision (``reward_model_weight``).
 from __future__ import annotations
 
 import json
-import time
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ import numpy as np
 import torch
 
 from gamelm.agents.base import IntArray, Observation
+from gamelm.agents.lm import positions_of
 from gamelm.trainers.hf_common import (
     DEFAULT_TARGETS,
     check_settings,
@@ -31,11 +30,13 @@ from gamelm.trainers.hf_common import (
     decision_examples,
     distributed,
     gather_trained,
-    latest_checkpoint,
     lora_config,
     pick_device,
     process_device,
+    resume_point,
+    run_trainer,
     save_final,
+    trainer_arguments,
 )
 from gamelm.trainers.sft import load_split
 
@@ -166,7 +167,7 @@ class RewardModel:
                 logits = self.model(
                     input_ids=tokens,
                     attention_mask=mask.long(),
-                    position_ids=(mask.long().cumsum(1) - 1).clamp(min=0),
+                    position_ids=positions_of(mask),
                 ).logits
             out.append(logits[:, 0].float().cpu().numpy())
         return np.concatenate(out) if out else np.zeros(0)
@@ -205,9 +206,7 @@ def train(cfg: RewardModelConfig, progress: bool = True, logs: bool = True) -> d
     train_records, val_records = load_split(cfg.data, "pairs", ("prompt", "chosen", "rejected"))
     out = Path(cfg.out)
     checkpoints = out / "checkpoints"
-    resume_from = latest_checkpoint(checkpoints) if cfg.resume else None
-    if cfg.resume and resume_from is None:
-        raise ValueError(f"--resume: no checkpoint in {checkpoints}")
+    resume_from = resume_point(cfg.resume, checkpoints)
     policy = load_policy(cfg.model, dtype=cfg.dtype)
     view = policy.view
     tokenizer = view.tokenizer
@@ -221,27 +220,11 @@ def train(cfg: RewardModelConfig, progress: bool = True, logs: bool = True) -> d
     before = pair_accuracy(rm, val, val_path) if val and rank == 0 else float("nan")
     chosen, rejected = _pairs(view, train_records, str(root / "pairs.jsonl"))
     dataset = Dataset.from_dict({"chosen_ids": chosen, "rejected_ids": rejected})
-    warnings.filterwarnings("ignore", message=".*gradient_checkpointing", category=FutureWarning)
     args = RewardConfig(
-        output_dir=str(checkpoints),
-        max_steps=cfg.max_steps if cfg.max_steps else -1,
-        num_train_epochs=cfg.num_epochs,
-        per_device_train_batch_size=cfg.batch_size,
-        gradient_accumulation_steps=cfg.grad_accum,
-        learning_rate=cfg.learning_rate,
-        lr_scheduler_type="linear",
+        **trainer_arguments(cfg, checkpoints, device, progress),
         warmup_steps=0.05,
-        gradient_checkpointing=cfg.gradient_checkpointing,
-        bf16=cfg.bf16,
         center_rewards_coefficient=cfg.center_rewards or None,
         max_length=None,
-        save_steps=cfg.save_steps,
-        save_total_limit=2,
-        logging_steps=max(1, min(50, (cfg.max_steps or 500) // 20)),
-        report_to=["tensorboard"],
-        seed=cfg.seed,
-        use_cpu=device == "cpu",
-        disable_tqdm=not progress,
     )
     peft = lora_config(
         cfg.lora_rank, cfg.lora_alpha, cfg.lora_dropout, cfg.target_modules, "SEQ_CLS"
@@ -254,13 +237,7 @@ def train(cfg: RewardModelConfig, progress: bool = True, logs: bool = True) -> d
         processing_class=tokenizer,
         peft_config=peft if cfg.lora_rank else None,
     )
-    if not logs:
-        from transformers.trainer_callback import PrinterCallback
-
-        trainer.remove_callback(PrinterCallback)
-    start = time.perf_counter()
-    stats = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    seconds = time.perf_counter() - start
+    stats, seconds = run_trainer(trainer, resume_from, logs)
     if world > 1:
 
         def reload(directory: Path):

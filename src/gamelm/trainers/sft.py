@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -34,13 +32,15 @@ from gamelm.trainers.hf_common import (
     decision_examples,
     distributed,
     gather_trained,
-    latest_checkpoint,
     lora_config,
     pick_device,
     probabilities_of,
     process_device,
+    resume_point,
+    run_trainer,
     save_adapter,
     save_final,
+    trainer_arguments,
 )
 
 
@@ -177,9 +177,7 @@ def train(cfg: SFTRunConfig, progress: bool = True, logs: bool = True) -> dict[s
     train_records, val_records = load_split(cfg.data, "sft", ("prompt", "response"))
     out = Path(cfg.out)
     checkpoints = out / "checkpoints"
-    resume_from = latest_checkpoint(checkpoints) if cfg.resume else None
-    if cfg.resume and resume_from is None:
-        raise ValueError(f"--resume: no checkpoint in {checkpoints}")
+    resume_from = resume_point(cfg.resume, checkpoints)
     policy = load_policy(cfg.model, dtype=cfg.dtype).to(device)
     val = val_records[: cfg.val_size]
     val_scored = [r for r in val if "state" in r]
@@ -189,30 +187,13 @@ def train(cfg: SFTRunConfig, progress: bool = True, logs: bool = True) -> dict[s
     root = Path(cfg.data)
     train_ds = _dataset(policy, train_records, str(root / "sft.jsonl"), cfg.max_length)
     val_ds = _dataset(policy, val, str(root / "sft.val.jsonl"), cfg.max_length) if val else None
-    warnings.filterwarnings("ignore", message=".*gradient_checkpointing", category=FutureWarning)
     args = SFTConfig(
-        output_dir=str(checkpoints),
-        max_steps=cfg.max_steps if cfg.max_steps else -1,
-        num_train_epochs=cfg.num_epochs,
-        per_device_train_batch_size=cfg.batch_size,
+        **trainer_arguments(cfg, checkpoints, device, progress),
         per_device_eval_batch_size=cfg.batch_size,
-        gradient_accumulation_steps=cfg.grad_accum,
-        learning_rate=cfg.learning_rate,
-        lr_scheduler_type="linear",
         warmup_steps=cfg.warmup_ratio,
-        gradient_checkpointing=cfg.gradient_checkpointing,
-        bf16=cfg.bf16,
         max_length=cfg.max_length,
         completion_only_loss=True,
-        save_steps=cfg.save_steps,
-        save_total_limit=2,
-        logging_steps=max(1, min(50, (cfg.max_steps or 500) // 20)),
-        report_to=["tensorboard"],
         eval_strategy="no",
-        seed=cfg.seed,
-        use_cpu=device == "cpu",
-        disable_tqdm=not progress,
-        dataset_num_proc=None,
     )
     peft = lora_config(
         cfg.lora_rank, cfg.lora_alpha, cfg.lora_dropout, cfg.target_modules, "CAUSAL_LM", policy
@@ -225,13 +206,7 @@ def train(cfg: SFTRunConfig, progress: bool = True, logs: bool = True) -> dict[s
         processing_class=policy.tokenizer,
         peft_config=peft if cfg.lora_rank else None,
     )
-    if not logs:
-        from transformers.trainer_callback import PrinterCallback
-
-        trainer.remove_callback(PrinterCallback)
-    start = time.perf_counter()
-    stats = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    seconds = time.perf_counter() - start
+    stats, seconds = run_trainer(trainer, resume_from, logs)
     eval_loss = trainer.evaluate(val_ds)["eval_loss"] if val_ds is not None else float("nan")
     adapter = None
     if world > 1:
