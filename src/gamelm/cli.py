@@ -601,6 +601,10 @@ app.command("rl")(cli_llm.rl)
 app.command("ask")(cli_llm.ask)
 app.command("merge-lora")(cli_llm.merge_lora)
 
+from gamelm import cli_compile  # noqa: E402  (DSPy compile, Optuna tune)
+
+app.command("compile")(cli_compile.compile_command)
+
 
 def main() -> None:
     app()

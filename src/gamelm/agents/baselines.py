@@ -286,8 +286,9 @@ def make_agent(spec: str) -> Agent:
     (`gamelm.agents.lm.PokerLM`) or fine-tuned LLM, ``hf:NAME`` for any transformers causal
     LM by directory or hub name (`gamelm.agents.causal_lm.CausalLMPolicy`), ``run:NAME`` for
     the model of a registered training run (its final model, else its newest checkpoint;
-    `gamelm.runs.registry`), or ``blueprint:PATH`` for a hold'em blueprint
-    (`gamelm.agents.tabular.BlueprintAgent`)."""
+    `gamelm.runs.registry`), ``blueprint:PATH`` for a hold'em blueprint
+    (`gamelm.agents.tabular.BlueprintAgent`), or ``dspy:PATH`` for a compiled prompt program
+    (`gamelm.agents.dspy_agent.DSPyAgent`)."""
     if spec.strip().lower().startswith("run:"):
         from gamelm.agents.lm import LMAgent, PokerLM
         from gamelm.runs.registry import resolve_run_model
@@ -302,6 +303,17 @@ def make_agent(spec: str) -> Agent:
         path = spec.strip()[10:]
         try:
             return BlueprintAgent.load(path, name=spec.strip())
+        except (FileNotFoundError, ValueError) as exc:
+            raise ValueError(f"cannot load {spec!r}: {exc}") from None
+    if spec.strip().lower().startswith("dspy:"):
+        try:
+            from gamelm.agents.dspy_agent import DSPyAgent
+        except ImportError:
+            raise ValueError(
+                f"cannot load {spec!r}: DSPy is not installed; pip install 'gamelm[compile]'"
+            ) from None
+        try:
+            return DSPyAgent.load(spec.strip()[5:], name=spec.strip())
         except (FileNotFoundError, ValueError) as exc:
             raise ValueError(f"cannot load {spec!r}: {exc}") from None
     if spec.strip().lower().startswith(("ckpt:", "hf:")):  # the path keeps its case
@@ -321,6 +333,6 @@ def make_agent(spec: str) -> Agent:
     if factory is None:
         raise ValueError(
             f"unknown agent {spec!r}; available: {', '.join(BASELINES)}, exploit:NAME, "
-            "ckpt:PATH, hf:NAME, run:NAME or blueprint:PATH"
+            "ckpt:PATH, hf:NAME, run:NAME, blueprint:PATH or dspy:PATH"
         )
     return factory()

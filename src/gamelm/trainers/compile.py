@@ -1,0 +1,486 @@
+"""The training compiler: optimise what a frozen LLM reads, not its weights.
+
+Algorithm: a `gamelm.agents.dspy_agent.PokerProgram` (one DSPy predictor from the decision's
+prompt and the poker tools' analysis to an action token) is compiled by a DSPy optimiser against
+a reference agent's moves:
+
+- ``labeled``: LabeledFewShot -- ``max_demos`` reference decisions as worked examples.
+- ``bootstrap``: BootstrapFewShot (Khattab et al., 2023, "DSPy: Compiling Declarative Language
+  Model Calls into Self-Improving Pipelines") -- the program's own answers on training decisions
+  that agree with the reference become the demos (with their reasoning under ``--reasoning``),
+  topped up with labeled ones.
+- ``mipro``: MIPROv2 (Opsahl-Ong et al., 2024) -- candidate instructions proposed by the LM and
+  candidate demo sets, searched with a Bayesian optimiser on validation minibatches.
+- ``gepa``: GEPA (Agrawal et al., 2025) -- instructions evolved by reflecting on failures, when
+  the installed DSPy has it.
+
+The metric is agreement with the reference (the share of decisions where the program plays the
+reference's move). The reference is an agent (``blueprint:PATH``, ``tag``, ``ckpt:PATH``...),
+whose decisions are generated with `gamelm.rollouts.datasets.generate` and split into train and
+validation by a hash of the prompt, or a directory of expert data written by ``gamelm datagen``.
+PokerBench is never used. Quality is reported before and after on the validation decisions, and
+with ``match_hands`` also as chips won (bb/100 with a 95% CI) in a duplicate match against
+``opponent``.
+
+Everything a run writes lies next to the program file ``OUT``: ``OUT`` itself (the program as
+JSON), and ``OUT.run/`` with the reference data, DSPy's response cache, the optimiser's log
+(``compile.log``) and ``report.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gamelm.trainers.hf_common import config_from_dict
+
+OPTIMIZERS = ("labeled", "bootstrap", "mipro", "gepa")
+
+
+@dataclass
+class CompileConfig:
+    """One compile run.
+
+    Args:
+        lm_url: base URL of an OpenAI-compatible endpoint (``http://localhost:11434/v1``).
+        lm_model: the model name that endpoint serves.
+        lm_path: a local transformers model (directory or hub name) instead of an endpoint.
+        lm_dtype: dtype of the local model (``float32``, ``bfloat16``...; default: its own).
+        reference: agent spec whose moves are the target, or a ``gamelm datagen`` directory.
+        optimizer: ``labeled``, ``bootstrap``, ``mipro`` or ``gepa``.
+        train_size: training decisions the optimiser sees.
+        val_size: validation decisions scored before and after.
+        max_demos: worked examples in the compiled prompt (bootstrapped ones for bootstrap
+            and mipro, which add up to ``max_labeled`` labeled ones).
+        max_labeled: labeled examples bootstrap and mipro may add.
+        candidates: instruction and demo-set candidates (mipro).
+        trials: optimisation trials (mipro), or the budget in full evaluations (gepa).
+        reasoning: a chain of thought before the action.
+        tools: give the LM the poker tools' analysis (hand, equity, pot odds).
+        temperature: sampling temperature of the LM (0: greedy).
+        max_tokens: longest answer.
+        seats: players per table of the reference's games.
+        hands: hands the reference plays to make the data (default: enough for the sizes).
+        seed: seed of the deals, the split samples and the optimisers.
+        threads: LM requests in flight at once.
+        equity_trials: Monte Carlo deals behind the analysis' equities.
+        match_hands: when positive, also play this many duplicate hands against ``opponent``
+            before and after and report bb/100.
+        opponent: agent spec of the match opponent.
+        timeout: seconds per LM request.
+    """
+
+    lm_url: str | None = None
+    lm_model: str | None = None
+    lm_path: str | None = None
+    lm_dtype: str | None = None
+    reference: str = "tag"
+    optimizer: str = "bootstrap"
+    train_size: int = 32
+    val_size: int = 64
+    max_demos: int = 4
+    max_labeled: int = 4
+    candidates: int = 4
+    trials: int = 8
+    reasoning: bool = False
+    tools: bool = True
+    temperature: float = 0.0
+    max_tokens: int = 256
+    seats: int = 2
+    hands: int | None = None
+    seed: int = 0
+    threads: int = 4
+    equity_trials: int = 300
+    match_hands: int = 0
+    opponent: str = "tag"
+    timeout: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}"
+            )
+        for name in ("train_size", "val_size", "candidates", "trials", "threads", "equity_trials"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("max_demos", "max_labeled", "match_hands"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.optimizer == "labeled" and self.max_demos < 1:
+            raise ValueError("the labeled optimizer needs --max-demos of at least 1")
+        if self.hands is not None and self.hands < 1:
+            raise ValueError(f"hands must be at least 1, got {self.hands}")
+        if not 2 <= self.seats <= 10:
+            raise ValueError(f"seats must be 2..10, got {self.seats}")
+        self.lm_spec()  # checks the LM choice
+
+    def lm_spec(self):
+        from gamelm.agents.dspy_agent import LMSpec
+
+        return LMSpec(
+            url=self.lm_url,
+            model=self.lm_model,
+            path=self.lm_path,
+            dtype=self.lm_dtype,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            timeout=self.timeout,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CompileConfig:
+        return config_from_dict(cls, data, "compile")
+
+
+@dataclass
+class Spot:
+    """One reference decision: its prompt, the tools' analysis, how many legal actions it has
+    and the reference's choice (an index into them)."""
+
+    situation: str
+    analysis: str
+    num_legal: int
+    target: int
+
+    def example(self):
+        import dspy
+
+        return dspy.Example(
+            situation=self.situation,
+            analysis=self.analysis,
+            action=f"A{self.target}",
+            num_legal=self.num_legal,
+            target=self.target,
+        ).with_inputs("situation", "analysis")
+
+
+def run_dir(out: str | Path) -> Path:
+    """The folder of a run's data, cache and report: ``OUT.run`` beside the program file."""
+    out = Path(out)
+    return out.with_name(out.name + ".run")
+
+
+# -- data ------------------------------------------------------------------------------------
+
+
+def reference_records(config: CompileConfig, directory: Path, progress: bool = False):
+    """``(train, val)`` records of the reference's decisions: read from a ``gamelm datagen``
+    directory, or generated by playing the reference agent into ``directory``."""
+    from gamelm.rollouts.datasets import DatagenConfig, check_records, generate, read_jsonl
+
+    source = Path(config.reference)
+    if source.is_dir():
+        if not (source / "sft.jsonl").is_file():
+            raise ValueError(
+                f"{source} is a directory without sft.jsonl; give a `gamelm datagen` output "
+                "directory or an agent spec as --reference"
+            )
+        data = source
+    else:
+        wanted = config.train_size + config.val_size
+        hands = config.hands or max(200, 2 * wanted)
+        share = config.val_size / wanted
+        data = directory / "data"
+        cfg = DatagenConfig(
+            expert=config.reference,
+            hands=hands,
+            seats=config.seats,
+            seed=config.seed,
+            val_fraction=share,
+        )
+        generate(cfg, data, progress=progress)
+    out = []
+    for name in ("sft.jsonl", "sft.val.jsonl"):
+        records = read_jsonl(data / name, required=("prompt", "response", "state"))
+        check_records(records, data / name, ("response",))
+        out.append(records)
+    return out[0], out[1]
+
+
+def sample(records: list[dict], size: int, seed: int, what: str) -> list[dict]:
+    """``size`` records drawn without replacement (all when there are fewer, with a note)."""
+    if len(records) < size:
+        raise ValueError(
+            f"the reference data holds {len(records)} {what} decisions, fewer than the "
+            f"{size} asked for; lower the size or give more --hands"
+        )
+    pick = np.random.default_rng(seed).choice(len(records), size, replace=False)
+    return [records[i] for i in sorted(pick.tolist())]
+
+
+def spots(records: list[dict], tools: bool, trials: int, seed: int) -> list[Spot]:
+    """The records as `Spot` s, with the tools' analysis computed from each record's state
+    (seeded by the prompt, so the same decision always reads the same figures)."""
+    from gamelm.agents.tools import analysis
+    from gamelm.rollouts.datasets import action_index, observations
+
+    out = []
+    for r in records:
+        obs = observations([r["state"]])
+        text = ""
+        if tools:
+            digest = hashlib.sha1(r["prompt"].encode()).digest()
+            rng = np.random.default_rng([seed, int.from_bytes(digest[:8], "little")])
+            text = analysis(obs, 0, trials, rng)
+        n = int(obs.legal[0].sum())
+        out.append(Spot(r["prompt"], text, n, action_index(r["response"])))
+    return out
+
+
+# -- measuring -------------------------------------------------------------------------------
+
+
+@dataclass
+class Score:
+    """Agreement of a program with the reference on some decisions."""
+
+    agreement: float
+    fallbacks: int  # answers that named no legal action
+    decisions: int
+    chance: float  # a uniform pick among the legal actions
+
+    def as_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def score(
+    program, lm, items: list[Spot], threads: int, desc: str = "", progress: bool = False
+) -> Score:
+    """Run ``program`` on ``items`` and compare with the reference's choices."""
+    from tqdm.auto import tqdm
+
+    from gamelm.agents.dspy_agent import decide
+
+    bar = tqdm(total=len(items), desc=desc, disable=not progress, leave=False)
+    try:
+        answers = decide(
+            program,
+            lm,
+            [(s.situation, s.analysis, s.num_legal) for s in items],
+            threads,
+            bar.update,
+        )
+    finally:
+        bar.close()
+    hits = sum(a.index == s.target for a, s in zip(answers, items))
+    return Score(
+        agreement=hits / len(items),
+        fallbacks=sum(a.index is None for a in answers),
+        decisions=len(items),
+        chance=float(np.mean([1 / s.num_legal for s in items])),
+    )
+
+
+def agreement_metric(example, prediction, trace=None) -> bool:
+    """DSPy metric: the prediction names the reference's action."""
+    from gamelm.agents.dspy_agent import parse_action
+
+    return parse_action(str(getattr(prediction, "action", "")), example.num_legal) == example.target
+
+
+def feedback_metric(example, prediction, trace=None, pred_name=None, pred_trace=None):
+    """GEPA's metric: the score plus a sentence on what the reference did."""
+    import dspy
+
+    from gamelm.agents.dspy_agent import parse_action
+
+    got = parse_action(str(getattr(prediction, "action", "")), example.num_legal)
+    ok = got == example.target
+    lines = [ln for ln in example.situation.splitlines() if ln.startswith(f"- A{example.target}:")]
+    played = lines[0][2:] if lines else f"A{example.target}"
+    if ok:
+        feedback = f"Correct: the reference also played {played}."
+    elif got is None:
+        feedback = f"The answer named no legal action token; the reference played {played}."
+    else:
+        feedback = f"The reference played {played}, not A{got}."
+    return dspy.Prediction(score=float(ok), feedback=feedback)
+
+
+def match_win_rate(program, spec, settings, config: CompileConfig, progress: bool = False):
+    """bb/100 of the program against ``config.opponent`` over ``config.match_hands`` duplicate
+    hands (seed ``config.seed``)."""
+    from gamelm.agents.baselines import make_agent
+    from gamelm.agents.dspy_agent import DSPyAgent
+    from gamelm.evaluation.match import MatchConfig, play_match
+    from gamelm.evaluation.metrics import agent_win_rates
+
+    agent = DSPyAgent(program, spec, settings, name="program", threads=config.threads)
+    opponent = make_agent(config.opponent)
+    cfg = MatchConfig(
+        seats=config.seats, hands=config.match_hands, seed=config.seed, tables=config.match_hands
+    )
+    result = play_match([agent, opponent], cfg, progress=progress)
+    wr = agent_win_rates(result)["program"]
+    return {"bb_per_100": wr.bb_per_100, "ci95": list(wr.ci95), "hands": wr.hands}
+
+
+# -- compiling -------------------------------------------------------------------------------
+
+
+def optimize(program, trainset, valset, config: CompileConfig, lm):
+    """The compiled copy of ``program``: DSPy's optimiser chosen by ``config.optimizer``."""
+    import dspy
+
+    if config.optimizer == "labeled":
+        opt = dspy.LabeledFewShot(k=config.max_demos)
+        return opt.compile(program, trainset=trainset, sample=True)
+    if config.optimizer == "bootstrap":
+        opt = dspy.BootstrapFewShot(
+            metric=agreement_metric,
+            max_bootstrapped_demos=config.max_demos,
+            max_labeled_demos=config.max_labeled,
+            max_rounds=1,
+            max_errors=len(trainset),
+        )
+        return opt.compile(program, trainset=trainset)
+    if config.optimizer == "mipro":
+        opt = dspy.MIPROv2(
+            metric=agreement_metric,
+            max_bootstrapped_demos=config.max_demos,
+            max_labeled_demos=config.max_labeled,
+            auto=None,
+            num_candidates=config.candidates,
+            num_threads=config.threads,
+            seed=config.seed,
+            verbose=False,
+            track_stats=False,
+            max_errors=len(trainset) + len(valset),
+        )
+        return opt.compile(
+            program,
+            trainset=trainset,
+            valset=valset,
+            num_trials=config.trials,
+            minibatch=len(valset) > 35,
+            minibatch_size=min(35, len(valset)),
+        )
+    if not hasattr(dspy, "GEPA"):
+        raise ValueError("this DSPy has no GEPA optimizer; pick labeled, bootstrap or mipro")
+    opt = dspy.GEPA(
+        metric=feedback_metric,
+        max_full_evals=config.trials,
+        reflection_lm=lm,
+        num_threads=config.threads,
+        seed=config.seed,
+        track_stats=False,
+    )
+    return opt.compile(program, trainset=trainset, valset=valset)
+
+
+@dataclass
+class CompileResult:
+    """What a compile run measured and where it wrote."""
+
+    out: Path
+    before: Score
+    after: Score
+    seconds: float
+    match_before: dict | None = None
+    match_after: dict | None = None
+    demos: int = 0
+    instructions: str = ""
+
+    def summary(self) -> dict[str, Any]:
+        out = {
+            "val_agreement_before": self.before.agreement,
+            "val_agreement_after": self.after.agreement,
+            "val_fallbacks_before": self.before.fallbacks,
+            "val_fallbacks_after": self.after.fallbacks,
+            "val_decisions": self.after.decisions,
+            "val_chance": self.after.chance,
+            "demos": self.demos,
+            "seconds": round(self.seconds, 1),
+            "out": str(self.out),
+        }
+        if self.match_before is not None:
+            out["match_bb100_before"] = self.match_before["bb_per_100"]
+            out["match_bb100_after"] = self.match_after["bb_per_100"]
+            out["match_ci95_before"] = self.match_before["ci95"]
+            out["match_ci95_after"] = self.match_after["ci95"]
+        return out
+
+
+def compile_program(
+    config: CompileConfig, out: str | Path, progress: bool = False
+) -> CompileResult:
+    """Compile a poker program for ``config``'s LM against its reference; save it to ``out``."""
+    import dspy
+
+    from gamelm.agents.dspy_agent import (
+        ActionAdapter,
+        PokerProgram,
+        ProgramSettings,
+        configure_cache,
+        save_program,
+    )
+
+    start = time.perf_counter()
+    out = Path(out)
+    folder = run_dir(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    configure_cache(folder / "dspy_cache")
+    try:
+        spec = config.lm_spec()
+        lm = spec.build()
+        train_records, val_records = reference_records(config, folder, progress)
+        train = spots(
+            sample(train_records, config.train_size, config.seed, "training"),
+            config.tools,
+            config.equity_trials,
+            config.seed,
+        )
+        val = spots(
+            sample(val_records, config.val_size, config.seed + 1, "validation"),
+            config.tools,
+            config.equity_trials,
+            config.seed,
+        )
+        settings = ProgramSettings(config.reasoning, config.tools, config.equity_trials)
+        program = PokerProgram(config.reasoning, config.tools)
+        before = score(program, lm, val, config.threads, "before", progress)
+        # DSPy's optimisers print and log as they go: into OUT.run/compile.log
+        with (
+            (folder / "compile.log").open("a") as log,
+            contextlib.redirect_stdout(log),
+            contextlib.redirect_stderr(log),
+            dspy.context(lm=lm, adapter=ActionAdapter()),
+        ):
+            compiled = optimize(
+                program, [s.example() for s in train], [s.example() for s in val], config, lm
+            )
+        after = score(compiled, lm, val, config.threads, "after", progress)
+        match_before = match_after = None
+        if config.match_hands:
+            match_before = match_win_rate(program, spec, settings, config, progress)
+            match_after = match_win_rate(compiled, spec, settings, config, progress)
+    finally:
+        configure_cache(None)
+    predictor = compiled.decide.predict if config.reasoning else compiled.decide
+    result = CompileResult(
+        out=out,
+        before=before,
+        after=after,
+        seconds=time.perf_counter() - start,
+        match_before=match_before,
+        match_after=match_after,
+        demos=len(predictor.demos),
+        instructions=predictor.signature.instructions,
+    )
+    report = {
+        **result.summary(),
+        "before": before.as_dict(),
+        "after": after.as_dict(),
+        "config": asdict(config),
+        "lm": spec.label,
+    }
+    save_program(out, compiled, spec, settings, report)
+    (folder / "report.json").write_text(json.dumps(report, indent=1, default=str))
+    return result
