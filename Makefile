@@ -22,7 +22,7 @@ $(STAMP_BASE): pyproject.toml | $(BIN)/python
 
 $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e ".[llm,dev]"
+	$(BIN)/pip install -q -e ".[llm,compile,dev]"
 	touch $@ $(STAMP_BASE)
 
 ## demo: train the default poker LM with PPO for about two minutes, print its evaluation table

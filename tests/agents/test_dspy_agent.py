@@ -1,0 +1,95 @@
+"""The DSPy poker program, its tools, its lenient parsing, saving and the dspy: agent spec."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from tests.openai_server import LoopbackLM, demo_responder
+
+from gamelm.agents.baselines import make_agent
+from gamelm.agents.dspy_agent import (
+    ActionAdapter,
+    DSPyAgent,
+    LMSpec,
+    PokerDecision,
+    PokerProgram,
+    ProgramSettings,
+    load_program,
+    parse_action,
+    save_program,
+)
+from gamelm.agents.tools import analysis, equity_vs_range, made_hand
+from gamelm.evaluation.match import MatchConfig, play_match
+from gamelm.poker.cards import parse_cards
+from gamelm.rollouts.datasets import observations, read_jsonl
+
+
+def test_tools_describe_the_hand(tag_data):
+    records = read_jsonl(tag_data / "sft.jsonl")
+    flop = next(r for r in records if r["state"]["board_count"] >= 3)
+    obs = observations([flop["state"]])
+    text = analysis(obs, 0, 400, np.random.default_rng(0))
+    assert text.startswith("Hand: ") and "Equity against" in text and "Pot odds:" in text
+    assert made_hand(parse_cards("AsAh"), parse_cards("AdKs2c")) == "AA, three of a kind"
+    # aces against a random hand win about 85%; against a tight range less, but still most
+    pre = next(r for r in records if r["state"]["board_count"] == 0)
+    state = dict(pre["state"], hole=parse_cards("AsAh").tolist())
+    obs = observations([state])
+    rng = np.random.default_rng(1)
+    loose = equity_vs_range(obs, 0, "random", 4000, rng)
+    tight = equity_vs_range(obs, 0, "QQ+, AKs", 4000, rng)
+    assert 0.82 < loose < 0.88 and 0.5 < tight < loose
+
+
+def test_answers_are_read_leniently():
+    assert parse_action("A1", 2) == 1
+    assert parse_action("A5", 2) is None
+    assert parse_action("I would call (A1), not A0", 2) == 1
+    parsed = ActionAdapter().parse(PokerDecision, "A2")  # a server that sends the token alone
+    assert parsed["action"] == "A2"
+    proper = "[[ ## action ## ]]\nA0\n\n[[ ## completed ## ]]"
+    assert ActionAdapter().parse(PokerDecision, proper)["action"] == "A0"
+
+
+def test_lm_choice_is_checked():
+    with pytest.raises(ValueError, match="either an endpoint"):
+        LMSpec()
+    with pytest.raises(ValueError, match="needs --lm-model"):
+        LMSpec(url="http://127.0.0.1:1/v1")
+    with pytest.raises(ValueError, match="http"):
+        LMSpec(url="localhost:11434", model="m")
+    with pytest.raises(ValueError, match="either an endpoint"):
+        LMSpec(url="http://x/v1", model="m", path="/some/model")
+
+
+def test_program_round_trip_and_agent(tmp_path):
+    program = PokerProgram(reasoning=True, tools=False)
+    program.decide.predict.signature = program.decide.predict.signature.with_instructions(
+        "Fold less."
+    )
+    with LoopbackLM(demo_responder) as server:
+        spec = LMSpec(url=server.url, model="loopback")
+        path = save_program(tmp_path / "p.json", program, spec, ProgramSettings(True, False, 50))
+        loaded, lm, settings, _ = load_program(path)
+        assert settings == ProgramSettings(True, False, 50) and lm == spec
+        assert loaded.decide.predict.signature.instructions == "Fold less."
+        assert "pickle" not in path.read_text() and json.loads(path.read_text())["version"] == 1
+        agent = make_agent(f"dspy:{path}")
+        assert isinstance(agent, DSPyAgent)
+        result = play_match([agent, make_agent("tag")], MatchConfig(hands=12, tables=12, seed=3))
+        assert agent.decisions > 0 and agent.fallbacks == 0  # every answer named a legal action
+        assert result.payoffs.sum() == 0
+        assert len(server.requests) >= agent.decisions
+
+
+def test_bad_program_files(tmp_path):
+    with pytest.raises(ValueError, match="no such program file"):
+        make_agent(f"dspy:{tmp_path / 'missing.json'}")
+    (tmp_path / "x.json").write_text('{"weights": 1}')
+    with pytest.raises(ValueError, match="not a gamelm DSPy program"):
+        make_agent(f"dspy:{tmp_path / 'x.json'}")
+    (tmp_path / "y.json").write_text("not json")
+    with pytest.raises(ValueError, match="not a JSON program file"):
+        make_agent(f"dspy:{tmp_path / 'y.json'}")

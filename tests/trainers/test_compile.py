@@ -1,0 +1,125 @@
+"""gamelm compile: DSPy optimisers against a reference, on a loopback OpenAI-compatible server
+and on a local transformers model, never beyond loopback."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+from tests.openai_server import LoopbackLM, demo_responder, policy_responder
+from typer.testing import CliRunner
+
+from gamelm.agents.dspy_agent import LMUnavailable, load_program
+from gamelm.agents.lm import load_policy
+from gamelm.cli import app
+from gamelm.rollouts.datasets import read_jsonl
+from gamelm.trainers.compile import CompileConfig, compile_program, run_dir, score, spots
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def loopback_only(monkeypatch):
+    """Refuse every connection that leaves this machine (DSPy and LiteLLM must not try)."""
+    real = socket.socket.connect
+
+    def connect(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and host not in ("127.0.0.1", "localhost", "::1"):
+            raise AssertionError(f"a connection to {address} was attempted")
+        return real(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+
+
+@pytest.mark.parametrize("optimizer", ["labeled", "bootstrap", "mipro"])
+def test_compiling_puts_the_reference_into_the_prompt(optimizer, tag_data, tmp_path, loopback_only):
+    # The server learns in context: it answers the move most often shown for the same street
+    # and number of legal actions, and the last legal action when shown nothing. So the
+    # compiled demos must reach it, and agreement rises only if they are the reference's moves.
+    with LoopbackLM(demo_responder) as server:
+        cfg = CompileConfig(
+            lm_url=server.url, lm_model="loopback", reference=str(tag_data), optimizer=optimizer,
+            train_size=24, val_size=40, max_demos=8, max_labeled=8, candidates=2, trials=3,
+            equity_trials=50,
+        )  # fmt: skip
+        result = compile_program(cfg, tmp_path / "p.json")
+        assert result.after.agreement > result.before.agreement + 0.3
+        assert result.demos > 0 and result.after.fallbacks == 0
+        assert max(len(r["messages"]) for r in server.requests) > 2  # demos were sent
+        # the saved program scores the same on the same decisions
+        program, spec, settings, report = load_program(tmp_path / "p.json")
+        assert report["val_agreement_after"] == result.after.agreement
+        val = spots(read_jsonl(tag_data / "sft.val.jsonl")[:5], settings.tools, 50, 0)
+        assert score(program, spec.build(), val, 2).fallbacks == 0
+    assert (run_dir(tmp_path / "p.json") / "compile.log").is_file()
+    assert (run_dir(tmp_path / "p.json") / "dspy_cache").is_dir()  # the cache is in the run
+
+
+def test_gepa_when_available(tag_data, tmp_path):
+    import dspy
+
+    if not hasattr(dspy, "GEPA"):
+        pytest.skip("this DSPy has no GEPA")
+    with LoopbackLM(demo_responder) as server:
+        cfg = CompileConfig(
+            lm_url=server.url, lm_model="m", reference=str(tag_data), optimizer="gepa",
+            train_size=6, val_size=8, trials=1, equity_trials=20,
+        )  # fmt: skip
+        result = compile_program(cfg, tmp_path / "g.json")
+    assert result.after.decisions == 8 and (tmp_path / "g.json").is_file()
+
+
+def test_cli_contract_with_a_served_gamelm_model(tiny_hf_model, tmp_path, loopback_only):
+    # the endpoint is a gamelm LM (a tiny transformers model) answering with action tokens
+    policy = load_policy(tiny_hf_model)
+    out = tmp_path / "prog.json"
+    with LoopbackLM(policy_responder(policy), model="tiny") as server:
+        r = runner.invoke(
+            app,
+            [
+                "compile", "--lm-url", server.url, "--lm-model", "tiny", "--reference", "tag",
+                "--optimizer", "bootstrap", "--train-size", "6", "--val-size", "8",
+                "--hands", "60", "--out", str(out), "--json",
+            ],
+        )  # fmt: skip
+        assert r.exit_code == 0, r.output
+        summary = json.loads(r.stdout)
+        assert {"val_agreement_before", "val_agreement_after"} <= set(summary)
+        assert 0 <= summary["val_agreement_after"] <= 1 and summary["val_decisions"] == 8
+        assert (run_dir(out) / "data" / "sft.jsonl").is_file()  # the reference's games
+        r = runner.invoke(app, ["eval", f"dspy:{out}", "--vs", "tag", "--hands", "8", "--json"])
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.stdout)
+
+
+def test_local_transformers_model(tiny_hf_base_model, tag_data, tmp_path, loopback_only):
+    cfg = CompileConfig(
+        lm_path=str(tiny_hf_base_model), reference=str(tag_data), optimizer="labeled",
+        train_size=4, val_size=4, max_demos=1, max_tokens=8, equity_trials=20, threads=2,
+    )  # fmt: skip
+    result = compile_program(cfg, tmp_path / "local.json")
+    assert result.after.decisions == 4 and result.demos == 1
+    _, spec, _, _ = load_program(tmp_path / "local.json")
+    assert spec.path == str(tiny_hf_base_model) and spec.url is None
+
+
+def test_clear_errors(tag_data, tmp_path):
+    r = runner.invoke(
+        app, ["compile", "--reference", str(tag_data), "--out", str(tmp_path / "x.json")]
+    )
+    assert r.exit_code == 2 and "--lm-url" in r.output and "Traceback" not in r.output
+    args = ["compile", "--lm-url", "http://127.0.0.1:9/v1", "--lm-model", "m"]
+    r = runner.invoke(app, [*args, "--reference", str(tag_data), "--optimizer", "magic"])
+    assert r.exit_code == 2 and "optimizer must be one of" in r.output
+    r = runner.invoke(app, [*args, "--reference", str(tmp_path), "--out", str(tmp_path / "x.json")])
+    assert r.exit_code == 2 and "without sft.jsonl" in r.output
+    r = runner.invoke(app, [*args, "--reference", str(tag_data), "--train-size", "100000"])
+    assert r.exit_code == 2 and "fewer than" in r.output
+    cfg = CompileConfig(
+        lm_url="http://127.0.0.1:9/v1", lm_model="m", reference=str(tag_data), train_size=2,
+        val_size=2, equity_trials=10, timeout=5,
+    )  # fmt: skip
+    with pytest.raises(LMUnavailable, match="did not answer"):
+        compile_program(cfg, tmp_path / "down.json")
