@@ -604,6 +604,7 @@ app.command("merge-lora")(cli_llm.merge_lora)
 from gamelm import cli_compile  # noqa: E402  (DSPy compile, Optuna tune)
 
 app.command("compile")(cli_compile.compile_command)
+app.command("tune")(cli_compile.tune)
 
 
 def main() -> None:

@@ -29,6 +29,34 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+def config_file_values(ctx: typer.Context, path: Path | None) -> dict[str, Any]:
+    """Settings from a YAML ``--config`` file for the parameters not given on the command
+    line (flags win over the file, the file over the defaults)."""
+    import yaml
+    from click.core import ParameterSource
+
+    if path is None:
+        return {}
+    if not path.is_file():
+        _fail(f"--config: {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        _fail(f"--config: {path} is not valid YAML ({str(exc).splitlines()[0]})")
+    if not isinstance(data, dict):
+        _fail(f"--config: {path} must hold a mapping of settings")
+    out = {}
+    for key, value in data.items():
+        name = str(key).replace("-", "_")
+        if ctx.get_parameter_source(name) in (
+            ParameterSource.COMMANDLINE,
+            ParameterSource.ENVIRONMENT,
+        ):
+            continue
+        out[name] = value
+    return out
+
+
 def _targets(text: str) -> tuple[str, ...]:
     return tuple(t.strip() for t in text.split(",") if t.strip())
 
@@ -170,6 +198,9 @@ DtypeOpt = Annotated[
         help="Weights' dtype for an LLM: float32 (with --bf16: mixed precision), bfloat16."
     ),
 ]
+ConfigOpt = Annotated[
+    Path | None, typer.Option(help="YAML file of settings, e.g. a tuned best.yaml (flags win).")
+]
 ResumeOpt = Annotated[
     bool, typer.Option("--resume", help="Continue from the newest checkpoint in OUT/checkpoints.")
 ]
@@ -182,6 +213,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.
 
 
 def sft(
+    ctx: typer.Context,
     model: ModelOpt,
     data: DataOpt,
     out: OutOpt,
@@ -201,6 +233,7 @@ def sft(
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = "float32",
     resume: ResumeOpt = False,
+    config: ConfigOpt = None,
     accelerate_config: AccelOpt = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
@@ -213,7 +246,8 @@ def sft(
     settings = dict(locals())  # the flags, which map one to one onto SFTRunConfig
     from gamelm.trainers.sft import SFTRunConfig, train
 
-    _fine_tune(SFTRunConfig, train, f"SFT {model} -> {out}", settings)
+    file_values = config_file_values(settings.pop("ctx"), settings.pop("config"))
+    _fine_tune(SFTRunConfig, train, f"SFT {model} -> {out}", settings, file_values)
 
 
 def reward_model(
@@ -250,7 +284,13 @@ def reward_model(
     _fine_tune(RewardModelConfig, train, f"reward model {model} -> {out}", settings)
 
 
-def _fine_tune(config_cls: Any, train: Any, title: str, flags: dict[str, Any]) -> None:
+def _fine_tune(
+    config_cls: Any,
+    train: Any,
+    title: str,
+    flags: dict[str, Any],
+    file_values: dict[str, Any] | None = None,
+) -> None:
     """The body of ``gamelm sft`` and ``gamelm reward-model``: relaunch under accelerate when
     asked, build the config from the flags, train, print the result (main process only)."""
     from gamelm.rollouts.datasets import DataError
@@ -266,8 +306,9 @@ def _fine_tune(config_cls: Any, train: Any, title: str, flags: dict[str, Any]) -
         out=str(flags["out"]),
         target_modules=_targets(flags["target_modules"]),
     )
+    flags.update(file_values or {})
     try:
-        cfg = config_cls(**flags)
+        cfg = config_cls.from_dict(flags)
         result = train(cfg, progress=not (quiet or as_json), logs=not (quiet or as_json))
     except (DataError, ValueError, FileNotFoundError) as exc:
         _fail(str(exc))
@@ -301,6 +342,7 @@ def _epoch_table(records: list[dict[str, Any]], title: str) -> Table:
 
 
 def rl(
+    ctx: typer.Context,
     model: ModelOpt,
     opponent: Annotated[
         str,
@@ -350,6 +392,7 @@ def rl(
     plot: Annotated[
         Path | None, typer.Option(help="Also write the curves here (default OUT/curves.png).")
     ] = None,
+    config: ConfigOpt = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -376,37 +419,41 @@ def rl(
             dtype=dtype, quiet=quiet, as_json=as_json,
         )  # fmt: skip
         return
+    file_values = config_file_values(ctx, config)
     try:
-        cfg = RLConfig(
-            model=model,
-            opponent=opponent,
-            out=str(out),
-            algorithm=algorithm.lower(),
-            num_epochs=num_epochs,
-            episodes_per_epoch=episodes_per_epoch,
-            seats=seats,
-            learning_rate=learning_rate,
-            ppo_epochs=ppo_epochs,
-            minibatch_size=minibatch_size,
-            kl_coef=kl_coef,
-            entropy_coef=entropy_coef,
-            temperature=temperature,
-            bluff_bonus=bluff_bonus,
-            aggression_bonus=aggression_bonus,
-            fold_equity_bonus=fold_equity_bonus,
-            sizing_bonus=sizing_bonus,
-            reward_model=str(reward_model_path) if reward_model_path else None,
-            reward_model_weight=reward_model_weight,
-            checkpoint_every=checkpoint_every,
-            lora_rank=lora_rank,
-            lora_alpha=lora_alpha,
-            target_modules=_targets(target_modules),
-            bf16=bf16,
-            tables=tables,
-            seed=seed,
-            device=device,
-            dtype=dtype,
-            resume=resume,
+        cfg = RLConfig.from_dict(
+            dict(
+                model=model,
+                opponent=opponent,
+                out=str(out),
+                algorithm=algorithm.lower(),
+                num_epochs=num_epochs,
+                episodes_per_epoch=episodes_per_epoch,
+                seats=seats,
+                learning_rate=learning_rate,
+                ppo_epochs=ppo_epochs,
+                minibatch_size=minibatch_size,
+                kl_coef=kl_coef,
+                entropy_coef=entropy_coef,
+                temperature=temperature,
+                bluff_bonus=bluff_bonus,
+                aggression_bonus=aggression_bonus,
+                fold_equity_bonus=fold_equity_bonus,
+                sizing_bonus=sizing_bonus,
+                reward_model=str(reward_model_path) if reward_model_path else None,
+                reward_model_weight=reward_model_weight,
+                checkpoint_every=checkpoint_every,
+                lora_rank=lora_rank,
+                lora_alpha=lora_alpha,
+                target_modules=_targets(target_modules),
+                bf16=bf16,
+                tables=tables,
+                seed=seed,
+                device=device,
+                dtype=dtype,
+                resume=resume,
+            )
+            | file_values
         )
         trainer = RLTrainer(cfg)
     except (ValueError, FileNotFoundError) as exc:
