@@ -406,11 +406,17 @@ def run(config: TuneConfig, objective: Callable | None = None) -> TuneResult:
 
     ``objective(settings, out, report, config) -> float`` replaces the trainer's (it must be
     picklable with ``workers`` > 1)."""
+    import optuna
     import yaml
 
     Path(config.out).mkdir(parents=True, exist_ok=True)
     study = load_study(config)
     left = config.trials - _finished(study)
+    waiting = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)))
+    if left > 0 and waiting and (config.workers > 1 or config.ray_address):
+        # enqueued trials first, here: SQLite cannot hand one waiting trial to one worker only
+        _optimize((config, objective, min(waiting, left)))
+        left = config.trials - _finished(load_study(config))
     if left > 0:
         if config.workers == 1 and not config.ray_address:
             _optimize((config, objective, left))
@@ -429,8 +435,6 @@ def run(config: TuneConfig, objective: Callable | None = None) -> TuneResult:
             finally:
                 pool.close()
         study = load_study(config)
-    import optuna
-
     done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     if not done:
         raise ValueError(f"study {config.study!r} has no finished trial (all failed or pruned)")
