@@ -75,6 +75,13 @@ def compile_command(
     hands: Annotated[int | None, typer.Option(help="Hands the reference plays for data.")] = None,
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
     threads: Annotated[int, typer.Option(help="LM requests in flight.")] = 4,
+    metric: Annotated[
+        str,
+        typer.Option(
+            help="agreement, or chips: keep the compilation that wins most vs --opponent."
+        ),
+    ] = "agreement",
+    selections: Annotated[int, typer.Option(help="chips: compilations compared.")] = 3,
     match_hands: Annotated[
         int,
         typer.Option(help="Also play this many duplicate hands vs --opponent, before and after."),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import numpy as np
@@ -82,6 +83,33 @@ def test_program_round_trip_and_agent(tmp_path):
         assert agent.decisions > 0 and agent.fallbacks == 0  # every answer named a legal action
         assert result.payoffs.sum() == 0
         assert len(server.requests) >= agent.decisions
+
+
+def test_a_program_takes_pokerbench(tmp_path):
+    from tests.evaluation.test_pokerbench import POST_COLS, POSTFLOP, PRE_COLS, PREFLOP
+    from typer.testing import CliRunner
+
+    from gamelm.cli import app
+    from gamelm.evaluation import pokerbench as pb
+
+    for name, cols, rows in (
+        (pb.PREFLOP_FILE, PRE_COLS, PREFLOP),
+        (pb.POSTFLOP_FILE, POST_COLS, POSTFLOP),
+    ):
+        with open(tmp_path / name, "w", newline="") as f:
+            csv.writer(f).writerows([cols, *rows])
+    with LoopbackLM(demo_responder) as server:
+        path = save_program(
+            tmp_path / "p.json",
+            PokerProgram(),
+            LMSpec(url=server.url, model="m"),
+            ProgramSettings(),
+        )
+        r = CliRunner().invoke(
+            app, ["pokerbench", f"dspy:{path}", "--data", str(tmp_path), "--json"]
+        )
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.output)["converted"] == 7 and len(server.requests) == 7
 
 
 def test_bad_program_files(tmp_path):

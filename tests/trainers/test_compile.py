@@ -57,6 +57,22 @@ def test_compiling_puts_the_reference_into_the_prompt(optimizer, tag_data, tmp_p
     assert (run_dir(tmp_path / "p.json") / "dspy_cache").is_dir()  # the cache is in the run
 
 
+def test_chips_keep_the_compilation_that_wins_most(tag_data, tmp_path):
+    with LoopbackLM(demo_responder) as server:
+        cfg = CompileConfig(
+            lm_url=server.url, lm_model="m", reference=str(tag_data), optimizer="labeled",
+            train_size=16, val_size=8, max_demos=4, metric="chips", selections=2,
+            match_hands=24, opponent="calling-station", equity_trials=20,
+        )  # fmt: skip
+        result = compile_program(cfg, tmp_path / "c.json")
+    assert len(result.selection) == 3  # the uncompiled program, then two compilations
+    kept = max(range(3), key=lambda k: result.selection[k])
+    assert (result.demos == 0) == (kept == 0)
+    assert result.match_after is not None and "selection_bb100" in result.summary()
+    with pytest.raises(ValueError, match="needs --match-hands"):
+        CompileConfig(lm_url=server.url, lm_model="m", metric="chips")
+
+
 def test_gepa_when_available(tag_data, tmp_path):
     import dspy
 

@@ -14,8 +14,11 @@ a reference agent's moves:
 - ``gepa``: GEPA (Agrawal et al., 2025) -- instructions evolved by reflecting on failures, when
   the installed DSPy has it.
 
-The metric is agreement with the reference (the share of decisions where the program plays the
-reference's move). The reference is an agent (``blueprint:PATH``, ``tag``, ``ckpt:PATH``...),
+The optimisers' metric is agreement with the reference (the share of decisions where the program
+plays the reference's move). With ``metric="chips"``, ``selections`` compilations on differently
+shuffled training decisions and the uncompiled program are also played against ``opponent`` in
+short duplicate matches (``match_hands`` hands on deals of their own), and the one that wins the
+most chips is kept. The reference is an agent (``blueprint:PATH``, ``tag``, ``ckpt:PATH``...),
 whose decisions are generated with `gamelm.rollouts.datasets.generate` and split into train and
 validation by a hash of the prompt, or a directory of expert data written by ``gamelm datagen``.
 PokerBench is never used. Quality is reported before and after on the validation decisions, and
@@ -42,6 +45,8 @@ import numpy as np
 from gamelm.trainers.hf_common import config_from_dict
 
 OPTIMIZERS = ("labeled", "bootstrap", "mipro", "gepa")
+METRICS = ("agreement", "chips")
+SELECTION_SEED = 7919  # added to the seed for the deals that select by chips
 
 
 @dataclass
@@ -71,8 +76,11 @@ class CompileConfig:
         seed: seed of the deals, the split samples and the optimisers.
         threads: LM requests in flight at once.
         equity_trials: Monte Carlo deals behind the analysis' equities.
+        metric: ``agreement``, or ``chips`` to keep, of ``selections`` compilations and the
+            uncompiled program, the one that wins most against ``opponent``.
+        selections: compilations compared with ``metric="chips"``.
         match_hands: when positive, also play this many duplicate hands against ``opponent``
-            before and after and report bb/100.
+            before and after and report bb/100 (``chips`` selects on other deals of this size).
         opponent: agent spec of the match opponent.
         timeout: seconds per LM request.
     """
@@ -98,6 +106,8 @@ class CompileConfig:
     seed: int = 0
     threads: int = 4
     equity_trials: int = 300
+    metric: str = "agreement"
+    selections: int = 3
     match_hands: int = 0
     opponent: str = "tag"
     timeout: float = 60.0
@@ -113,6 +123,12 @@ class CompileConfig:
         for name in ("max_demos", "max_labeled", "match_hands"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.metric not in METRICS:
+            raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {self.metric!r}")
+        if self.metric == "chips" and self.match_hands < 2:
+            raise ValueError("--metric chips needs --match-hands (hands per selection match)")
+        if self.selections < 1:
+            raise ValueError(f"selections must be at least 1, got {self.selections}")
         if self.optimizer == "labeled" and self.max_demos < 1:
             raise ValueError("the labeled optimizer needs --max-demos of at least 1")
         if self.hands is not None and self.hands < 1:
@@ -304,9 +320,11 @@ def feedback_metric(example, prediction, trace=None, pred_name=None, pred_trace=
     return dspy.Prediction(score=float(ok), feedback=feedback)
 
 
-def match_win_rate(program, spec, settings, config: CompileConfig, progress: bool = False):
+def match_win_rate(
+    program, spec, settings, config: CompileConfig, progress: bool = False, seed: int | None = None
+):
     """bb/100 of the program against ``config.opponent`` over ``config.match_hands`` duplicate
-    hands (seed ``config.seed``)."""
+    hands (deals of ``seed``, by default ``config.seed``)."""
     from gamelm.agents.baselines import make_agent
     from gamelm.agents.dspy_agent import DSPyAgent
     from gamelm.evaluation.match import MatchConfig, play_match
@@ -315,7 +333,10 @@ def match_win_rate(program, spec, settings, config: CompileConfig, progress: boo
     agent = DSPyAgent(program, spec, settings, name="program", threads=config.threads)
     opponent = make_agent(config.opponent)
     cfg = MatchConfig(
-        seats=config.seats, hands=config.match_hands, seed=config.seed, tables=config.match_hands
+        seats=config.seats,
+        hands=config.match_hands,
+        seed=config.seed if seed is None else seed,
+        tables=config.match_hands,
     )
     result = play_match([agent, opponent], cfg, progress=progress)
     wr = agent_win_rates(result)["program"]
@@ -387,6 +408,7 @@ class CompileResult:
     match_after: dict | None = None
     demos: int = 0
     instructions: str = ""
+    selection: list[float] | None = None  # chips: bb/100 of the uncompiled program, candidates
 
     def summary(self) -> dict[str, Any]:
         out = {
@@ -405,6 +427,8 @@ class CompileResult:
             out["match_bb100_after"] = self.match_after["bb_per_100"]
             out["match_ci95_before"] = self.match_before["ci95"]
             out["match_ci95_after"] = self.match_after["ci95"]
+        if self.selection is not None:
+            out["selection_bb100"] = self.selection
         return out
 
 
@@ -446,16 +470,29 @@ def compile_program(
         settings = ProgramSettings(config.reasoning, config.tools, config.equity_trials)
         program = PokerProgram(config.reasoning, config.tools)
         before = score(program, lm, val, config.threads, "before", progress)
-        # DSPy's optimisers print and log as they go: into OUT.run/compile.log
-        with (
-            (folder / "compile.log").open("a") as log,
-            contextlib.redirect_stdout(log),
-            contextlib.redirect_stderr(log),
-            dspy.context(lm=lm, adapter=ActionAdapter()),
-        ):
-            compiled = optimize(
-                program, [s.example() for s in train], [s.example() for s in val], config, lm
-            )
+        trainset, valset = [s.example() for s in train], [s.example() for s in val]
+        runs = config.selections if config.metric == "chips" else 1
+        candidates = []
+        for k in range(runs):  # the first on the training decisions as drawn, then shuffled
+            order = np.random.default_rng([config.seed, k]).permutation(len(trainset))
+            examples = trainset if k == 0 else [trainset[i] for i in order]
+            # DSPy's optimisers print and log as they go: into OUT.run/compile.log
+            with (
+                (folder / "compile.log").open("a") as log,
+                contextlib.redirect_stdout(log),
+                contextlib.redirect_stderr(log),
+                dspy.context(lm=lm, adapter=ActionAdapter()),
+            ):
+                candidates.append(optimize(program, examples, valset, config, lm))
+        compiled, selection = candidates[0], None
+        if config.metric == "chips":  # on deals of their own, not the reported match's
+            seed = config.seed + SELECTION_SEED
+            pool = [program, *candidates]
+            selection = [
+                match_win_rate(c, spec, settings, config, progress, seed)["bb_per_100"]
+                for c in pool
+            ]
+            compiled = pool[int(np.argmax(selection))]
         after = score(compiled, lm, val, config.threads, "after", progress)
         match_before = match_after = None
         if config.match_hands:
@@ -473,6 +510,7 @@ def compile_program(
         match_after=match_after,
         demos=len(predictor.demos),
         instructions=predictor.signature.instructions,
+        selection=selection,
     )
     report = {
         **result.summary(),

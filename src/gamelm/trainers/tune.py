@@ -10,7 +10,8 @@ objective:
 - ``rl``: bb/100 of the fine-tuned model on fresh duplicate deals against the run's opponents
   (``eval_hands``); each epoch's training bb/100 is reported for pruning.
 - ``sft``: validation agreement with the expert after fine-tuning.
-- ``compile``: validation agreement of the compiled program with the reference.
+- ``compile``: validation agreement of the compiled program with the reference (with
+  ``metric: chips``, its bb/100 in the reported match).
 
 The study lives in a database (``sqlite:///FILE`` by default), so an interrupted study resumes
 where it stopped: ``trials`` is the number of finished trials the study should hold, and running
@@ -250,7 +251,10 @@ def sft_objective(settings: dict, out: Path, report: Reporter, config: TuneConfi
 def compile_objective(settings: dict, out: Path, report: Reporter, config: TuneConfig) -> float:
     from gamelm.trainers.compile import CompileConfig, compile_program
 
-    result = compile_program(CompileConfig.from_dict(settings), out / "program.json")
+    cfg = CompileConfig.from_dict(settings)
+    result = compile_program(cfg, out / "program.json")
+    if cfg.metric == "chips":
+        return float(result.match_after["bb_per_100"])
     return float(result.after.agreement)
 
 
