@@ -55,6 +55,16 @@ def test_workers_share_the_study(tmp_path):
     assert result.trials == 6 and len({r["number"] for r in result.rows}) == len(result.rows)
 
 
+def test_trials_as_ray_tasks(tmp_path):
+    import ray
+
+    try:
+        result = run(_config(tmp_path, 5, workers=2, ray_address="local"), quadratic)
+    finally:
+        ray.shutdown()  # later tests start or reach their own cluster
+    assert result.trials == 5 and result.default_value == pytest.approx(-0.25)
+
+
 def test_ppo_through_the_cli_contract(tmp_path, monkeypatch):
     monkeypatch.setenv("GAMELM_RUNS", str(tmp_path / "runs"))
     db = tmp_path / "s.db"

@@ -427,8 +427,10 @@ def run(config: TuneConfig, objective: Callable | None = None) -> TuneResult:
         else:
             from gamelm.parallel import ProcessPool, RayPool
 
-            share = math.ceil(left / config.workers)
-            jobs = [(config, objective, share)] * config.workers
+            shares = [
+                left // config.workers + (k < left % config.workers) for k in range(config.workers)
+            ]
+            jobs = [(config, objective, n) for n in shares if n]
             pool = (
                 RayPool(config.workers, config.ray_address, _optimize)
                 if config.ray_address
