@@ -133,8 +133,9 @@ def parse_action(text: str, num_legal: int) -> int | None:
 class TransformersEngine:
     """A DSPy engine (``complete(Request) -> Response``) that generates with a local
     transformers causal LM: the chat template when the tokenizer has one, otherwise the messages
-    as ``role: text`` blocks. Greedy at temperature 0. One generation at a time (a lock), since
-    the model is shared by DSPy's threads."""
+    as ``role: text`` blocks. Greedy at temperature 0. A prompt longer than the model's context
+    keeps its end (the question; the system text and the first demos go). One generation at a
+    time (a lock), since the model is shared by DSPy's threads."""
 
     def __init__(self, path: str | Path, dtype: str | None = None, device: str = "cpu") -> None:
         from gamelm.agents.causal_lm import load_pretrained
@@ -164,6 +165,11 @@ class TransformersEngine:
         temperature = config.temperature or 0.0
         tok = self.tokenizer
         ids = tok(self.render(messages), return_tensors="pt", add_special_tokens=False)
+        new_tokens = config.max_tokens or 256
+        limit = getattr(self.lm.config, "max_position_embeddings", None)
+        if limit and ids["input_ids"].shape[1] + new_tokens > limit:  # keep the prompt's end
+            keep = max(limit - new_tokens, 1)
+            ids = {k: v[:, -keep:] for k, v in ids.items()}
         kwargs: dict[str, Any] = {"do_sample": temperature > 0}
         if temperature > 0:
             kwargs["temperature"] = temperature
@@ -171,7 +177,7 @@ class TransformersEngine:
             out = self.lm.generate(
                 input_ids=ids["input_ids"].to(self.device),
                 attention_mask=ids["attention_mask"].to(self.device),
-                max_new_tokens=config.max_tokens or 256,
+                max_new_tokens=new_tokens,
                 pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id,
                 eos_token_id=tok.eos_token_id,
                 **kwargs,
