@@ -214,8 +214,8 @@ def ppo_objective(settings: dict, out: Path, report: Reporter, config: TuneConfi
     def progress(d: dict) -> None:
         nonlocal evals
         if "eval/bb_per_100" in d:
+            report(d["eval/bb_per_100"], evals)  # step 0 is the first evaluation
             evals += 1
-            report(d["eval/bb_per_100"], evals)
 
     result = trainer.train(progress)
     return float(result.evaluations[-1]["bb_per_100"])
@@ -229,7 +229,7 @@ def rl_objective(settings: dict, out: Path, report: Reporter, config: TuneConfig
     from gamelm.trainers.rl import RLConfig, RLTrainer
 
     cfg = RLConfig.from_dict({**settings, "out": str(out)})
-    RLTrainer(cfg).train(lambda record: report(record["bb_per_100"], record["epoch"]))
+    RLTrainer(cfg).train(lambda record: report(record["bb_per_100"], record["epoch"] - 1))
     hero = LMAgent(load_policy(out), name="tuned")
     specs = [s.strip() for s in cfg.opponent.split(",") if s.strip()]
     others = [make_agent(specs[k % len(specs)]) for k in range(cfg.seats - 1)]
