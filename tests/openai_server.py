@@ -124,4 +124,11 @@ def demo_responder(messages: list[dict]) -> str:
             votes[action] = votes.get(action, 0) + 1
     last = f"A{max(situation.count(chr(10) + '- A') - 1, 0)}"
     answer = max(votes, key=votes.get) if votes else last
+    fields = re.findall(
+        r"^\d+\. `(\w+)`", messages[0]["content"].split("Your output fields")[-1], re.M
+    )
+    if fields and "action" not in fields:  # an optimiser's own request (an instruction...)
+        return "".join(f"[[ ## {f} ## ]]\nPlay the move the examples play.\n\n" for f in fields) + (
+            "[[ ## completed ## ]]"
+        )
     return f"[[ ## action ## ]]\n{answer}\n\n[[ ## completed ## ]]"

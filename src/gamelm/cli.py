@@ -14,6 +14,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from gamelm.agents.base import AgentUnavailable
 from gamelm.cli_train import nan_to_none as _nan_to_none
 from gamelm.poker.positions import position_names
 
@@ -360,7 +361,7 @@ def eval_cmd(
             fractions=menu.fractions,
         )
         res = play_match(players, cfg, reference=ref, progress=not as_json)
-    except ValueError as exc:
+    except (ValueError, AgentUnavailable) as exc:
         _fail(str(exc))
     except MemoryError:
         _fail(f"not enough memory to record {hands:,} hands; play fewer (--hands)")
@@ -463,7 +464,7 @@ def pokerbench_cmd(
         player = make_agent(agent)
         bench = pokerbench.load(data, progress=not as_json)
         out = pokerbench.evaluate(player, bench, seed=seed, progress=not as_json)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, AgentUnavailable) as exc:
         _fail(str(exc))
     if as_json:
         print(json.dumps(_nan_to_none(out)))

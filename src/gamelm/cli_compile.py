@@ -11,7 +11,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from gamelm.cli_llm import _fail, config_file_values
+from gamelm.agents.base import first_line
+from gamelm.cli_llm import _fail, config_file_values, read_yaml_mapping
 from gamelm.cli_train import _json
 
 console = Console()
@@ -114,6 +115,8 @@ def compile_command(
         result = compile_program(cfg, out, progress=not quiet and not as_json)
     except (ValueError, FileNotFoundError, DataError, LMUnavailable) as exc:
         _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail(f"interrupted; nothing was saved to {out}")
     summary = result.summary()
     if as_json:
         print(_json(summary))
@@ -162,7 +165,7 @@ def tune(
     study: Annotated[str | None, typer.Option(help="Study name (default gamelm-TRAINER).")] = None,
     out: Annotated[
         Path | None,
-        typer.Option(help="Folder of the trial runs and best.yaml (default tune/TRAINER)."),
+        typer.Option(help="Folder of the studies' trials and best.yaml (default tune/TRAINER)."),
     ] = None,
     space: Annotated[
         Path | None,
@@ -192,37 +195,16 @@ def tune(
     Every trial runs the trainer on the base settings (--config, --set) plus the sampled ones
     and scores it: ppo by its final evaluation's bb/100, rl by bb/100 on fresh deals, sft and
     compile by validation agreement with the expert. The base settings are the first trial.
-    Prints the best trials and writes OUT/best.yaml, which the trainer's --config reads.
+    Prints the best trials and writes OUT/STUDY/best.yaml, which the trainer's --config reads.
     """
     _need("optuna")
-    import yaml
-
     from gamelm.cli_train import _parse_set
     from gamelm.trainers.tune import TuneConfig, run
 
     name = trainer.strip().lower()
-    base: dict[str, Any] = {}
-    if config is not None:
-        if not config.is_file():
-            _fail(f"--config: {config} does not exist")
-        try:
-            base = yaml.safe_load(config.read_text()) or {}
-        except yaml.YAMLError as exc:
-            _fail(f"--config: {config} is not valid YAML ({str(exc).splitlines()[0]})")
-        if not isinstance(base, dict):
-            _fail(f"--config: {config} must hold a mapping of settings")
-    try:
-        base.update(_parse_set(set_ or []))
-    except ValueError as exc:
-        _fail(str(exc))
-    search: dict[str, Any] = {}
-    if space is not None:
-        if not space.is_file():
-            _fail(f"--space: {space} does not exist")
-        try:
-            search = yaml.safe_load(space.read_text()) or {}
-        except yaml.YAMLError as exc:
-            _fail(f"--space: {space} is not valid YAML ({str(exc).splitlines()[0]})")
+    base = read_yaml_mapping(config, "--config") if config is not None else {}
+    base.update(_parse_set(set_ or []))
+    search = read_yaml_mapping(space, "--space") if space is not None else {}
     try:
         cfg = TuneConfig(
             trainer=name,
@@ -242,8 +224,10 @@ def tune(
         result = run(cfg)
     except ValueError as exc:
         _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted; run the same command again to finish the study")
     except Exception as exc:  # a trial's own error: the trainer's message, not a traceback
-        _fail(f"a trial failed: {exc}")
+        _fail(f"a trial failed: {first_line(exc)}")
     if as_json:
         print(_json(result.summary()))
         return

@@ -29,32 +29,35 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
-def config_file_values(ctx: typer.Context, path: Path | None) -> dict[str, Any]:
-    """Settings from a YAML ``--config`` file for the parameters not given on the command
-    line (flags win over the file, the file over the defaults)."""
+def read_yaml_mapping(path: Path, flag: str) -> dict[str, Any]:
+    """The mapping a YAML file holds, or one sentence naming ``flag`` and what is wrong."""
     import yaml
-    from click.core import ParameterSource
 
-    if path is None:
-        return {}
     if not path.is_file():
-        _fail(f"--config: {path} does not exist")
+        _fail(f"{flag}: {path} does not exist")
     try:
         data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        _fail(f"--config: {path} is not valid YAML ({str(exc).splitlines()[0]})")
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        _fail(f"{flag}: {path} is not valid YAML ({str(exc).splitlines()[0]})")
     if not isinstance(data, dict):
-        _fail(f"--config: {path} must hold a mapping of settings")
-    out = {}
-    for key, value in data.items():
-        name = str(key).replace("-", "_")
-        if ctx.get_parameter_source(name) in (
-            ParameterSource.COMMANDLINE,
-            ParameterSource.ENVIRONMENT,
-        ):
-            continue
-        out[name] = value
-    return out
+        _fail(f"{flag}: {path} must hold a mapping of settings")
+    return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+def config_file_values(
+    ctx: typer.Context, path: Path | None, aliases: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Settings from a YAML ``--config`` file for the parameters not given on the command
+    line (flags win over the file, the file over the defaults). ``aliases`` maps a setting to
+    the command's parameter when their names differ."""
+    if path is None:
+        return {}
+
+    def given(name: str) -> bool:  # by name: typer may bring its own copy of click's enum
+        source = ctx.get_parameter_source((aliases or {}).get(name, name))
+        return getattr(source, "name", None) in ("COMMANDLINE", "ENVIRONMENT")
+
+    return {k: v for k, v in read_yaml_mapping(path, "--config").items() if not given(k)}
 
 
 def _targets(text: str) -> tuple[str, ...]:
@@ -176,6 +179,18 @@ ModelOpt = Annotated[
     ),
 ]
 DataOpt = Annotated[Path, typer.Option(help="gamelm datagen output directory.")]
+MaybeModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "--model-name",
+        help="Model directory (gamelm poker LM, fine-tuned LLM, any HF causal LM) or hub name "
+        "(or model: in --config).",
+    ),
+]
+MaybeDataOpt = Annotated[
+    Path | None, typer.Option(help="gamelm datagen output directory (or data: in --config).")
+]
 OutOpt = Annotated[Path, typer.Option(help="Where the trained model is written.")]
 StepsOpt = Annotated[int, typer.Option(help="Optimizer steps (0: --num-epochs passes).")]
 EpochsOpt = Annotated[float, typer.Option(help="Passes over the data when --max-steps is 0.")]
@@ -214,9 +229,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.
 
 def sft(
     ctx: typer.Context,
-    model: ModelOpt,
-    data: DataOpt,
-    out: OutOpt,
+    model: MaybeModelOpt = None,
+    data: MaybeDataOpt = None,
+    out: OutOpt = Path("runs/sft"),
     max_steps: StepsOpt = 200,
     num_epochs: EpochsOpt = 1.0,
     batch_size: BatchOpt = 16,
@@ -247,7 +262,11 @@ def sft(
     from gamelm.trainers.sft import SFTRunConfig, train
 
     file_values = config_file_values(settings.pop("ctx"), settings.pop("config"))
-    _fine_tune(SFTRunConfig, train, f"SFT {model} -> {out}", settings, file_values)
+    settings.update({k: file_values.pop(k) for k in ("model", "data") if k in file_values})
+    for key in ("model", "data"):
+        if settings[key] is None:
+            _fail(f"give --{key} (or {key}: in --config)")
+    _fine_tune(SFTRunConfig, train, f"SFT {settings['model']} -> {out}", settings, file_values)
 
 
 def reward_model(
@@ -343,7 +362,7 @@ def _epoch_table(records: list[dict[str, Any]], title: str) -> Table:
 
 def rl(
     ctx: typer.Context,
-    model: ModelOpt,
+    model: MaybeModelOpt = None,
     opponent: Annotated[
         str,
         typer.Option(help="Opponents, comma-separated: baselines, blueprint:PATH, ckpt:PATH."),
@@ -409,6 +428,10 @@ def rl(
     """
     from gamelm.trainers.rl import RLConfig, RLTrainer
 
+    file_values = config_file_values(ctx, config, {"reward_model": "reward_model_path"})
+    model = file_values.pop("model", model)
+    if model is None:
+        _fail("give --model (or model: in --config)")
     if algorithm.lower() == "grpo":
         _grpo(
             model=model, data=data, out=out, max_steps=max_steps, batch_size=minibatch_size,
@@ -419,7 +442,6 @@ def rl(
             dtype=dtype, quiet=quiet, as_json=as_json,
         )  # fmt: skip
         return
-    file_values = config_file_values(ctx, config)
     try:
         cfg = RLConfig.from_dict(
             dict(

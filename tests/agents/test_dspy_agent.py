@@ -21,7 +21,7 @@ from gamelm.agents.dspy_agent import (
     parse_action,
     save_program,
 )
-from gamelm.agents.tools import analysis, equity_vs_range, made_hand
+from gamelm.agents.tools import analysis, equity_vs_range, facing_preflop_raise, made_hand
 from gamelm.evaluation.match import MatchConfig, play_match
 from gamelm.poker.cards import parse_cards
 from gamelm.rollouts.datasets import observations, read_jsonl
@@ -42,6 +42,10 @@ def test_tools_describe_the_hand(tag_data):
     loose = equity_vs_range(obs, 0, "random", 4000, rng)
     tight = equity_vs_range(obs, 0, "QQ+, AKs", 4000, rng)
     assert 0.82 < loose < 0.88 and 0.5 < tight < loose
+    # the raiser's range is shown only to a player who faces a preflop raise
+    opened = dict(pre["state"], bets=[2, 6], seat=0, street=0)
+    assert facing_preflop_raise(observations([opened]), 0)
+    assert not facing_preflop_raise(observations([dict(opened, seat=1)]), 0)
 
 
 def test_answers_are_read_leniently():
@@ -52,6 +56,15 @@ def test_answers_are_read_leniently():
     assert parsed["action"] == "A2"
     proper = "[[ ## action ## ]]\nA0\n\n[[ ## completed ## ]]"
     assert ActionAdapter().parse(PokerDecision, proper)["action"] == "A0"
+    import dspy
+    from dspy.utils.exceptions import AdapterParseError
+
+    class Propose(dspy.Signature):  # an optimiser's own call is read strictly
+        task: str = dspy.InputField()
+        proposed_instruction: str = dspy.OutputField()
+
+    with pytest.raises(AdapterParseError):
+        ActionAdapter().parse(Propose, proper)
 
 
 def test_lm_choice_is_checked():

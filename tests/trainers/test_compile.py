@@ -21,16 +21,29 @@ runner = CliRunner()
 
 @pytest.fixture
 def loopback_only(monkeypatch):
-    """Refuse every connection that leaves this machine (DSPy and LiteLLM must not try)."""
-    real = socket.socket.connect
+    """Refuse and record every name lookup or connection that would leave this machine (DSPy
+    and LiteLLM must not try); the test fails at teardown if one was attempted."""
+    attempts = []
+    real_connect, real_lookup = socket.socket.connect, socket.getaddrinfo
+    local = ("127.0.0.1", "localhost", "::1")
 
     def connect(self, address):
         host = address[0] if isinstance(address, tuple) else address
-        if isinstance(host, str) and host not in ("127.0.0.1", "localhost", "::1"):
-            raise AssertionError(f"a connection to {address} was attempted")
-        return real(self, address)
+        if isinstance(host, str) and host not in local:
+            attempts.append(address)
+            raise OSError(f"test: no connection to {address}")
+        return real_connect(self, address)
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host not in local and host is not None:
+            attempts.append(host)
+            raise socket.gaierror(f"test: no lookup of {host}")
+        return real_lookup(host, *args, **kwargs)
 
     monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield
+    assert not attempts, f"reached beyond loopback: {attempts}"
 
 
 @pytest.mark.parametrize("optimizer", ["labeled", "bootstrap", "mipro"])
@@ -41,7 +54,7 @@ def test_compiling_puts_the_reference_into_the_prompt(optimizer, tag_data, tmp_p
     with LoopbackLM(demo_responder) as server:
         cfg = CompileConfig(
             lm_url=server.url, lm_model="loopback", reference=str(tag_data), optimizer=optimizer,
-            train_size=24, val_size=40, max_demos=8, max_labeled=8, candidates=2, trials=3,
+            train_size=60, val_size=40, max_demos=8, max_labeled=8, candidates=3, trials=4,
             equity_trials=50,
         )  # fmt: skip
         result = compile_program(cfg, tmp_path / "p.json")
@@ -116,9 +129,37 @@ def test_local_transformers_model(tiny_hf_base_model, tag_data, tmp_path, loopba
         train_size=4, val_size=4, max_demos=1, max_tokens=8, equity_trials=20, threads=2,
     )  # fmt: skip
     result = compile_program(cfg, tmp_path / "local.json")
-    assert result.after.decisions == 4 and result.demos == 1
+    assert result.after.decisions == 4
     _, spec, _, _ = load_program(tmp_path / "local.json")
     assert spec.path == str(tiny_hf_base_model) and spec.url is None
+
+
+def test_the_local_engine_generates_what_the_model_does(tiny_hf_model):
+    import torch
+    from dspy.lm15 import Config, Message, Request
+
+    from gamelm.agents.dspy_agent import TransformersEngine
+
+    engine = TransformersEngine(tiny_hf_model)
+    request = Request(
+        model="m",
+        system="Answer with an action token.",
+        messages=(Message.user("Legal actions:\n- A0: Fold\n- A1: Call 2"),),
+        config=Config(max_tokens=6, temperature=0.0),
+    )
+    text = engine.complete(request).message.parts[0].text
+    messages = [
+        {"role": "system", "content": "Answer with an action token."},
+        {"role": "user", "content": "Legal actions:\n- A0: Fold\n- A1: Call 2"},
+    ]
+    tok = engine.tokenizer
+    ids = tok(engine.render(messages), return_tensors="pt", add_special_tokens=False)
+    with torch.inference_mode():
+        out = engine.lm.generate(**ids, max_new_tokens=6, do_sample=False,
+                                 pad_token_id=tok.pad_token_id)  # fmt: skip
+    assert text == tok.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        TransformersEngine("no/such/model/dir")
 
 
 def test_clear_errors(tag_data, tmp_path):
@@ -139,3 +180,29 @@ def test_clear_errors(tag_data, tmp_path):
     )  # fmt: skip
     with pytest.raises(LMUnavailable, match="did not answer"):
         compile_program(cfg, tmp_path / "down.json")
+    assert not run_dir(tmp_path / "down.json").exists()  # a failed run leaves nothing behind
+    # a saved program whose server is down: eval and pokerbench say so in one sentence
+    from gamelm.agents.dspy_agent import LMSpec, PokerProgram, ProgramSettings, save_program
+
+    down = save_program(tmp_path / "p.json", PokerProgram(), cfg.lm_spec(), ProgramSettings())
+    r = runner.invoke(app, ["eval", f"dspy:{down}", "--vs", "tag", "--hands", "4"])
+    assert r.exit_code == 2 and "did not answer" in r.output and "Traceback" not in r.output
+    assert LMSpec.from_dict({"url": "http://x/v1", "model": "m", "unknown": 1}).model == "m"
+
+
+def test_settings_from_a_config_file(tag_data, tmp_path):
+    with LoopbackLM(demo_responder) as server:
+        (tmp_path / "c.yaml").write_text(
+            f"lm_url: {server.url}\nlm_model: m\nreference: {tag_data}\ntrain_size: 6\n"
+            "val_size: 4\noptimizer: bootstrap\nequity_trials: 10\n"
+        )
+        args = ["compile", "--config", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "p.json")]
+        r = runner.invoke(app, [*args, "--optimizer", "labeled", "--json"])  # the flag wins
+        assert r.exit_code == 0, r.output
+        assert (
+            json.loads((tmp_path / "p.json").read_text())["report"]["config"]["optimizer"]
+            == "labeled"
+        )
+        (tmp_path / "bad.yaml").write_text("train_size: many\n")
+        r = runner.invoke(app, ["compile", "--config", str(tmp_path / "bad.yaml")])
+        assert r.exit_code == 2 and "train_size must be a whole number" in r.output

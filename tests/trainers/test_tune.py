@@ -4,6 +4,7 @@ after an interruption, runs on workers, and tunes every trainer through the CLI.
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import yaml
@@ -31,14 +32,29 @@ def test_a_short_study_beats_the_default_and_resumes(tmp_path):
     assert first.trials == 12
     assert first.default_value == pytest.approx(-0.25)  # trial 0 ran the base settings
     assert first.best_value > first.default_value + 0.2  # the optimum is 0
-    assert abs(first.best_params["learning_rate"] / 10**-2.5 - 1) < 1.5
-    saved = yaml.safe_load((tmp_path / "study" / "best.yaml").read_text())
+    assert abs(math.log10(first.best_params["learning_rate"]) + 2.5) < 0.5
+    saved = yaml.safe_load((tmp_path / "study" / "gamelm-ppo" / "best.yaml").read_text())
     assert saved["learning_rate"] == first.best_params["learning_rate"]
     again = run(_config(tmp_path, 16), quadratic)  # the same study, four more trials
     assert again.trials == 16 and [r["value"] for r in again.rows[:12]] == [
         r["value"] for r in first.rows
     ]
     assert again.best_value >= first.best_value
+
+
+def test_interrupting_the_base_trial_runs_it_again(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        run(_config(tmp_path, 4), Interrupt(at=0))
+    result = run(_config(tmp_path, 4), Interrupt(at=-1))
+    assert result.default_value == pytest.approx(-0.25) and result.trials == 4
+
+
+def test_a_study_belongs_to_one_trainer(tmp_path):
+    run(_config(tmp_path, 1), quadratic)
+    other = TuneConfig(trainer="sft", space=SPACE, trials=1, out=str(tmp_path / "study"),
+                       study="gamelm-ppo")  # fmt: skip
+    with pytest.raises(ValueError, match="tunes ppo, not sft"):
+        run(other, quadratic)
 
 
 def test_an_interrupted_study_runs_only_what_is_left(tmp_path):
@@ -52,7 +68,9 @@ def test_an_interrupted_study_runs_only_what_is_left(tmp_path):
 
 def test_workers_share_the_study(tmp_path):
     result = run(_config(tmp_path, 6, workers=2), quadratic)
-    assert result.trials == 6 and len({r["number"] for r in result.rows}) == len(result.rows)
+    assert result.trials == 6 and {r["state"] for r in result.rows} <= {"complete", "pruned"}
+    assert result.default_value == pytest.approx(-0.25)  # the base settings ran once
+    assert len({r["params"]["learning_rate"] for r in result.rows}) == 6  # sampled apart
 
 
 def test_trials_as_ray_tasks(tmp_path):
@@ -82,7 +100,7 @@ def test_ppo_through_the_cli_contract(tmp_path, monkeypatch):
     assert set(out["best_params"]) == {
         "learning_rate", "entropy_coef", "batch_size", "update_epochs", "clip_epsilon",
     }  # fmt: skip
-    cfg = PPOConfig.from_yaml(tmp_path / "t" / "best.yaml")  # what gamelm train --config reads
+    cfg = PPOConfig.from_yaml(tmp_path / "t" / "s" / "best.yaml")  # gamelm train --config
     assert cfg.learning_rate == out["best_params"]["learning_rate"] and cfg.num_games == 256
     r = runner.invoke(app, [*args[:2], "--trials", "3", *args[4:]])  # resumes: one more trial
     assert r.exit_code == 0, r.output
@@ -116,6 +134,12 @@ def test_compile_sft_and_rl_studies(tag_data, tiny_poker_lm, tmp_path, monkeypat
     )  # fmt: skip
     assert r.exit_code == 0, r.output
     assert 0 <= json.loads(r.stdout)["best_value"] <= 1
+    best = tmp_path / "s" / "gamelm-sft" / "best.yaml"  # the trainer reads it as it is
+    r = runner.invoke(
+        app, ["sft", "--config", str(best), "--out", str(tmp_path / "again"), "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["steps"] == 4
     r = runner.invoke(
         app,
         [
@@ -125,8 +149,12 @@ def test_compile_sft_and_rl_studies(tag_data, tiny_poker_lm, tmp_path, monkeypat
         ],
     )  # fmt: skip
     assert r.exit_code == 0, r.output
-    best = yaml.safe_load((tmp_path / "r" / "best.yaml").read_text())
+    best = yaml.safe_load((tmp_path / "r" / "gamelm-rl" / "best.yaml").read_text())
     assert best["model"] == str(tiny_poker_lm) and "out" not in best
+    config = tmp_path / "r" / "gamelm-rl" / "best.yaml"
+    r = runner.invoke(app, ["rl", "--config", str(config), "--out", str(tmp_path / "rl"), "--json"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "rl" / "metrics.jsonl").read_text().count("\n") == 2  # its two epochs
 
 
 def test_bad_input_is_one_sentence(tmp_path):
@@ -137,7 +165,9 @@ def test_bad_input_is_one_sentence(tmp_path):
         ("learning_rate: {low: 1, high: 0.1}", "low must be below high"),
         ("learning_rate: {low: 0, high: 1, log: true}", "log scale needs low > 0"),
         ("learning_rate: {min: 1}", "unknown key"),
-        ("- 1", "non-empty mapping"),
+        ("learning_rate: {low: 0.1, high: 1, log: true, step: 0.1}", "step or log"),
+        ("lr: {low: 0.1, high: 1}", "names lr, not settings of ppo"),
+        ("- 1", "must hold a mapping"),
     ]:
         space.write_text(text)
         r = runner.invoke(app, ["tune", "ppo", "--space", str(space), "--out", str(tmp_path)])

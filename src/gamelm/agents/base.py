@@ -160,6 +160,17 @@ def raise_entry(obs: Observation, pot_fraction: float) -> IntArray:
     return np.where((out < 0) & obs.legal[:, menu.all_in_id], menu.all_in_id, out)
 
 
+class AgentUnavailable(RuntimeError):
+    """An agent that needs a service (a language model behind an HTTP endpoint) cannot reach
+    it; the message says which and why, in one sentence."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none)."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
 @runtime_checkable
 class Agent(Protocol):
     """Anything that picks menu actions for a batch of observations."""

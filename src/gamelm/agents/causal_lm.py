@@ -25,7 +25,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from gamelm.agents.base import Observation
+from gamelm.agents.base import Observation, first_line
 from gamelm.agents.lm import menu_log_probs, pad_left, positions_of
 from gamelm.agents.observation import legal_actions, prompt
 from gamelm.files import atomic_directory
@@ -36,15 +36,12 @@ ANSWER_CUE = "\nAnswer:"  # ends the prompt of a model without a chat template
 KIND = "causal-lm"
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def load_pretrained(name_or_path: str | Path, dtype: str | None = None):
+def load_pretrained(
+    name_or_path: str | Path, dtype: str | None = None, local_files_only: bool = False
+):
     """``(model, tokenizer)`` from a local directory or a hub name, with one clear sentence when
     either cannot be loaded. ``dtype``: ``"bfloat16"``, ``"float16"``, ``"float32"`` or None (the
-    checkpoint's own)."""
+    checkpoint's own). ``local_files_only``: a hub name must already be in the local cache."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -62,12 +59,14 @@ def load_pretrained(name_or_path: str | Path, dtype: str | None = None):
     if dtype is not None and dtype not in ("float32", "bfloat16", "float16"):
         raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype!r}")
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
-        kwargs = {} if dtype is None else {"dtype": getattr(torch, dtype)}
+        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_files_only)
+        kwargs: dict = {"local_files_only": local_files_only}
+        if dtype is not None:
+            kwargs["dtype"] = getattr(torch, dtype)
         model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
     except (OSError, ValueError, KeyError) as exc:
         where = "" if local.exists() else f"{source} is not a local directory, and as a hub name: "
-        raise ValueError(f"cannot load the model {source!r}: {where}{_first_line(exc)}") from None
+        raise ValueError(f"cannot load the model {source!r}: {where}{first_line(exc)}") from None
     return model, tokenizer
 
 

@@ -37,11 +37,12 @@ import dspy
 import numpy as np
 import numpy.typing as npt
 from dspy.lm15 import Message, Response, TextPart, Usage, response_to_events
-from dspy.utils.exceptions import AdapterParseError
+from dspy.utils.exceptions import AdapterParseError, LMError
 
-from gamelm.agents.base import CALL_ID, Observation, pick_legal
+from gamelm.agents.base import CALL_ID, AgentUnavailable, Observation, first_line, pick_legal
 from gamelm.agents.observation import legal_actions, prompt
 from gamelm.agents.tools import analysis
+from gamelm.files import atomic_file
 
 FORMAT = "gamelm-dspy-program"
 _ACTION = re.compile(r"\bA(\d{1,2})\b")
@@ -108,6 +109,8 @@ class ActionAdapter(dspy.ChatAdapter):
         try:
             return super().parse(signature, completion)
         except AdapterParseError:
+            if "action" not in signature.output_fields:  # an optimiser's own call: strict
+                raise
             found = _ACTION.search(completion)
             out = dict.fromkeys(signature.output_fields, completion.strip())
             out["action"] = found.group(0) if found else completion.strip()
@@ -132,7 +135,8 @@ def parse_action(text: str, num_legal: int) -> int | None:
 
 class TransformersEngine:
     """A DSPy engine (``complete(Request) -> Response``) that generates with a local
-    transformers causal LM: the chat template when the tokenizer has one, otherwise the messages
+    transformers causal LM (a directory, or a hub name already in the local cache: it never
+    downloads): the chat template when the tokenizer has one, otherwise the messages
     as ``role: text`` blocks. Greedy at temperature 0. A prompt longer than the model's context
     keeps its end (the question; the system text and the first demos go). One generation at a
     time (a lock), since the model is shared by DSPy's threads."""
@@ -142,7 +146,7 @@ class TransformersEngine:
 
         self.path = str(path)
         self.device = device
-        self.lm, self.tokenizer = load_pretrained(path, dtype)
+        self.lm, self.tokenizer = load_pretrained(path, dtype, local_files_only=True)
         self.lm.to(device).eval()
         self._lock = threading.Lock()
 
@@ -213,7 +217,7 @@ class LMSpec:
     url: str | None = None
     model: str | None = None
     path: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"  # environment variable holding the endpoint's key, if any
+    api_key_env: str = "GAMELM_LM_API_KEY"  # environment variable holding the endpoint's key
     temperature: float = 0.0
     max_tokens: int = 256
     timeout: float = 60.0  # seconds per request
@@ -221,6 +225,8 @@ class LMSpec:
     dtype: str | None = None  # local model only
 
     def __post_init__(self) -> None:
+        if self.path is not None and Path(self.path).expanduser().is_dir():  # saved absolute
+            object.__setattr__(self, "path", str(Path(self.path).expanduser().resolve()))
         if (self.url is None) == (self.path is None):
             raise ValueError("give either an endpoint (--lm-url with --lm-model) or --lm-path")
         if self.url is not None:
@@ -230,6 +236,8 @@ class LMSpec:
                 raise ValueError(f"--lm-url must start with http:// or https://, got {self.url!r}")
         if self.temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if self.timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {self.timeout}")
         if self.max_tokens < 1:
             raise ValueError(f"max_tokens must be positive, got {self.max_tokens}")
 
@@ -276,8 +284,12 @@ class Decision:
     text: str
 
 
-class LMUnavailable(RuntimeError):
+class LMUnavailable(AgentUnavailable):
     """The language model did not answer (connection refused, timeout, server error)."""
+
+
+LM_FAILURES = (LMError, OSError, TimeoutError)
+"""What a language model's client raises when the model cannot answer."""
 
 
 def decide(
@@ -298,8 +310,8 @@ def decide(
                 pred = program(situation=situation, analysis=facts)
         except AdapterParseError as exc:
             return Decision(None, str(exc.lm_response or ""))
-        except Exception as exc:  # the client's errors vary by backend; name the cause
-            raise LMUnavailable(f"the language model did not answer: {_first_line(exc)}") from exc
+        except LM_FAILURES as exc:
+            raise LMUnavailable(f"the language model did not answer: {first_line(exc)}") from exc
         text = str(getattr(pred, "action", "") or "")
         return Decision(parse_action(text, n), text)
 
@@ -310,11 +322,6 @@ def decide(
             if progress is not None:
                 progress(1)
     return out
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__
 
 
 def situations(
@@ -357,10 +364,8 @@ def save_program(
         "state": program.dump_state(),
         "report": report or {},
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps(data, indent=1, default=str))
-    tmp.replace(path)
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=1, default=str))
     return path
 
 

@@ -68,6 +68,15 @@ def equity_vs_range(
     )
 
 
+def facing_preflop_raise(obs: Observation, i: int) -> bool:
+    """Preflop, an opponent has raised: the largest bet is above the big blind and is not the
+    actor's own."""
+    if int(obs.street[i]) != 0:
+        return False
+    top = int(obs.bets[i].max())
+    return top > obs.big_blind and top > int(obs.bets[i, int(obs.seat[i])])
+
+
 def pot_odds_text(call: int, pot: int) -> str:
     """The price of a call in words."""
     if call <= 0:
@@ -84,8 +93,8 @@ def analysis(obs: Observation, i: int, trials: int, rng: np.random.Generator) ->
         f"Hand: {made_hand(obs.hole[i], obs.board[i, :count])}",
         f"Equity against {who}: {equity_vs_range(obs, i, 'random', trials, rng):.0%}",
     ]
-    if int(obs.preflop_raises[i]) > 0 if obs.preflop_raises.size else False:
+    if facing_preflop_raise(obs, i):
         eq = equity_vs_range(obs, i, RAISING_RANGE, trials, rng)
-        lines.append(f"Equity against a raiser's range (top 30%): {eq:.0%}")
+        lines.append(f"Equity against the raiser's range (top 30%): {eq:.0%}")
     lines.append(f"Pot odds: {pot_odds_text(int(obs.to_call[i]), int(obs.pot[i]))}")
     return "\n".join(lines)

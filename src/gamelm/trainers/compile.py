@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -42,7 +43,8 @@ from typing import Any
 
 import numpy as np
 
-from gamelm.trainers.hf_common import config_from_dict
+from gamelm.files import atomic_file
+from gamelm.trainers.settings import config_from_dict
 
 OPTIMIZERS = ("labeled", "bootstrap", "mipro", "gepa")
 METRICS = ("agreement", "chips")
@@ -221,7 +223,7 @@ def reference_records(config: CompileConfig, directory: Path, progress: bool = F
 
 
 def sample(records: list[dict], size: int, seed: int, what: str) -> list[dict]:
-    """``size`` records drawn without replacement (all when there are fewer, with a note)."""
+    """``size`` records drawn without replacement; fewer records than that is an error."""
     if len(records) < size:
         raise ValueError(
             f"the reference data holds {len(records)} {what} decisions, fewer than the "
@@ -327,27 +329,25 @@ def match_win_rate(
     hands (deals of ``seed``, by default ``config.seed``)."""
     from gamelm.agents.baselines import make_agent
     from gamelm.agents.dspy_agent import DSPyAgent
-    from gamelm.evaluation.match import MatchConfig, play_match
-    from gamelm.evaluation.metrics import agent_win_rates
+    from gamelm.evaluation.match import MatchConfig, hero_win_rate
 
     agent = DSPyAgent(program, spec, settings, name="program", threads=config.threads)
-    opponent = make_agent(config.opponent)
     cfg = MatchConfig(
         seats=config.seats,
         hands=config.match_hands,
         seed=config.seed if seed is None else seed,
         tables=config.match_hands,
     )
-    result = play_match([agent, opponent], cfg, progress=progress)
-    wr = agent_win_rates(result)["program"]
+    wr = hero_win_rate(agent, [make_agent(config.opponent)], cfg)
     return {"bb_per_100": wr.bb_per_100, "ci95": list(wr.ci95), "hands": wr.hands}
 
 
 # -- compiling -------------------------------------------------------------------------------
 
 
-def optimize(program, trainset, valset, config: CompileConfig, lm):
-    """The compiled copy of ``program``: DSPy's optimiser chosen by ``config.optimizer``."""
+def optimize(program, trainset, config: CompileConfig, lm):
+    """The compiled copy of ``program``: DSPy's optimiser chosen by ``config.optimizer``, on the
+    training examples only."""
     import dspy
 
     if config.optimizer == "labeled":
@@ -362,6 +362,10 @@ def optimize(program, trainset, valset, config: CompileConfig, lm):
             max_errors=len(trainset),
         )
         return opt.compile(program, trainset=trainset)
+    # mipro and gepa select among candidates on a dev half of the training decisions, so the
+    # validation decisions stay unseen by every optimiser
+    half = max(1, len(trainset) // 2)
+    trainset, devset = (trainset[:half], trainset[half:] or trainset[:half])
     if config.optimizer == "mipro":
         opt = dspy.MIPROv2(
             metric=agreement_metric,
@@ -373,15 +377,15 @@ def optimize(program, trainset, valset, config: CompileConfig, lm):
             seed=config.seed,
             verbose=False,
             track_stats=False,
-            max_errors=len(trainset) + len(valset),
+            max_errors=len(trainset) + len(devset),
         )
         return opt.compile(
             program,
             trainset=trainset,
-            valset=valset,
+            valset=devset,
             num_trials=config.trials,
-            minibatch=len(valset) > 35,
-            minibatch_size=min(35, len(valset)),
+            minibatch=len(devset) > 35,
+            minibatch_size=min(35, len(devset)),
         )
     if not hasattr(dspy, "GEPA"):
         raise ValueError("this DSPy has no GEPA optimizer; pick labeled, bootstrap or mipro")
@@ -393,7 +397,7 @@ def optimize(program, trainset, valset, config: CompileConfig, lm):
         seed=config.seed,
         track_stats=False,
     )
-    return opt.compile(program, trainset=trainset, valset=valset)
+    return opt.compile(program, trainset=trainset, valset=devset)
 
 
 @dataclass
@@ -437,9 +441,13 @@ def compile_program(
 ) -> CompileResult:
     """Compile a poker program for ``config``'s LM against its reference; save it to ``out``."""
     import dspy
+    from dspy.utils.exceptions import AdapterParseError
 
+    from gamelm.agents.base import first_line
     from gamelm.agents.dspy_agent import (
+        LM_FAILURES,
         ActionAdapter,
+        LMUnavailable,
         PokerProgram,
         ProgramSettings,
         configure_cache,
@@ -449,8 +457,10 @@ def compile_program(
     start = time.perf_counter()
     out = Path(out)
     folder = run_dir(out)
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     configure_cache(folder / "dspy_cache")
+    ok = False
     try:
         spec = config.lm_spec()
         lm = spec.build()
@@ -470,7 +480,7 @@ def compile_program(
         settings = ProgramSettings(config.reasoning, config.tools, config.equity_trials)
         program = PokerProgram(config.reasoning, config.tools)
         before = score(program, lm, val, config.threads, "before", progress)
-        trainset, valset = [s.example() for s in train], [s.example() for s in val]
+        trainset = [s.example() for s in train]
         runs = config.selections if config.metric == "chips" else 1
         candidates = []
         for k in range(runs):  # the first on the training decisions as drawn, then shuffled
@@ -483,7 +493,18 @@ def compile_program(
                 contextlib.redirect_stderr(log),
                 dspy.context(lm=lm, adapter=ActionAdapter()),
             ):
-                candidates.append(optimize(program, examples, valset, config, lm))
+                try:
+                    candidates.append(optimize(program, examples, config, lm))
+                except LM_FAILURES as exc:  # once DSPy's own error budget is spent
+                    raise LMUnavailable(
+                        f"the language model did not answer: {first_line(exc)}"
+                    ) from exc
+                except AdapterParseError as exc:  # e.g. MIPRO's instruction proposals
+                    raise ValueError(
+                        f"the {config.optimizer} optimiser could not read the language model's "
+                        "answer to its own prompt (the model does not follow DSPy's format); "
+                        "try --optimizer bootstrap or labeled"
+                    ) from exc
         compiled, selection = candidates[0], None
         if config.metric == "chips":  # on deals of their own, not the reported match's
             seed = config.seed + SELECTION_SEED
@@ -498,8 +519,11 @@ def compile_program(
         if config.match_hands:
             match_before = match_win_rate(program, spec, settings, config, progress)
             match_after = match_win_rate(compiled, spec, settings, config, progress)
+        ok = True
     finally:
         configure_cache(None)
+        if not ok and created:  # a run that failed leaves nothing behind
+            shutil.rmtree(folder, ignore_errors=True)
     predictor = compiled.decide.predict if config.reasoning else compiled.decide
     result = CompileResult(
         out=out,
@@ -520,5 +544,6 @@ def compile_program(
         "lm": spec.label,
     }
     save_program(out, compiled, spec, settings, report)
-    (folder / "report.json").write_text(json.dumps(report, indent=1, default=str))
+    with atomic_file(folder / "report.json") as tmp:
+        tmp.write_text(json.dumps(report, indent=1, default=str))
     return result

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from gamelm.rollouts.datasets import DataError, action_index, grouped, record_action
+from gamelm.trainers.settings import config_from_dict  # noqa: F401  (re-exported)
 
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")  # attention projections
 
@@ -232,16 +233,6 @@ def check_settings(cfg: Any, at_least_one: tuple[str, ...]) -> None:
     if cfg.dtype not in ("float32", "bfloat16", "float16"):
         raise ValueError(f"dtype must be float32, bfloat16 or float16, got {cfg.dtype!r}")
     check_lora(cfg.lora_rank, cfg.target_modules)
-
-
-def config_from_dict(cls: Any, values: dict[str, Any], what: str) -> Any:
-    """``cls(**values)``, refusing unknown settings by name."""
-    import dataclasses
-
-    unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
-    if unknown:
-        raise ValueError(f"unknown {what} settings: {', '.join(unknown)}")
-    return cls(**values)
 
 
 def resume_point(resume: bool, checkpoints: Path) -> Path | None:

@@ -52,6 +52,7 @@ from gamelm.rollouts.packing import pack
 from gamelm.rollouts.selfplay import SELF, Rollout, collect
 from gamelm.rollouts.trajectory import gae
 from gamelm.runs import checkpoints as ckpt
+from gamelm.trainers.settings import coerce
 
 LEAGUE_WORDS = ("self", "snapshot")
 
@@ -223,7 +224,7 @@ class PPOConfig:
                 f"unknown PPO setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
             )
         types = {f.name: str(f.type) for f in fields(cls)}
-        return cls(**{k: _coerce(k, types[k], v) for k, v in values.items()})
+        return cls(**{k: coerce(k, types[k], v) for k, v in values.items()})
 
     @classmethod
     def from_saved(cls, values: dict[str, Any]) -> PPOConfig:
@@ -253,37 +254,6 @@ class PPOConfig:
     def model_overrides(self) -> dict[str, int]:
         sizes = {"d_model": self.d_model, "n_layers": self.n_layers, "n_heads": self.n_heads}
         return {k: v for k, v in sizes.items() if v is not None}
-
-
-_KINDS = {int: "a whole number", float: "a number", str: "a string", bool: "true or false"}
-
-
-def _coerce(name: str, kind: str, value: Any) -> Any:
-    """A setting read from YAML or ``--set`` as the type of its field, or one clear error."""
-    if value is None and kind.endswith("| None"):
-        return None
-    base = kind.removesuffix(" | None")
-    if base.startswith("tuple["):
-        item = float if "float" in base else str
-        items = value.split(",") if isinstance(value, str) else value
-        if not isinstance(items, (list, tuple)):
-            raise ValueError(f"{name} must be a list, got {value!r}")
-        return tuple(_coerce(name, item.__name__, v.strip() if isinstance(v, str) else v)
-                     for v in items)  # fmt: skip
-    want = {"int": int, "float": float, "str": str, "bool": bool}.get(base)
-    if want is None:
-        return value
-    ok = isinstance(value, want) and not (want is int and isinstance(value, bool))
-    if want is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if not ok and want is float and isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    if not ok:
-        raise ValueError(f"{name} must be {_KINDS[want]}, got {value!r}")
-    return value
 
 
 def _check_spec(spec: str) -> None:

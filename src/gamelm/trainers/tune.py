@@ -21,8 +21,9 @@ trial, so the table compares the defaults with what the search found. Trials run
 on ``workers`` processes of this machine sharing the database, or as Ray tasks on an existing
 cluster (``ray_address``; the database must then be reachable from every node).
 
-Each trial writes into ``out/trial-NNNN``; ``out/best.yaml`` holds the best trial's full
-settings, the file the trainer's ``--config`` reads.
+Each trial writes into ``out/STUDY/trial-NNNN``; ``out/STUDY/best.yaml`` holds the best trial's
+full settings, the file the trainer's ``--config`` reads. A study remembers which trainer it
+tunes; the base settings run again when their trial was interrupted.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from gamelm.files import atomic_file
 
 TRAINERS = ("ppo", "rl", "sft", "compile")
 
@@ -102,7 +105,13 @@ class Param:
             raise ValueError(f"search space {name!r}: low must be below high")
         if spec.get("log") and low <= 0:
             raise ValueError(f"search space {name!r}: a log scale needs low > 0")
-        return cls(name, low, high, bool(spec.get("log", False)), spec.get("step"))
+        step = spec.get("step")
+        if step is not None:
+            if spec.get("log"):
+                raise ValueError(f"search space {name!r}: give step or log, not both")
+            if not isinstance(step, int | float) or isinstance(step, bool) or step <= 0:
+                raise ValueError(f"search space {name!r}: step must be a positive number")
+        return cls(name, low, high, bool(spec.get("log", False)), step)
 
     @property
     def integer(self) -> bool:
@@ -124,9 +133,18 @@ class Param:
         return isinstance(value, int | float) and self.low <= value <= self.high
 
 
-def parse_space(space: dict[str, Any]) -> list[Param]:
+def parse_space(space: dict[str, Any], trainer: str | None = None) -> list[Param]:
+    """The dimensions of ``space``; with ``trainer``, each must name one of its settings."""
     if not isinstance(space, dict) or not space:
         raise ValueError("the search space must be a non-empty mapping of setting -> range")
+    if trainer is not None:
+        known = trainer_settings(trainer)
+        unknown = sorted(str(k) for k in space if k not in known)
+        if unknown:
+            raise ValueError(
+                f"the search space names {', '.join(unknown)}, not settings of {trainer}; "
+                f"known: {', '.join(sorted(known))}"
+            )
     return [Param.parse(str(name), spec) for name, spec in space.items()]
 
 
@@ -174,13 +192,17 @@ class TuneConfig:
         if self.timeout is not None and self.timeout <= 0:
             raise ValueError(f"timeout must be positive, got {self.timeout}")
         self.space = self.space or DEFAULT_SPACES[self.trainer]
-        parse_space(self.space)
+        parse_space(self.space, self.trainer)
         self.study = self.study or f"gamelm-{self.trainer}"
         if self.storage is None:
             self.storage = f"sqlite:///{Path(self.out) / 'study.db'}"
 
     def params(self) -> list[Param]:
         return parse_space(self.space)
+
+    def base_settings(self) -> dict[str, Any]:
+        """The trainer's defaults overridden by ``base``: what trial 0 runs."""
+        return {**trainer_defaults(self.trainer), **self.base}
 
 
 # -- objectives ------------------------------------------------------------------------------
@@ -207,7 +229,8 @@ def ppo_objective(settings: dict, out: Path, report: Reporter, config: TuneConfi
     from gamelm.trainers.ppo import PPOConfig, PPOTrainer
 
     cfg = PPOConfig.from_dict(settings)
-    trainer = PPOTrainer(cfg, out, runs_dir=Path(config.out) / "runs", tensorboard=False)
+    name = f"{config.study}-{out.name}"  # unique in the registry the studies share
+    trainer = PPOTrainer(cfg, out, name=name, runs_dir=Path(config.out) / "runs", tensorboard=False)
 
     evals = 0
 
@@ -224,15 +247,13 @@ def ppo_objective(settings: dict, out: Path, report: Reporter, config: TuneConfi
 def rl_objective(settings: dict, out: Path, report: Reporter, config: TuneConfig) -> float:
     from gamelm.agents.baselines import make_agent
     from gamelm.agents.lm import LMAgent, load_policy
-    from gamelm.evaluation.match import MatchConfig, play_match
-    from gamelm.evaluation.metrics import agent_win_rates
+    from gamelm.evaluation.match import MatchConfig, hero_win_rate
     from gamelm.trainers.rl import RLConfig, RLTrainer
 
     cfg = RLConfig.from_dict({**settings, "out": str(out)})
     RLTrainer(cfg).train(lambda record: report(record["bb_per_100"], record["epoch"] - 1))
     hero = LMAgent(load_policy(out), name="tuned")
-    specs = [s.strip() for s in cfg.opponent.split(",") if s.strip()]
-    others = [make_agent(specs[k % len(specs)]) for k in range(cfg.seats - 1)]
+    specs = [spec.strip() for spec in cfg.opponent.split(",") if spec.strip()]
     match = MatchConfig(
         seats=cfg.seats,
         hands=config.eval_hands,
@@ -241,7 +262,7 @@ def rl_objective(settings: dict, out: Path, report: Reporter, config: TuneConfig
         fractions=hero.model.fractions or (0.5, 1.0),
         tables=min(config.eval_hands, 512),
     )
-    return float(agent_win_rates(play_match([hero, *others], match))["tuned"].bb_per_100)
+    return float(hero_win_rate(hero, [make_agent(spec) for spec in specs], match).bb_per_100)
 
 
 def sft_objective(settings: dict, out: Path, report: Reporter, config: TuneConfig) -> float:
@@ -297,28 +318,48 @@ def _storage(url: str):
         raise ValueError(f"cannot open the storage {url!r}: {exc}") from None
 
 
+def _config_class(trainer: str) -> Any:
+    if trainer == "ppo":
+        from gamelm.trainers.ppo import PPOConfig
+
+        return PPOConfig
+    if trainer == "rl":
+        from gamelm.trainers.rl import RLConfig
+
+        return RLConfig
+    if trainer == "sft":
+        from gamelm.trainers.sft import SFTRunConfig
+
+        return SFTRunConfig
+    from gamelm.trainers.compile import CompileConfig
+
+    return CompileConfig
+
+
+def trainer_settings(trainer: str) -> set[str]:
+    """The names of a trainer's settings (its config dataclass's fields)."""
+    import dataclasses
+
+    return {f.name for f in dataclasses.fields(_config_class(trainer))}
+
+
 def trainer_defaults(trainer: str) -> dict[str, Any]:
     """The default settings of a trainer's config dataclass."""
     import dataclasses
 
-    if trainer == "ppo":
-        from gamelm.trainers.ppo import PPOConfig as cls
-    elif trainer == "rl":
-        from gamelm.trainers.rl import RLConfig as cls
-    elif trainer == "sft":
-        from gamelm.trainers.sft import SFTRunConfig as cls
-    else:
-        from gamelm.trainers.compile import CompileConfig as cls
     return {
-        f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING
+        f.name: f.default
+        for f in dataclasses.fields(_config_class(trainer))
+        if f.default is not dataclasses.MISSING
     }
 
 
-def load_study(config: TuneConfig):
-    """The study of ``config`` (created on first use, with the base settings enqueued)."""
+def load_study(config: TuneConfig, worker: int = 0):
+    """The study of ``config`` (created on first use, with the base settings enqueued); each
+    ``worker`` samples with a seed of its own, or parallel workers would repeat each other."""
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # a failed trial: our one sentence
     pruner = (
         # from the fourth trial on, and never on a trial's first evaluation (too noisy)
         optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
@@ -328,19 +369,35 @@ def load_study(config: TuneConfig):
     study = optuna.create_study(
         study_name=config.study,
         storage=_storage(config.storage),
-        sampler=optuna.samplers.TPESampler(seed=config.seed),
+        sampler=optuna.samplers.TPESampler(seed=config.seed + 7919 * worker),
         pruner=pruner,
         direction="maximize",
         load_if_exists=True,
     )
-    if not study.trials:
-        known = {**trainer_defaults(config.trainer), **config.base}
-        defaults = {p.name: known[p.name] for p in config.params() if p.name in known}
-        if defaults and all(
-            p.admits(defaults[p.name]) for p in config.params() if p.name in defaults
-        ):
-            study.enqueue_trial(defaults, skip_if_exists=True)
+    owner = study.user_attrs.get("trainer")
+    if owner is None:
+        study.set_user_attr("trainer", config.trainer)
+    elif owner != config.trainer:
+        raise ValueError(
+            f"study {config.study!r} in {config.storage} tunes {owner}, not {config.trainer}; "
+            "give another --study"
+        )
+    known = config.base_settings()
+    defaults = {p.name: known[p.name] for p in config.params() if p.name in known}
+    inside = all(p.admits(defaults[p.name]) for p in config.params() if p.name in defaults)
+    queued = any(
+        t.user_attrs.get("defaults")
+        and t.state.name in ("WAITING", "COMPLETE", "RUNNING", "PRUNED")
+        for t in study.trials
+    )
+    if defaults and inside and not queued:  # trial 0, or again when it was interrupted
+        study.enqueue_trial(defaults, user_attrs={"defaults": True})
     return study
+
+
+def study_dir(config: TuneConfig) -> Path:
+    """Where a study's trials and ``best.yaml`` go: ``out/STUDY``."""
+    return Path(config.out) / str(config.study)
 
 
 def _finished(study) -> int:
@@ -356,11 +413,8 @@ def _objective(config: TuneConfig, objective: Callable | None):
 
     def run(trial) -> float:
         sampled = {p.name: p.suggest(trial) for p in params}
-        known = {**trainer_defaults(config.trainer), **config.base}
-        if trial.number == 0 and all(known.get(k) == v for k, v in sampled.items()):
-            trial.set_user_attr("defaults", True)  # the enqueued base settings
         settings = {**config.base, **sampled}
-        out = Path(config.out) / f"trial-{trial.number:04d}"
+        out = study_dir(config) / f"trial-{trial.number:04d}"
         key = OUT_KEYS.get(config.trainer)
         trial.set_user_attr("out", str(out))
         trial.set_user_attr("settings", {k: v for k, v in settings.items() if k != key})
@@ -372,14 +426,14 @@ def _objective(config: TuneConfig, objective: Callable | None):
     return run
 
 
-def _optimize(job: tuple[TuneConfig, Callable | None, int]) -> int:
+def _optimize(job: tuple[TuneConfig, Callable | None, int, int]) -> int:
     """Run trials until the study holds ``config.trials`` finished ones (a worker's job)."""
     import optuna
     from optuna.study import MaxTrialsCallback
 
-    config, objective, budget = job
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = load_study(config)
+    config, objective, budget, worker = job
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = load_study(config, worker)
     states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     study.optimize(
         _objective(config, objective),
@@ -425,18 +479,18 @@ def run(config: TuneConfig, objective: Callable | None = None) -> TuneResult:
     waiting = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)))
     if left > 0 and waiting and (config.workers > 1 or config.ray_address):
         # enqueued trials first, here: SQLite cannot hand one waiting trial to one worker only
-        _optimize((config, objective, min(waiting, left)))
+        _optimize((config, objective, min(waiting, left), 0))
         left = config.trials - _finished(load_study(config))
     if left > 0:
         if config.workers == 1 and not config.ray_address:
-            _optimize((config, objective, left))
+            _optimize((config, objective, left, 0))
         else:
             from gamelm.parallel import ProcessPool, RayPool
 
             shares = [
                 left // config.workers + (k < left % config.workers) for k in range(config.workers)
             ]
-            jobs = [(config, objective, n) for n in shares if n]
+            jobs = [(config, objective, n, k + 1) for k, n in enumerate(shares) if n]
             pool = (
                 RayPool(config.workers, config.ray_address, _optimize)
                 if config.ray_address
@@ -462,16 +516,15 @@ def run(config: TuneConfig, objective: Callable | None = None) -> TuneResult:
         for t in study.get_trials(deepcopy=False)
     ]
     settings = dict(best.user_attrs.get("settings", {**config.base, **best.params}))
-    path = Path(config.out) / "best.yaml"
-    tmp = path.with_name(".best.yaml.partial")
+    path = study_dir(config) / "best.yaml"
     header = (
         f"# best of study {config.study!r}: trial {best.number}, value {best.value:.6g}\n"
         f"# use it with: gamelm {'train' if config.trainer == 'ppo' else config.trainer} "
-        "--config best.yaml\n"
+        f"--config {path}\n"
     )
-    tmp.write_text(header + yaml.safe_dump(_plain(settings), sort_keys=True))
-    tmp.replace(path)
-    enqueued = [t for t in study.trials if t.user_attrs.get("defaults")]
+    with atomic_file(path) as tmp:
+        tmp.write_text(header + yaml.safe_dump(_plain(settings), sort_keys=True))
+    enqueued = [t for t in done if t.user_attrs.get("defaults")]
     default = enqueued[0].value if enqueued else None
     return TuneResult(best.value, best.params, _finished(study), rows, path, default)
 
