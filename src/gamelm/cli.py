@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gamelm.agents.base import AgentUnavailable
+from gamelm.cli_train import _fail
 from gamelm.cli_train import nan_to_none as _nan_to_none
 from gamelm.poker.positions import position_names
 
@@ -27,7 +28,6 @@ app = typer.Typer(
 bench_app = typer.Typer(help="Throughput next to the reference libraries.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 console = Console()
-errors = Console(stderr=True, soft_wrap=True)  # errors never mix into --json output on stdout
 
 AGENTS = ("random",)
 
@@ -38,11 +38,6 @@ def _use_runs_dir(runs_dir: Path | None) -> None:
 
     if runs_dir is not None:
         os.environ["GAMELM_RUNS"] = str(runs_dir)
-
-
-def _fail(message: str) -> None:
-    errors.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(code=2)
 
 
 def _simulate(

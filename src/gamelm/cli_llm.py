@@ -16,17 +16,13 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from gamelm.cli_train import _json
+from gamelm.agents.base import AgentUnavailable
+from gamelm.cli_train import _fail, _json
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
 
 ACCELERATE_DOC = "docs/multi_gpu.md"
-
-
-def _fail(message: str) -> None:
-    errors.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(code=2)
 
 
 def read_yaml_mapping(path: Path, flag: str) -> dict[str, Any]:
@@ -156,7 +152,7 @@ def datagen(
             stack_bb=stack_bb,
         )
         result = generate(cfg, out, progress=not quiet and not as_json)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, AgentUnavailable) as exc:
         _fail(str(exc))
     counts = {"decisions": result.decisions, "duplicates": result.duplicates, **result.written}
     if as_json:
@@ -432,6 +428,8 @@ def rl(
     model = file_values.pop("model", model)
     if model is None:
         _fail("give --model (or model: in --config)")
+    if algorithm.lower() == "grpo" and file_values:
+        _fail("--config is read by the ppo and reinforce runs of rl; give grpo's settings as flags")
     if algorithm.lower() == "grpo":
         _grpo(
             model=model, data=data, out=out, max_steps=max_steps, batch_size=minibatch_size,

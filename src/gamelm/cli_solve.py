@@ -12,15 +12,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gamelm.agents.base import AgentUnavailable
+from gamelm.cli_train import _fail
+
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
 
 SMALL_GAMES = ("kuhn", "leduc")
-
-
-def _fail(message: str) -> None:
-    errors.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(code=2)
 
 
 def _budget(
@@ -500,7 +498,7 @@ def lbr(
         )
         player = make_agent(agent)
         result = local_best_response(player, config, progress=progress and not as_json)
-    except ValueError as exc:
+    except (ValueError, AgentUnavailable) as exc:
         _fail(str(exc))
     if as_json:
         print(json.dumps(result.to_dict()))

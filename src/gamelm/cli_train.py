@@ -20,7 +20,10 @@ errors = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str) -> None:
-    errors.print(f"[red]error:[/red] {message}", highlight=False)
+    """Print ``error: MESSAGE`` (the message as plain text, brackets kept) and exit with 2."""
+    from rich.markup import escape
+
+    errors.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     raise typer.Exit(code=2)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 
 import numpy as np
 import pytest
@@ -90,6 +91,9 @@ def test_program_round_trip_and_agent(tmp_path):
         assert settings == ProgramSettings(True, False, 50) and lm == spec
         assert loaded.decide.predict.signature.instructions == "Fold less."
         assert "pickle" not in path.read_text() and json.loads(path.read_text())["version"] == 1
+        umask = os.umask(0)
+        os.umask(umask)
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
         agent = make_agent(f"dspy:{path}")
         assert isinstance(agent, DSPyAgent)
         result = play_match([agent, make_agent("tag")], MatchConfig(hands=12, tables=12, seed=3))

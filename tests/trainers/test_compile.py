@@ -181,7 +181,7 @@ def test_clear_errors(tag_data, tmp_path):
     with pytest.raises(LMUnavailable, match="did not answer"):
         compile_program(cfg, tmp_path / "down.json")
     assert not run_dir(tmp_path / "down.json").exists()  # a failed run leaves nothing behind
-    # a saved program whose server is down: eval and pokerbench say so in one sentence
+    # a saved program whose server is down: eval says so in one sentence
     from gamelm.agents.dspy_agent import LMSpec, PokerProgram, ProgramSettings, save_program
 
     down = save_program(tmp_path / "p.json", PokerProgram(), cfg.lm_spec(), ProgramSettings())

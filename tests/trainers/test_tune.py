@@ -167,11 +167,15 @@ def test_bad_input_is_one_sentence(tmp_path):
         ("learning_rate: {min: 1}", "unknown key"),
         ("learning_rate: {low: 0.1, high: 1, log: true, step: 0.1}", "step or log"),
         ("lr: {low: 0.1, high: 1}", "names lr, not settings of ppo"),
+        ("batch_size: {low: 100.5, high: 900}", "a whole number"),
+        ("update_epochs: {low: 1, high: 4, step: 0.5}", "whole step"),
         ("- 1", "must hold a mapping"),
     ]:
         space.write_text(text)
         r = runner.invoke(app, ["tune", "ppo", "--space", str(space), "--out", str(tmp_path)])
         assert r.exit_code == 2 and message in r.output, r.output
         assert "Traceback" not in r.output
+    r = runner.invoke(app, ["tune", "ppo", "--set", "lr=0.1", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "unknown ppo settings: lr" in r.output
     r = runner.invoke(app, ["tune", "ppo", "--storage", "nowhere.db", "--out", str(tmp_path)])
     assert r.exit_code == 2 and "database URL" in r.output

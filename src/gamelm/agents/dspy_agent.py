@@ -45,6 +45,9 @@ from gamelm.agents.tools import analysis
 from gamelm.files import atomic_file
 
 FORMAT = "gamelm-dspy-program"
+API_KEY_ENV = "GAMELM_LM_API_KEY"
+"""The environment variable an endpoint's key is read from (never saved, never another one: an
+OpenAI key is not sent to other servers)."""
 _ACTION = re.compile(r"\bA(\d{1,2})\b")
 
 
@@ -217,7 +220,6 @@ class LMSpec:
     url: str | None = None
     model: str | None = None
     path: str | None = None
-    api_key_env: str = "GAMELM_LM_API_KEY"  # environment variable holding the endpoint's key
     temperature: float = 0.0
     max_tokens: int = 256
     timeout: float = 60.0  # seconds per request
@@ -251,7 +253,7 @@ class LMSpec:
             return dspy.LM(
                 f"openai/{self.model}",
                 api_base=self.url.rstrip("/"),
-                api_key=os.environ.get(self.api_key_env) or "none",
+                api_key=os.environ.get(API_KEY_ENV) or "none",
                 temperature=self.temperature,
                 max_tokens=self.max_tokens,
                 num_retries=self.num_retries,

@@ -479,11 +479,11 @@ def _progress(total: int, show: bool) -> _NoBar:  # a tqdm bar has the same two 
     return tqdm(total=total, unit="hand", leave=False)  # type: ignore[return-value]
 
 
-def hero_win_rate(hero: Agent, opponents: list[Agent], config: MatchConfig):
+def hero_win_rate(hero: Agent, opponents: list[Agent], config: MatchConfig, progress: bool = False):
     """`gamelm.evaluation.metrics.WinRate` of ``hero`` (bb/100 with its 95% CI) in a match
     against ``opponents``, cycled over the other ``config.seats - 1`` seats."""
     from gamelm.evaluation.metrics import agent_win_rates
 
     others = [opponents[k % len(opponents)] for k in range(config.seats - 1)]
-    rates = agent_win_rates(play_match([hero, *others], config))
+    rates = agent_win_rates(play_match([hero, *others], config, progress=progress))
     return next(iter(rates.values()))  # the hero's: agents keep their order

@@ -338,7 +338,7 @@ def match_win_rate(
         seed=config.seed if seed is None else seed,
         tables=config.match_hands,
     )
-    wr = hero_win_rate(agent, [make_agent(config.opponent)], cfg)
+    wr = hero_win_rate(agent, [make_agent(config.opponent)], cfg, progress)
     return {"bb_per_100": wr.bb_per_100, "ci95": list(wr.ci95), "hands": wr.hands}
 
 

@@ -145,7 +145,20 @@ def parse_space(space: dict[str, Any], trainer: str | None = None) -> list[Param
                 f"the search space names {', '.join(unknown)}, not settings of {trainer}; "
                 f"known: {', '.join(sorted(known))}"
             )
-    return [Param.parse(str(name), spec) for name, spec in space.items()]
+    params = [Param.parse(str(name), spec) for name, spec in space.items()]
+    if trainer is not None:
+        defaults = trainer_defaults(trainer)
+        for p in params:
+            whole = isinstance(defaults.get(p.name), int) and not isinstance(defaults[p.name], bool)
+            if whole and p.choices is None and not p.integer:
+                raise ValueError(
+                    f"search space {p.name!r}: a whole number; give whole low and high"
+                )
+            if p.integer and p.step is not None and p.step != int(p.step):
+                raise ValueError(
+                    f"search space {p.name!r}: a whole-number range needs a whole step"
+                )
+    return params
 
 
 @dataclass
@@ -193,6 +206,9 @@ class TuneConfig:
             raise ValueError(f"timeout must be positive, got {self.timeout}")
         self.space = self.space or DEFAULT_SPACES[self.trainer]
         parse_space(self.space, self.trainer)
+        unknown = sorted(set(self.base) - trainer_settings(self.trainer))
+        if unknown:
+            raise ValueError(f"unknown {self.trainer} settings: {', '.join(unknown)}")
         self.study = self.study or f"gamelm-{self.trainer}"
         if self.storage is None:
             self.storage = f"sqlite:///{Path(self.out) / 'study.db'}"
