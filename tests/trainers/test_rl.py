@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -104,6 +105,20 @@ def test_every_term_is_logged_and_resume_continues(tiny_poker_lm, tmp_path):
     assert [x["epoch"] for x in again] == [1, 2, 3] and again[:2] == records
     lines = (out / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(x)["epoch"] for x in lines] == [1, 2, 3]
+
+
+def test_lora_on_the_poker_lm(tiny_poker_lm, tmp_path):
+    # the poker LM's fast forward reads through the PEFT wrapper to the LoRA-adapted layers
+    cfg = RLConfig(
+        model=str(tiny_poker_lm), opponent="random", out=str(tmp_path / "lora"), num_epochs=1,
+        episodes_per_epoch=16, tables=16, lora_rank=2, target_modules=("q_proj", "v_proj"),
+        learning_rate=1e-2, device="cpu",
+    )  # fmt: skip
+    trainer = RLTrainer(cfg)
+    names = [n for n, p in trainer.policy.named_parameters() if p.requires_grad]
+    assert names and all("lora" in n or "value" in n for n in names)
+    history = trainer.train()
+    assert len(history) == 1 and math.isfinite(history[0]["loss"])
 
 
 def test_bad_settings_are_one_sentence(tiny_poker_lm, tmp_path):

@@ -31,8 +31,15 @@ def _rotate_half(x: torch.Tensor) -> torch.Tensor:
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
+def _llama(lm: nn.Module) -> nn.Module:
+    """The ``LlamaForCausalLM`` itself when ``lm`` is a PEFT wrapper of one (its LoRA layers
+    stay in place, so the forward below applies them)."""
+    return lm.get_base_model() if hasattr(lm, "get_base_model") else lm
+
+
 def rotary(lm: nn.Module, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``cos, sin`` of shape ``(m, 1, T, head_dim)`` for integer ``positions`` ``(m, T)``."""
+    lm = _llama(lm)
     inv_freq = lm.model.rotary_emb.inv_freq.to(positions.device)  # (head_dim / 2,)
     freqs = positions.float()[..., None] * inv_freq  # (m, T, head_dim / 2)
     emb = torch.cat((freqs, freqs), dim=-1)[:, None]
@@ -49,6 +56,7 @@ def hidden_states(
     """Final hidden states ``(m, T, d)`` of ``lm`` (a ``LlamaForCausalLM``) for ``tokens``
     ``(m, T)`` at ``positions`` ``(m, T)``, where query ``i`` may attend key ``j`` iff
     ``allowed[:, i, j]`` (``(m, T, T)`` booleans; every row must allow at least itself)."""
+    lm = _llama(lm)
     model = lm.model
     cfg = lm.config
     m, t = tokens.shape
