@@ -33,7 +33,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from gamelm.agents.base import IntArray, Observation
+from gamelm.agents.base import IntArray, Observation, first_line
 from gamelm.agents.llama_fast import causal_allowed, hidden_states
 from gamelm.agents.observation import BOS, PAD, TOKEN, VOCAB, action_tokens, encode, strength
 from gamelm.files import atomic_directory
@@ -348,8 +348,7 @@ class PokerLM(nn.Module):
             lm = AutoModelForCausalLM.from_pretrained(root, use_safetensors=True)
             head = load_file(str(root / "value_head.safetensors"))
         except (OSError, ValueError, RuntimeError, SafetensorError) as exc:  # missing/damaged
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ValueError(f"{root} holds no loadable model: {first}") from None
+            raise ValueError(f"{root} holds no loadable model: {first_line(exc)}") from None
         if lm.config.vocab_size < len(VOCAB):  # saved before the strength tokens were added
             lm.resize_token_embeddings(len(VOCAB), mean_resizing=False)  # never read by it
         model = cls(lm, preset, fractions, trials)
