@@ -376,7 +376,20 @@ def eval_cmd(
     if as_json:  # statistics without a single case (nan) are written as null
         print(json.dumps(_nan_to_none(out)))
         return
-    title = f"{seats}-seat, {out['hands']:,} hands" + (", duplicate" if duplicate else "")
+    print_match_summary(
+        out, f"{seats}-seat, {out['hands']:,} hands" + (", duplicate" if duplicate else "")
+    )
+    if reference:
+        for name, a in out["agents"].items():
+            if "agreement" in a:
+                console.print(
+                    f"{name} agrees with {reference} on {a['agreement']:.1%} of decisions"
+                )
+
+
+def print_match_summary(out: dict, title: str) -> None:
+    """The tables of `gamelm eval`: bb/100 with 95% CIs, playing statistics, and the first
+    agent's results by position (``out`` is `gamelm.evaluation.metrics.summary`)."""
     # all-in: all-in adjusted bb/100; bluffs: per 100 hands, won: the share of them won
     table = Table(title=f"{title}: bb/100", box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("agent", "hands", "bb/100", "95% CI", "all-in", "95% CI "):
@@ -426,12 +439,6 @@ def eval_cmd(
             f"[{w['ci95'][0]:+.0f}, {w['ci95'][1]:+.0f}]",
         )
     console.print(pos)
-    if reference:
-        for name, a in out["agents"].items():
-            if "agreement" in a:
-                console.print(
-                    f"{name} agrees with {reference} on {a['agreement']:.1%} of decisions"
-                )
 
 
 @app.command("pokerbench")
