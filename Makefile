@@ -17,20 +17,27 @@ TORCH := torch==2.13.0
 
 $(STAMP_BASE): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e ".[llm]"
+	$(BIN)/pip install -q -e ".[llm,serve]"
 	touch $@
 
 $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e ".[llm,compile,dev]"
+	$(BIN)/pip install -q -e ".[llm,compile,serve,export,dev]"
 	touch $@ $(STAMP_BASE)
 
 ## demo: train the default poker LM with PPO for about two minutes, print its evaluation table
 demo: $(STAMP_BASE)
 	$(BIN)/gamelm demo
 
-## test: install everything (with the test oracles) and run lint + the whole suite
-test: $(STAMP_DEV)
+# Debian's Chromium and its driver, for the headless browser tests of the web pages.
+CHROMEDRIVER := /usr/bin/chromedriver
+$(CHROMEDRIVER):
+	@if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+		chromium chromium-driver >/dev/null
+
+## test: install everything (with the test oracles and Chromium) and run lint + the whole suite
+test: $(STAMP_DEV) $(CHROMEDRIVER)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
 

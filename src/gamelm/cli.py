@@ -616,3 +616,10 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+from gamelm import cli_serve  # noqa: E402  (serve, play, range, export)
+
+app.command("serve")(cli_serve.serve)
+app.command("play")(cli_serve.play)
+app.command("range")(cli_serve.range_command)
+app.command("export")(cli_serve.export)

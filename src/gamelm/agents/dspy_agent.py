@@ -409,6 +409,11 @@ class DSPyAgent:
     def __post_init__(self) -> None:
         self.lm = self.lm_spec.build()
 
+    @property
+    def deterministic(self) -> bool:
+        """Greedy answers: one draw shows its policy (`gamelm.serving.spot.choose`)."""
+        return self.lm_spec.temperature == 0
+
     @classmethod
     def load(cls, path: str | Path, name: str | None = None, threads: int = 8) -> DSPyAgent:
         program, lm, settings, _ = load_program(path)

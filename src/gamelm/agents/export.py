@@ -110,8 +110,12 @@ def load_exported(path: str | Path, device: str | torch.device = "cpu") -> Poker
     if missing or unexpected:
         raise ValueError(f"{p} does not match its config (missing {missing[:3]})")
     lm.tie_weights()
-    model = PokerLM(lm, settings["preset"], tuple(settings["fractions"]),
-                    int(settings.get("strength_trials", 0)))  # fmt: skip
+    model = PokerLM(
+        lm,
+        settings["preset"],
+        tuple(settings["fractions"]),
+        int(settings.get("strength_trials", 0)),
+    )
     head = {k[11:]: v for k, v in tensors.items() if k.startswith("value_head.")}
     model.value_head.load_state_dict(head)
     return model.to(device).eval()

@@ -54,8 +54,12 @@ from gamelm.serving.spot import (
 from gamelm.serving.tables import Table
 
 STATIC = Path(__file__).parent / "static"
-PAGES = {"/": "index.html", "/play": "play.html", "/dashboard": "dashboard.html",
-         "/strategy": "strategy.html"}  # fmt: skip
+PAGES = {
+    "/": "index.html",
+    "/play": "play.html",
+    "/dashboard": "dashboard.html",
+    "/strategy": "strategy.html",
+}
 MAX_BODY_BYTES = 256 * 1024
 MAX_TABLES = 256
 
@@ -131,21 +135,25 @@ class _Guard:
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
             return await _send_error(send, 413, self._too_big(), "request_too_large")
-        seen = 0
-
-        async def limited():
-            nonlocal seen
+        # the body is read here, up to the limit, and handed on whole: an error raised while
+        # the app reads it would be taken for a malformed body
+        messages, seen = [], 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_body:
-                    raise _TooLarge
-            return message
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            seen += len(message.get("body", b""))
+            if seen > self.max_body:
+                return await _send_error(send, 413, self._too_big(), "request_too_large")
+            if not message.get("more_body", False):
+                break
+        pending = iter(messages)
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await _send_error(send, 413, self._too_big(), "request_too_large")
+        async def replay():
+            return next(pending, None) or await receive()
+
+        await self.app(scope, replay, send)
 
     def _too_big(self) -> str:
         return f"The request body is larger than the limit of {self.max_body} bytes."
@@ -162,10 +170,6 @@ class _Guard:
 
                 return hmac.compare_digest(unquote(value).encode(), self.token.encode())
         return False
-
-
-class _TooLarge(Exception):
-    pass
 
 
 async def _send_error(send, status: int, message: str, kind: str) -> None:
@@ -270,10 +274,17 @@ def create_app(
                 spot = spot_from_phh(body.phh, seed)
             else:
                 spot = spot_from_json(
-                    body.seats, body.button, body.blinds, body.stacks, body.hero,  # type: ignore[arg-type]
-                    body.hole_cards, body.board, [a.model_dump() for a in body.actions],  # type: ignore[arg-type]
-                    ante=body.ante, seed=seed,
-                )  # fmt: skip
+                    body.seats,
+                    body.button,
+                    body.blinds,
+                    body.stacks,
+                    body.hero,  # type: ignore[arg-type]
+                    body.hole_cards,
+                    body.board,
+                    [a.model_dump() for a in body.actions],  # type: ignore[arg-type]
+                    ante=body.ante,
+                    seed=seed,
+                )
         except SpotError as exc:
             raise ApiError(422, str(exc)) from None
         obs = observation_of(spot.state, s.menu)
@@ -284,7 +295,9 @@ def create_app(
             "agent": s.name,
             "hero": spot.user_seat(spot.hero),
             "action": describe_entry(obs, choice.entry, spot),
-            "probabilities": {s.menu.names[e]: round(float(choice.probabilities[e]), 6) for e in legal},
+            "probabilities": {
+                s.menu.names[e]: round(float(choice.probabilities[e]), 6) for e in legal
+            },
             "probabilities_exact": choice.exact,
             "legal_actions": [describe_entry(obs, e, spot) for e in legal],
         }
@@ -353,10 +366,16 @@ def create_app(
 
         def make() -> Table:
             return Table(
-                table_id, s.agent, seats=body.seats, human=body.human_seat,
-                small_blind=body.blinds[0], big_blind=body.blinds[1], stack=body.stack,
-                seed=seed, menu=s.menu,
-            )  # fmt: skip
+                table_id,
+                s.agent,
+                seats=body.seats,
+                human=body.human_seat,
+                small_blind=body.blinds[0],
+                big_blind=body.blinds[1],
+                stack=body.stack,
+                seed=seed,
+                menu=s.menu,
+            )
 
         try:
             table = run_agent(s, make)
@@ -381,8 +400,9 @@ def create_app(
             try:
                 run_agent(s, lambda: table.act(body.model_dump()))
             except SpotError as exc:
-                raise ApiError(409 if "turn" in str(exc) or "over" in str(exc) else 422,
-                               str(exc)) from None  # fmt: skip
+                raise ApiError(
+                    409 if "turn" in str(exc) or "over" in str(exc) else 422, str(exc)
+                ) from None
             return run_agent(s, table.view)
 
     @app.post("/v1/tables/{table_id}/next")
@@ -420,10 +440,14 @@ def create_app(
         return {
             "runs": [
                 {
-                    "name": r.name, "algorithm": r.algorithm, "status": r.status,
-                    "created": r.created, "updated": r.updated, "path": r.path,
+                    "name": r.name,
+                    "algorithm": r.algorithm,
+                    "status": r.status,
+                    "created": r.created,
+                    "updated": r.updated,
+                    "path": r.path,
                     "summary": r.summary,
-                }  # fmt: skip
+                }
                 for r in sorted(items, key=lambda r: -r.updated)
             ]
         }
@@ -438,19 +462,25 @@ def create_app(
         if info is None or reg is None:
             raise ApiError(404, f"no run named {name!r} in the registry")
         metrics = {
-            k: [[st, v] for st, v in series if st > since] for k, series in reg.metrics(name).items()
+            k: [[st, v] for st, v in series if st > since]
+            for k, series in reg.metrics(name).items()
         }
         return {
-            "name": info.name, "algorithm": info.algorithm, "status": info.status,
-            "path": info.path, "config": info.config, "summary": info.summary,
+            "name": info.name,
+            "algorithm": info.algorithm,
+            "status": info.status,
+            "path": info.path,
+            "config": info.config,
+            "summary": info.summary,
             "metrics": metrics,
             "checkpoints": [{"step": st, "path": p} for st, p in reg.checkpoints(name)],
-        }  # fmt: skip
+        }
 
     # -- strategy ----------------------------------------------------------------------------
     @app.get("/v1/strategy")
-    def strategy(agent: str | None = None, position: str = "BTN", seats: int = 2,
-                 stack_bb: int = 100):  # fmt: skip
+    def strategy(
+        agent: str | None = None, position: str = "BTN", seats: int = 2, stack_bb: int = 100
+    ):
         from gamelm.serving.strategy import preflop_grid
 
         s = agent_named(agent)
@@ -459,8 +489,9 @@ def create_app(
         key = (s.name, position.upper(), seats, stack_bb)
         if key not in grids:
             try:
-                grid = run_agent(s, lambda: preflop_grid(s.agent, position, seats, stack_bb,
-                                                         s.fractions))  # fmt: skip
+                grid = run_agent(
+                    s, lambda: preflop_grid(s.agent, position, seats, stack_bb, s.fractions)
+                )
             except ValueError as exc:
                 raise ApiError(422, first_line(exc)) from None
             grids[key] = grid.to_json()
@@ -495,7 +526,9 @@ def _content_text(content) -> str:
         return content
     if isinstance(content, list):
         return "\n".join(
-            str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text"
+            str(p.get("text", ""))
+            for p in content
+            if isinstance(p, dict) and p.get("type") == "text"
         )
     return ""
 

@@ -84,7 +84,9 @@ def _fill(
         if c in seen:
             raise SpotError(f"the card {format_cards([c])} appears twice")
         seen.add(c)
-    rest = iter(np.random.default_rng(seed).permutation(np.setdiff1d(np.arange(52), known)).tolist())
+    rest = iter(
+        np.random.default_rng(seed).permutation(np.setdiff1d(np.arange(52), known)).tolist()
+    )
     holes: list[int] = []
     for s in range(seats):
         holes += list(known_holes[s]) if s in known_holes else [next(rest), next(rest)]
@@ -218,8 +220,9 @@ def spot_from_phh(text: str, seed: int = 0) -> Spot:
         spot = Spot(state, 0, n - 1)
     if state.actor is not None and state.actor not in known:
         raise SpotError(f"the player to act (p{state.actor + 1}) has no known hole cards")
-    return _check_decision(Spot(state, state.actor if state.actor is not None else 0, n - 1),
-                           len(record.board))  # fmt: skip
+    return _check_decision(
+        Spot(state, state.actor if state.actor is not None else 0, n - 1), len(record.board)
+    )
 
 
 def _to_call(state: rules.State) -> int:
@@ -235,7 +238,9 @@ def observation_of(state: rules.State, menu: ActionAbstraction) -> Observation:
     public history as tokens."""
     cfg = state.config
     n = state.num_players
-    eng = BatchEngine(1, n, cfg.small_blind, cfg.big_blind, np.array([cfg.starting_stacks]), cfg.ante)
+    eng = BatchEngine(
+        1, n, cfg.small_blind, cfg.big_blind, np.array([cfg.starting_stacks]), cfg.ante
+    )
     eng.reset(hole=np.array([state.hole]), board=np.array([state.board_deal]))
     for _, _, action in state.history:
         if isinstance(action, rules.Fold):

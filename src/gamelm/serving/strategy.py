@@ -1,9 +1,10 @@
 """An agent's preflop strategy as the 13x13 grid of hand classes.
 
-For a position, every one of the 169 hand classes is dealt to that seat (one combo per class) at the first decision when
-everyone before it has folded; the big blind's decision is after the small blind completes. The
-grid holds the agent's probability of folding, calling (or checking) and raising there: its
-policy's when it has one, otherwise the frequencies of repeated draws of its `act`.
+For a position, every one of the 169 hand classes is dealt to that seat (one combo per class)
+at the first decision when everyone before it has folded; the big blind's decision is after
+the small blind completes. The grid holds the agent's probability of folding, calling (or
+checking) and raising there: its policy's when it has one, otherwise the frequencies of
+repeated draws of its `act`.
 
 >>> from gamelm.agents.baselines import make_agent
 >>> grid = preflop_grid(make_agent("calling-station"), "BTN", seats=6)

@@ -148,7 +148,11 @@ class Table:
         seats = []
         for u in range(self.seats):
             g = spot.gamelm_seat(u)
-            cards = [CARD_NAMES[c] for c in s.hole[g]] if (u == self.human or (shown and not s.folded[g])) else []
+            cards = (
+                [CARD_NAMES[c] for c in s.hole[g]]
+                if (u == self.human or (shown and not s.folded[g]))
+                else []
+            )
             seats.append(
                 {
                     "seat": u,

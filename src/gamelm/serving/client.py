@@ -1,0 +1,107 @@
+"""A Python handle on the server: start it in-process, or talk to one already running.
+
+>>> api = PokerAPI(agent="tag").start(port=0, background=True)   # doctest: +SKIP
+>>> api.act(seats=2, button=0, blinds=[1, 2], stacks=[200, 200], hero=0,
+...         hole_cards="AsKd")["action"]                         # doctest: +SKIP
+>>> api.stop()                                                   # doctest: +SKIP
+
+``PokerAPI(model_path="model.safetensors").start(port=8000)`` serves an exported model and
+blocks, like ``gamelm serve``.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+
+class PokerAPI:
+    """Serve one agent (``model_path``: an exported file or model directory; or ``agent``: any
+    agent spec) over HTTP, and call the API from Python."""
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        agent: str | None = None,
+        host: str = "127.0.0.1",
+        token: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        if url is None and (model_path is None) == (agent is None):
+            raise ValueError("give model_path or agent (or url= for a running server)")
+        self.source = str(model_path) if model_path is not None else agent
+        self.host, self.token = host, token
+        self.url = url.rstrip("/") if url else None
+        self._server = None
+        self._thread: threading.Thread | None = None
+
+    def app(self):
+        """The FastAPI app serving the agent."""
+        from gamelm import load_agent
+        from gamelm.serving.app import create_app
+
+        agent = load_agent(self.source)
+        return create_app({getattr(agent, "name", self.source): agent}, token=self.token)
+
+    def start(self, port: int = 8000, background: bool = False) -> PokerAPI:
+        """Run the server on ``port`` (0: any free port). In the foreground it blocks until
+        interrupted; with ``background`` it returns once the server answers."""
+        import uvicorn
+
+        if port == 0:
+            with socket.socket() as s:
+                s.bind((self.host, 0))
+                port = s.getsockname()[1]
+        config = uvicorn.Config(self.app(), host=self.host, port=port, log_level="warning")
+        self._server = uvicorn.Server(config)
+        self.url = f"http://{self.host}:{port}"
+        if not background:
+            self._server.run()
+            return self
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start on {self.url}")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    # -- calls ---------------------------------------------------------------------------------
+    def request(self, method: str, path: str, body: dict | None = None) -> dict:
+        """One call; an error answer raises ``RuntimeError`` with the server's sentence."""
+        if self.url is None:
+            raise RuntimeError("start the server first, or give url=")
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        if self.token:
+            req.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            try:
+                message = json.loads(exc.read())["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                message = str(exc)
+            raise RuntimeError(f"{exc.code}: {message}") from None
+
+    def act(self, **state) -> dict:
+        """``POST /v1/act`` with a state (or ``phh=...``)."""
+        return self.request("POST", "/v1/act", state)
+
+    def health(self) -> dict:
+        return self.request("GET", "/health")
