@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.live_server import call, live_server
 
 from gamelm.agents.baselines import make_agent
 from gamelm.poker import history
 from gamelm.serving.app import create_app
-from tests.live_server import call, live_server
 
 TOKEN = "s3cret-token"
 STATE = {
@@ -104,7 +104,13 @@ def test_act_postflop_and_the_same_spot_as_phh(server):
     )
     status, from_phh = call(server + "/v1/act", "POST", {"phh": phh}, TOKEN)
     assert status == 200, from_phh
-    assert [a["action"] for a in body["legal_actions"]] == ["fold", "call", "raise", "raise", "all-in"]
+    assert [a["action"] for a in body["legal_actions"]] == [
+        "fold",
+        "call",
+        "raise",
+        "raise",
+        "all-in",
+    ]
     assert body["legal_actions"][1]["chips"] == 4
     assert [(a["id"], a["to"]) for a in from_phh["legal_actions"]] == [
         (a["id"], a["to"]) for a in body["legal_actions"]
@@ -147,7 +153,10 @@ def test_bad_states_get_one_sentence(server, change, status, words):
     ("phh", "words"),
     [
         ("not toml at all [", "bad PHH"),
-        ('variant = "FT"\nstarting_stacks = [1, 2]\nblinds_or_straddles = [1, 2]\nactions = []', "NT"),
+        (
+            'variant = "FT"\nstarting_stacks = [1, 2]\nblinds_or_straddles = [1, 2]\nactions = []',
+            "NT",
+        ),
         (
             'variant = "NT"\nstarting_stacks = [100, 100]\nblinds_or_straddles = [1, 2]\n'
             'actions = ["d dh p1 ????", "d dh p2 ????"]',
@@ -204,7 +213,9 @@ def test_agents_and_models(server):
 
 
 def test_a_human_plays_hands_and_gets_phh(server):
-    status, view = call(server + "/v1/tables", "POST", {"agent": "random", "seats": 3, "seed": 5}, TOKEN)
+    status, view = call(
+        server + "/v1/tables", "POST", {"agent": "random", "seats": 3, "seed": 5}, TOKEN
+    )
     assert status == 201, view
     table = server + f"/v1/tables/{view['table_id']}"
     assert call(table, token=TOKEN) == (200, view)
@@ -227,7 +238,9 @@ def test_a_human_plays_hands_and_gets_phh(server):
             status, err = call(table + "/act", "POST", {"action": "raise", "to": 1}, TOKEN)
             assert status == 422 and "minimum raise" in one_sentence(err)
         choice = view["legal_actions"][rng.integers(len(view["legal_actions"]))]
-        status, view = call(table + "/act", "POST", {"action": choice["action"], "to": choice["to"]}, TOKEN)
+        status, view = call(
+            table + "/act", "POST", {"action": choice["action"], "to": choice["to"]}, TOKEN
+        )
         assert status == 200, view
     assert played == 6
     status, err = call(table + "/next", "POST", token=TOKEN)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.live_server import call, live_server
 
 from gamelm.agents.baselines import make_agent
 from gamelm.agents.observation import legal_actions, prompt
 from gamelm.poker.abstraction import ActionAbstraction
 from gamelm.serving.app import create_app
 from gamelm.serving.spot import observation_of, spot_from_json
-from tests.live_server import call, live_server
 
 TOKEN = "chat-token"
 SPOT = spot_from_json(
@@ -48,7 +48,10 @@ def test_the_openai_client_gets_an_action_token(server):
     assert [m.id for m in client.models.list()] == ["tag", "poker-lm", "llm"]
     reply = client.chat.completions.create(
         model="tag",
-        messages=[{"role": "system", "content": "You play poker."}, {"role": "user", "content": PROMPT}],
+        messages=[
+            {"role": "system", "content": "You play poker."},
+            {"role": "user", "content": PROMPT},
+        ],
         temperature=0,
     )
     token = reply.choices[0].message.content
