@@ -9,11 +9,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tests.live_server import live_server
 
 from gamelm.agents.baselines import make_agent
 from gamelm.runs.registry import Registry
 from gamelm.serving.app import create_app
-from tests.live_server import live_server
 
 TOKEN = "browser-token"
 ARTIFACTS = Path(os.environ.get("GAMELM_ARTIFACTS", "artifacts")) / "screenshots"
@@ -28,9 +28,18 @@ def browser():
     assert Path(driver_path).exists(), "install Debian's chromium and chromium-driver (make test)"
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1200,1000"):  # fmt: skip
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1200,1000",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     driver.set_page_load_timeout(60)
@@ -46,14 +55,25 @@ def site(tmp_path_factory):
     reg.start("demo-run", str(runs / "demo-run"), {"lr": 0.001})
     for step in range(1, 9):
         hands = step * 4096
-        reg.log("demo-run", hands, {
-            "charts/hands_per_s": 5000 + 100 * step, "losses/policy": 1 / step,
-            "losses/value": 2 / step, "eval/bb_per_100": 20.0 * step,
-            "eval/bb_per_100_ci95": 30.0, "eval/tag/bb_per_100": 10.0 * step, "eval/tag/ci95": 25.0,
-        })  # fmt: skip
+        reg.log(
+            "demo-run",
+            hands,
+            {
+                "charts/hands_per_s": 5000 + 100 * step,
+                "losses/policy": 1 / step,
+                "losses/value": 2 / step,
+                "eval/bb_per_100": 20.0 * step,
+                "eval/bb_per_100_ci95": 30.0,
+                "eval/tag/bb_per_100": 10.0 * step,
+                "eval/tag/ci95": 25.0,
+            },
+        )
     reg.checkpoint("demo-run", 4 * 4096, str(runs / "demo-run" / "ckpt-16384.safetensors"))
-    app = create_app({"calling-station": make_agent("calling-station"), "tag": make_agent("tag")},
-                     token=TOKEN, runs_dir=runs)  # fmt: skip
+    app = create_app(
+        {"calling-station": make_agent("calling-station"), "tag": make_agent("tag")},
+        token=TOKEN,
+        runs_dir=runs,
+    )
     with live_server(app) as url:
         yield url
 
@@ -63,7 +83,9 @@ def wait_for(driver, css: str, timeout: float = 30):
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
+    return WebDriverWait(driver, timeout).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, css))
+    )
 
 
 def test_play_a_hand_by_clicking(browser, site):
@@ -76,8 +98,10 @@ def test_play_a_hand_by_clicking(browser, site):
     for _ in range(40):  # check or call down: the calling station never folds
         if browser.find_elements(By.ID, "next-hand"):
             break
-        button = wait_for(browser, "#buttons button[data-action='check'], #buttons "
-                          "button[data-action='call'], #next-hand")  # fmt: skip
+        button = wait_for(
+            browser,
+            "#buttons button[data-action='check'], #buttons button[data-action='call'], #next-hand",
+        )
         button.click()
         browser.implicitly_wait(0.2)
     result = wait_for(browser, "#result").text

@@ -15,12 +15,24 @@ from gamelm.serving.spot import observation_of, spot_from_json
 
 TOKEN = "chat-token"
 SPOT = spot_from_json(
-    seats=6, button=5, blinds=(1, 2), stacks=[200] * 6, hero=3, hole_cards="AsKd",
+    seats=6,
+    button=5,
+    blinds=(1, 2),
+    stacks=[200] * 6,
+    hero=3,
+    hole_cards="AsKd",
     board="Kh7d2c",
-    actions=[{"action": "fold"}, {"action": "raise", "to": 6}, {"action": "fold"},
-             {"action": "fold"}, {"action": "call"}, {"action": "call"}, {"action": "check"},
-             {"action": "bet", "to": 10}],
-)  # fmt: skip
+    actions=[
+        {"action": "fold"},
+        {"action": "raise", "to": 6},
+        {"action": "fold"},
+        {"action": "fold"},
+        {"action": "call"},
+        {"action": "call"},
+        {"action": "check"},
+        {"action": "bet", "to": 10},
+    ],
+)
 OBS = observation_of(SPOT.state, ActionAbstraction((0.5, 1.0)))
 PROMPT = prompt(OBS, 0)
 
@@ -64,13 +76,31 @@ def test_the_openai_client_gets_an_action_token(server):
 
 
 def test_the_poker_lm_answers_its_greedy_choice(server):
-    status, exact = call(server + "/v1/act", "POST", {
-        "agent": "poker-lm", "seats": 6, "button": 5, "blinds": [1, 2], "stacks": [200] * 6,
-        "hero": 3, "hole_cards": "AsKd", "board": "Kh7d2c",
-        "actions": [{"action": "fold"}, {"action": "raise", "to": 6}, {"action": "fold"},
-                    {"action": "fold"}, {"action": "call"}, {"action": "call"},
-                    {"action": "check"}, {"action": "bet", "to": 10}],
-    }, TOKEN)  # fmt: skip
+    status, exact = call(
+        server + "/v1/act",
+        "POST",
+        {
+            "agent": "poker-lm",
+            "seats": 6,
+            "button": 5,
+            "blinds": [1, 2],
+            "stacks": [200] * 6,
+            "hero": 3,
+            "hole_cards": "AsKd",
+            "board": "Kh7d2c",
+            "actions": [
+                {"action": "fold"},
+                {"action": "raise", "to": 6},
+                {"action": "fold"},
+                {"action": "fold"},
+                {"action": "call"},
+                {"action": "call"},
+                {"action": "check"},
+                {"action": "bet", "to": 10},
+            ],
+        },
+        TOKEN,
+    )
     assert status == 200 and exact["probabilities_exact"]
     best = max(exact["probabilities"], key=exact["probabilities"].get)
     order = [a["name"] for a in exact["legal_actions"]]
@@ -104,15 +134,21 @@ def test_dspy_programs_call_a_served_agent(server, monkeypatch):
     ("body", "status", "words"),
     [
         ({"model": "nobody", "messages": [{"role": "user", "content": "x"}]}, 404, "not served"),
-        ({"model": "tag", "messages": [{"role": "user", "content": "What is poker?"}]}, 400,
-         "legal actions"),
+        (
+            {"model": "tag", "messages": [{"role": "user", "content": "What is poker?"}]},
+            400,
+            "legal actions",
+        ),
         ({"model": "tag", "messages": [{"role": "system", "content": "hi"}]}, 400, "no user"),
         ({"model": "tag", "messages": []}, 422, "messages"),
-        ({"model": "tag", "stream": True, "messages": [{"role": "user", "content": "x"}]}, 400,
-         "streaming"),
+        (
+            {"model": "tag", "stream": True, "messages": [{"role": "user", "content": "x"}]},
+            400,
+            "streaming",
+        ),
         ({"messages": [{"role": "user", "content": "x"}]}, 422, "model"),
     ],
-)  # fmt: skip
+)
 def test_bad_chat_requests(server, body, status, words):
     got, answer = call(server + "/v1/chat/completions", "POST", body, TOKEN)
     assert got == status, answer

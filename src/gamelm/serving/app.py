@@ -546,8 +546,11 @@ def _answer(s: Served, text: str, temperature: float, rng: np.random.Generator) 
         return words[int(rng.choice(len(words), p=p / p.sum()))]
     obs = observation_from_prompt(text, s.fractions)
     choice = choose(s.agent, obs, rng)
+    entry = choice.entry
+    if temperature <= 0 and choice.exact:  # greedy: the policy's most likely move
+        entry = int(choice.probabilities.argmax())
     legal = np.flatnonzero(obs.legal[0]).tolist()
-    return f"A{legal.index(choice.entry)}"
+    return f"A{legal.index(entry)}"
 
 
 def _version() -> str:
