@@ -284,3 +284,31 @@ def test_pages_are_served(server):
     for name in ("common.js", "play.js", "dashboard.js", "strategy.js", "style.css"):
         assert call(server + f"/static/{name}")[0] == 200
     assert call(server + "/static/..%2Fapp.py")[0] == 404
+
+
+ASK = [{"role": "user", "content": "x"}]
+PHH_HEAD = 'variant = "NT"\nactions = []\n'
+ONE_PLAYER = PHH_HEAD + "starting_stacks = [100]\nblinds_or_straddles = [1]"
+TEXT_STACK = PHH_HEAD + 'starting_stacks = ["x", 1]\nblinds_or_straddles = [1, 2]'
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "words"),
+    [
+        ("/v1/act", {**STATE, "stacks": [10**30] + [200] * 5}, "stacks"),
+        ("/v1/act", {**STATE, "stacks": [10**9] * 6}, "add up to at most"),
+        ("/v1/tables", {"seats": 10, "stack": 10**9}, "add up to at most"),
+        ("/v1/chat/completions", {"model": "tag", "seed": -1, "messages": ASK}, "seed"),
+        (
+            "/v1/chat/completions",
+            {"model": "tag", "temperature": "x", "messages": ASK},
+            "temperature",
+        ),
+        ("/v1/act", {"phh": ONE_PLAYER}, "bad PHH"),
+        ("/v1/act", {"phh": TEXT_STACK}, "whole numbers"),
+    ],
+)
+def test_out_of_range_numbers_are_refused(server, path, body, words):
+    status, answer = call(server + path, "POST", body, TOKEN)
+    assert status in (400, 422), answer
+    assert words in one_sentence(answer)

@@ -325,8 +325,8 @@ def create_app(
         if not users:
             raise ApiError(400, "the request has no user message")
         text = _content_text(users[-1].content)
-        temperature = float(getattr(body, "temperature", None) or 0.0)
-        rng = rng_for(getattr(body, "seed", None))
+        temperature = body.temperature or 0.0
+        rng = rng_for(body.seed)
         try:
             token = run_agent(s, lambda: _answer(s, text, temperature, rng))
         except (PromptError, ValueError) as exc:
@@ -540,10 +540,11 @@ def _answer(s: Served, text: str, temperature: float, rng: np.random.Generator) 
         probs = model.prompt_probabilities(text)
         words = list(probs)
         p = np.array([probs[w] for w in words])
-        if temperature <= 0:
+        if temperature < 1e-3:  # greedy (and no underflow below)
             return words[int(p.argmax())]
-        p = p ** (1 / temperature)
-        return words[int(rng.choice(len(words), p=p / p.sum()))]
+        logits = np.log(np.maximum(p, 1e-300)) / temperature
+        q = np.exp(logits - logits.max())
+        return words[int(rng.choice(len(words), p=q / q.sum()))]
     obs = observation_from_prompt(text, s.fractions)
     choice = choose(s.agent, obs, rng)
     entry = choice.entry

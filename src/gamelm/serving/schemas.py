@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -27,7 +27,9 @@ class ActRequest(BaseModel):
     button: int | None = Field(None, ge=0, le=9)
     blinds: list[int] | None = Field(None, min_length=2, max_length=2, description="[sb, bb]")
     ante: int = Field(0, ge=0)
-    stacks: list[int] | None = Field(None, max_length=10, description="chips at the hand's start")
+    stacks: list[Annotated[int, Field(ge=1, le=10**9)]] | None = Field(
+        None, max_length=10, description="chips at the hand's start"
+    )
     hero: int | None = Field(None, ge=0, le=9, description="the seat asking (to act)")
     hole_cards: str | None = Field(None, max_length=8, examples=["AsKd"])
     board: str = Field("", max_length=16, examples=["Kh7d2c"])
@@ -80,3 +82,5 @@ class ChatRequest(BaseModel):
     messages: list[ChatMessage] = Field(min_length=1, max_length=256)
     n: int = Field(1, ge=1, le=1)
     stream: bool = False
+    temperature: float | None = Field(None, ge=0, le=100)
+    seed: int | None = Field(None, ge=0)

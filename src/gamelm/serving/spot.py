@@ -41,6 +41,15 @@ ACTION_WORDS = ("fold", "check", "call", "bet", "raise", "all-in")
 PROBABILITY_SAMPLES = 32  # draws of `act` that estimate the frequencies of an agent with no policy
 
 
+MAX_TABLE_CHIPS = 2**31 - 1  # the engine keeps chips in 32-bit integers
+
+
+def check_chips(stacks: Sequence[int]) -> None:
+    """Refuse stacks the engine cannot hold (their sum must fit in 32 bits)."""
+    if sum(int(s) for s in stacks) > MAX_TABLE_CHIPS:
+        raise SpotError(f"the chips at one table must add up to at most {MAX_TABLE_CHIPS:,}")
+
+
 class SpotError(ValueError):
     """A request that does not describe a decision the rules allow; the message is one sentence
     that says what is wrong."""
@@ -172,6 +181,7 @@ def spot_from_json(
         raise SpotError(f"give one stack per seat: {seats} seats, {len(stacks)} stacks")
     if len(blinds) != 2:
         raise SpotError(f"blinds are [small, big], got {list(blinds)}")
+    check_chips(stacks)
     order = [(button + 1 + g) % seats for g in range(seats)]  # client seat of each gamelm seat
     try:
         config = rules.HandConfig(
@@ -199,8 +209,15 @@ def spot_from_phh(text: str, seed: int = 0) -> Spot:
     try:
         record = history.loads(text)
     except (ValueError, KeyError, TypeError, IndexError) as exc:
-        raise SpotError(f"bad PHH: {exc}") from None
+        reason = str(exc)
+        if not isinstance(exc, ValueError) or "literal" in reason or "convert" in reason:
+            reason = (
+                "its fields do not describe a hand (starting_stacks, blinds_or_straddles and "
+                "antes are lists of whole numbers, one per player, and actions a list of strings)"
+            )
+        raise SpotError(f"bad PHH: {reason}") from None
     n = record.num_players
+    check_chips(record.starting_stacks)
     if len(record.hole) != n or not 2 <= n <= rules.MAX_SEATS:
         raise SpotError(f"a table has 2 to {rules.MAX_SEATS} seats, got {n}")
     if len(record.board) not in rules.BOARD_CARDS_VISIBLE:

@@ -26,7 +26,14 @@ from gamelm.poker import history, rules
 from gamelm.poker.abstraction import ActionAbstraction
 from gamelm.poker.cards import CARD_NAMES
 from gamelm.poker.positions import position_names
-from gamelm.serving.spot import Spot, SpotError, _action, describe_entry, observation_of
+from gamelm.serving.spot import (
+    Spot,
+    SpotError,
+    _action,
+    check_chips,
+    describe_entry,
+    observation_of,
+)
 
 MAX_KEPT_HANDS = 1000  # finished hands a table keeps (the oldest are dropped)
 
@@ -60,6 +67,7 @@ class Table:
             raise SpotError("blinds must satisfy 0 < small blind <= big blind")
         if self.stack < self.big_blind:
             raise SpotError(f"the stack ({self.stack}) must cover the big blind")
+        check_chips([self.stack] * self.seats)
         self.rng = np.random.default_rng(self.seed)
         self.deal()
 
