@@ -14,15 +14,15 @@ from gamelm.serving.app import create_app
 from gamelm.serving.spot import observation_of, spot_from_json
 
 TOKEN = "chat-token"
-SPOT = spot_from_json(
-    seats=6,
-    button=5,
-    blinds=(1, 2),
-    stacks=[200] * 6,
-    hero=3,
-    hole_cards="AsKd",
-    board="Kh7d2c",
-    actions=[
+STATE = {
+    "seats": 6,
+    "button": 5,
+    "blinds": [1, 2],
+    "stacks": [200] * 6,
+    "hero": 3,
+    "hole_cards": "AsKd",
+    "board": "Kh7d2c",
+    "actions": [
         {"action": "fold"},
         {"action": "raise", "to": 6},
         {"action": "fold"},
@@ -32,7 +32,8 @@ SPOT = spot_from_json(
         {"action": "check"},
         {"action": "bet", "to": 10},
     ],
-)
+}
+SPOT = spot_from_json(**STATE)
 OBS = observation_of(SPOT.state, ActionAbstraction((0.5, 1.0)))
 PROMPT = prompt(OBS, 0)
 
@@ -79,26 +80,7 @@ def test_the_poker_lm_answers_its_greedy_choice(server):
     status, exact = call(
         server + "/v1/act",
         "POST",
-        {
-            "agent": "poker-lm",
-            "seats": 6,
-            "button": 5,
-            "blinds": [1, 2],
-            "stacks": [200] * 6,
-            "hero": 3,
-            "hole_cards": "AsKd",
-            "board": "Kh7d2c",
-            "actions": [
-                {"action": "fold"},
-                {"action": "raise", "to": 6},
-                {"action": "fold"},
-                {"action": "fold"},
-                {"action": "call"},
-                {"action": "call"},
-                {"action": "check"},
-                {"action": "bet", "to": 10},
-            ],
-        },
+        {"agent": "poker-lm", **STATE},
         TOKEN,
     )
     assert status == 200 and exact["probabilities_exact"]
