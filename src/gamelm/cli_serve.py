@@ -380,11 +380,7 @@ def export(
     for path in (out, onnx):
         if path is not None and (path.is_dir() or not path.parent.is_dir()):
             _fail(f"cannot write {path}: give a file name in an existing folder")
-    agent = _load(
-        model
-        if model.startswith(("ckpt:", "run:")) or not Path(model).is_dir()
-        else f"ckpt:{model}"
-    )
+    agent = _load(model)  # a directory loads as ckpt:DIR
     lm = getattr(agent, "model", None)
     if not isinstance(lm, PokerLM):
         _fail("only the small poker LM exports; a fine-tuned LLM is already a transformers folder")

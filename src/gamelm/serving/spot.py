@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from gamelm.agents.base import Agent, Observation, observe
+from gamelm.agents.base import Agent, IntArray, Observation, observe
 from gamelm.agents.observation import rules_history
 from gamelm.poker import history, rules
 from gamelm.poker.abstraction import CALL_ID, FOLD_ID, ActionAbstraction
@@ -285,23 +285,35 @@ class Choice:
     exact: bool  # from the agent's policy (True) or estimated from `PROBABILITY_SAMPLES` draws
 
 
-def choose(agent: Agent, obs: Observation, rng: np.random.Generator) -> Choice:
-    """Ask ``agent`` for its move at the one decision of ``obs`` and for the probability of each
-    move: its policy's when it has one (``action_probabilities``), otherwise the frequencies of
-    `PROBABILITY_SAMPLES` draws of its `act` (one draw for agents marked ``deterministic``)."""
-    legal = obs.legal[0]
-    entry = int(agent.act(obs, rng)[0])
+def policy(
+    agent: Agent, obs: Observation, rng: np.random.Generator, play: bool = True
+) -> tuple[IntArray | None, npt.NDArray[np.float64], bool]:
+    """For every decision of ``obs``: the move ``agent`` plays (None unless ``play``), the
+    probability of each menu entry ``(m, A)``, and whether those are its policy's (its
+    ``action_probabilities``) or the frequencies of `PROBABILITY_SAMPLES` draws of its `act`
+    (one draw for agents marked ``deterministic``); the move is then the first draw."""
+    legal = obs.legal
     if hasattr(agent, "action_probabilities"):
-        p = np.asarray(agent.action_probabilities(obs, rng), np.float64)[0] * legal
+        moves = agent.act(obs, rng) if play else None
+        p = np.asarray(agent.action_probabilities(obs, rng), np.float64) * legal
         exact = True
     else:
-        k = 1 if getattr(agent, "deterministic", False) else PROBABILITY_SAMPLES - 1
-        more = agent.act(obs.subset(np.zeros(k, np.int64)), rng) if k > 1 else np.array([entry])
-        p = np.bincount(np.append(more, entry), minlength=legal.size)[: legal.size] * legal
+        k = 1 if getattr(agent, "deterministic", False) else PROBABILITY_SAMPLES
+        rows = np.repeat(np.arange(obs.size), k)
+        picks = np.asarray(agent.act(obs.subset(rows), rng)).reshape(obs.size, k)
+        moves = picks[:, 0]
+        p = (picks[:, :, None] == np.arange(legal.shape[1])).mean(axis=1) * legal
         exact = False
-    total = p.sum()
-    p = p / total if total > 0 else legal / legal.sum()
-    return Choice(entry, p, exact)
+    total = p.sum(axis=1, keepdims=True)
+    uniform = legal / np.maximum(legal.sum(axis=1, keepdims=True), 1)
+    return moves, np.where(total > 0, p / np.maximum(total, 1e-300), uniform), exact
+
+
+def choose(agent: Agent, obs: Observation, rng: np.random.Generator) -> Choice:
+    """`policy` at the one decision of ``obs``: the agent's move and its probabilities."""
+    moves, p, exact = policy(agent, obs, rng)
+    assert moves is not None
+    return Choice(int(moves[0]), p[0], exact)
 
 
 def describe_entry(obs: Observation, entry: int, spot: Spot) -> dict:

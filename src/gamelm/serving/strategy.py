@@ -26,7 +26,7 @@ from gamelm.poker.abstraction import CALL_ID, FOLD_ID, ActionAbstraction
 from gamelm.poker.batch import BatchEngine
 from gamelm.poker.positions import position_names
 from gamelm.poker.ranges import CLASS_COMBOS, COMBOS, HAND_CLASSES
-from gamelm.serving.spot import PROBABILITY_SAMPLES
+from gamelm.serving.spot import policy
 
 BIG_BLIND = 2
 
@@ -62,18 +62,6 @@ class PreflopGrid:
         """The share of all 1,326 combos played with probability ``p`` (a range's width)."""
         weights = np.array([CLASS_COMBOS[c].size for c in self.classes], np.float64)
         return round(float((p * weights).sum() / weights.sum()), 4)
-
-
-def _policy(agent: Agent, obs, rng: np.random.Generator) -> npt.NDArray[np.float64]:
-    """``(m, A)`` probabilities of every menu entry."""
-    if hasattr(agent, "action_probabilities"):
-        p = np.asarray(agent.action_probabilities(obs, rng), np.float64) * obs.legal
-    else:
-        k = 1 if getattr(agent, "deterministic", False) else PROBABILITY_SAMPLES
-        rows = np.repeat(np.arange(obs.size), k)
-        picks = agent.act(obs.subset(rows), rng).reshape(obs.size, k)
-        p = np.stack([(picks == a).mean(axis=1) for a in range(obs.legal.shape[1])], axis=1)
-    return p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12)
 
 
 def preflop_grid(
@@ -118,7 +106,7 @@ def preflop_grid(
         hist.record(obs, ids)
         menu.step(eng, ids)
     obs = observe(eng, menu, tables, history=hist)
-    p = _policy(agent, obs, rng)
+    _, p, _ = policy(agent, obs, rng, play=False)
     return PreflopGrid(
         agent=getattr(agent, "name", "agent"),
         position=position,
