@@ -623,3 +623,7 @@ app.command("serve")(cli_serve.serve)
 app.command("play")(cli_serve.play)
 app.command("range")(cli_serve.range_command)
 app.command("export")(cli_serve.export)
+
+from gamelm import cli_gameboy  # noqa: E402  (the Game Boy)
+
+app.command("gameboy")(cli_gameboy.gameboy)

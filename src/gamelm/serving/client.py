@@ -12,9 +12,6 @@ blocks, like ``gamelm serve``.
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -39,7 +36,6 @@ class PokerAPI:
         self.host, self.token = host, token
         self.url = url.rstrip("/") if url else None
         self._server = None
-        self._thread: threading.Thread | None = None
 
     def app(self):
         """The FastAPI app serving the agent."""
@@ -54,30 +50,24 @@ class PokerAPI:
         interrupted; with ``background`` it returns once the server answers."""
         import uvicorn
 
-        if port == 0:
-            with socket.socket() as s:
-                s.bind((self.host, 0))
-                port = s.getsockname()[1]
-        config = uvicorn.Config(self.app(), host=self.host, port=port, log_level="warning")
-        self._server = uvicorn.Server(config)
-        self.url = f"http://{self.host}:{port}"
+        from gamelm.serving.background import BackgroundServer
+
         if not background:
-            self._server.run()
+            self.url = f"http://{self.host}:{port}"
+            uvicorn.Server(
+                uvicorn.Config(self.app(), host=self.host, port=port, log_level="warning")
+            ).run()
             return self
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 30
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start on {self.url}")
-            time.sleep(0.02)
+        try:
+            self._server = BackgroundServer(self.app(), self.host, port).start()
+        except OSError as exc:
+            raise RuntimeError(f"the server did not start on {self.host}:{port} ({exc})") from None
+        self.url = self._server.url
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._server.stop()
 
     # -- calls ---------------------------------------------------------------------------------
     def request(self, method: str, path: str, body: dict | None = None) -> dict:

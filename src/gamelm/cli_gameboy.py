@@ -1,0 +1,131 @@
+"""``gamelm gameboy``: play and learn a Game Boy game (Pokemon Crystal first) with the hybrid
+LLM + DQN agent, with a live dashboard."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gamelm.agents.chat_client import OLLAMA_URL
+from gamelm.cli_train import _fail
+
+
+def gameboy(
+    rom: Annotated[Path, typer.Option(help="Your Pokemon Crystal ROM (.gbc); never copied.")],
+    actions: Annotated[int, typer.Option(help="Actions (button presses) to play.")] = 10_000,
+    llm_model: Annotated[str, typer.Option(help="Model name at the LLM endpoint.")] = (
+        "qwen2.5:1.5b"
+    ),
+    llm_url: Annotated[
+        str, typer.Option(help="OpenAI-compatible base URL (default: Ollama on this machine).")
+    ] = OLLAMA_URL,
+    llm_interval: Annotated[int, typer.Option(help="Actions between LLM plans.")] = 20,
+    llm_timeout: Annotated[float, typer.Option(help="Seconds before an LLM call falls back.")] = (
+        20.0
+    ),
+    web_port: Annotated[int, typer.Option(help="Port of the live dashboard.")] = 8765,
+    no_web: Annotated[bool, typer.Option("--no-web", help="No dashboard.")] = False,
+    no_dqn: Annotated[bool, typer.Option("--no-dqn", help="LLM and rules only.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No status lines.")] = False,
+    load_state: Annotated[
+        Path | None, typer.Option(help="Start from this save state (a PyBoy .state file).")
+    ] = None,
+    allow_any_rom: Annotated[
+        bool,
+        typer.Option(
+            "--allow-any-rom", help="Run a ROM that is not Pokemon Crystal (screen only)."
+        ),
+    ] = False,
+    out: Annotated[Path | None, typer.Option(help="Run directory (default runs/NAME).")] = None,
+    name: Annotated[str | None, typer.Option(help="Run name in the registry.")] = None,
+    runs_dir: Annotated[
+        Path | None, typer.Option(help="Registry folder (default $GAMELM_RUNS or ./runs).")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")
+    ] = False,
+    checkpoint_every: Annotated[int, typer.Option(help="Actions between checkpoints.")] = 5_000,
+    status_every: Annotated[float, typer.Option(help="Seconds between status lines.")] = 30.0,
+    seed: Annotated[int, typer.Option(help="Seed of the agent's randomness.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Play a Game Boy game with the hybrid agent: an LLM plans every --llm-interval actions, a
+    DQN learns to play in between, rules take over when either is missing. Statistics, DQN
+    checkpoints and the game's own battery save go to --out; the run is in the registry
+    (`gamelm runs`). The dashboard (screen, reward curves, the LLM's last decision) is at
+    http://127.0.0.1:WEB_PORT unless --no-web."""
+    from gamelm.gameboy.env import EnvConfig, RomError
+    from gamelm.gameboy.hybrid import HybridConfig, HybridRunner
+    from gamelm.runs.registry import default_runs_dir
+
+    if not 0 < web_port < 65536:
+        _fail(f"--web-port must be 1..65535, got {web_port}")
+    if checkpoint_every < 0:
+        _fail("--checkpoint-every must be 0 or more")
+    if runs_dir is not None:
+        os.environ["GAMELM_RUNS"] = str(runs_dir)
+    name = name or (out.name if out is not None else time.strftime("gameboy-%Y%m%d-%H%M%S"))
+    out = out or default_runs_dir() / name
+    try:
+        cfg = HybridConfig(
+            rom=str(rom), actions=actions, allow_any_rom=allow_any_rom,
+            load_state=str(load_state) if load_state else None, llm_url=llm_url,
+            llm_model=llm_model, llm_interval=llm_interval, llm_timeout=llm_timeout,
+            use_dqn=not no_dqn, seed=seed, status_every=status_every,
+            checkpoint_every=checkpoint_every, env=EnvConfig(),
+        )  # fmt: skip
+    except ValueError as exc:
+        _fail(str(exc))
+    monitor = server = None
+    if not no_web:
+        from gamelm.gameboy.monitor import Monitor, create_monitor_app
+        from gamelm.serving.background import BackgroundServer
+
+        monitor = Monitor()
+        try:
+            server = BackgroundServer(create_monitor_app(monitor), port=web_port).start()
+        except OSError as exc:
+            _fail(
+                f"cannot serve the dashboard on port {web_port} ({exc}); "
+                "pass another --web-port, or --no-web"
+            )
+    log = None if quiet else (lambda line: typer.echo(line, err=True))
+    try:
+        runner = HybridRunner(cfg, out, name, runs_dir, resume, log, monitor)
+    except (RomError, ValueError, RuntimeError) as exc:
+        if server is not None:
+            server.stop()
+        _fail(str(exc))
+    if log is not None:
+        info = runner.env.info
+        if info.release:
+            game = info.release
+        elif info.crystal:
+            game = f"{info.title!r} (not a known Crystal release)"
+        else:
+            game = f"{info.title!r} (read from the screen only)"
+        log(f"Playing {game} for {actions:,} actions; run {name} in {out}")
+        if server is not None:
+            log(f"Dashboard: {server.url}")
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        summary = runner.run()
+    except KeyboardInterrupt:
+        if log is not None:
+            log(f"Interrupted at {runner.actions} actions; checkpoint saved, --resume goes on.")
+        raise typer.Exit(code=130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if server is not None:
+            server.stop()
+    if as_json:
+        typer.echo(json.dumps(summary))
+    elif not quiet:
+        log(runner.status_line())
+        log(f"Statistics: {out / 'stats.json'}")
