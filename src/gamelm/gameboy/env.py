@@ -152,8 +152,10 @@ class EnvConfig:
     boot_frames: int = 600  # frames run after power-on before the first state is kept
 
     def __post_init__(self) -> None:
-        if not 1 <= self.press_frames <= self.frames_per_action:
-            raise ValueError("press_frames must be between 1 and frames_per_action")
+        if not 1 <= self.press_frames < self.frames_per_action:
+            raise ValueError("press_frames must be at least 1 and below frames_per_action")
+        if self.boot_frames < 1:
+            raise ValueError("boot_frames must be at least 1")
         if self.downsample not in (1, 2, 4, 8):
             raise ValueError("downsample must be 1, 2, 4 or 8")
 
@@ -192,7 +194,8 @@ class GameBoyEnv:
         if state is not None:
             self.load_state_file(state)
         else:
-            self._tick(self.config.boot_frames)
+            self._tick(self.config.boot_frames - 1)
+            self._tick(1, render=True)
         self.start_state = self.save_state()
 
     # -- stepping --------------------------------------------------------------------------------

@@ -93,8 +93,11 @@ class RewardTracker:
         self.totals = dict.fromkeys(TERMS, 0.0)
 
     def start(self, state) -> None:
-        """The state play starts from: it counts as visited and sets the baselines."""
+        """The state play starts from (or resumes at): it counts as visited."""
         self.visits[state.tile] += 1
+        self._baselines(state)
+
+    def _baselines(self, state) -> None:
         self.best_levels = max(self.best_levels, sum(getattr(state, "party_levels", ())))
         self.best_events = max(self.best_events, getattr(state, "events_set", 0))
 
@@ -113,7 +116,7 @@ class RewardTracker:
         }
         if entered:
             self.visits[cur.tile] += 1
-        self.start(cur)
+        self._baselines(cur)
         for k, v in terms.items():
             self.totals[k] += v
         return terms

@@ -9,6 +9,7 @@ Crystal's memory:
 * it writes the player's X (right presses minus left) and Y (down minus up) at Crystal's
   ``wXCoord``/``wYCoord`` in work RAM **bank 1**, and scrolls a random 32x32 tile background by
   them, so every position shows a different screen;
+* it latches the cartridge's real-time clock and copies its seconds to ``RTC_SECONDS``;
 * it then switches work RAM to **bank 2** and writes 0xEE at the same two addresses, leaving bank
   2 selected, as Crystal leaves other banks selected: a reader that does not name bank 1 reads
   the wrong bytes.
@@ -22,6 +23,7 @@ from __future__ import annotations
 import random
 
 PRESS_COUNTS = 0xC100  # 8 bytes, work RAM bank 0
+RTC_SECONDS = 0xC108  # the cartridge clock's seconds, latched every frame
 ROM_SIZE = 0x8000  # 32 KiB: two banks
 CART_TYPE = 0x10  # MBC3 + timer + RAM + battery (Crystal's type)
 RAM_SIZE_CODE = 0x03  # 32 KiB of cartridge RAM (Crystal's size)
@@ -82,6 +84,11 @@ def _program() -> bytes:
             [0x3E, 0x01, 0xE0, 0xFF, 0xFB],  # ld a,1; ldh [IE],a (vblank); ei
             ("label", "main"),
             [0x76, 0x00],  # halt; nop
+            [0x3E, 0x0A, 0xEA, 0x00, 0x00],  # ld a,$0A; ld [$0000],a (cartridge RAM and clock on)
+            [0xAF, 0xEA, 0x00, 0x60, 0x3C, 0xEA, 0x00, 0x60],  # latch the clock: 0 then 1
+            [0x3E, 0x08, 0xEA, 0x00, 0x40],  # ld a,8; ld [$4000],a (the clock's seconds)
+            [ld_a_abs, 0x00, 0xA0, 0xEA, lo + 8, hi],  # ld a,[$A000]; ld [RTC_SECONDS],a
+            [0xAF, 0xEA, 0x00, 0x40],  # xor a; ld [$4000],a (cartridge RAM bank 0 again)
             [0x3E, 0x20, 0xE0, 0x00, 0xF0, 0x00, 0xF0, 0x00],  # select the d-pad, read twice
             [0x2F, 0xE6, 0x0F, 0xCB, 0x37, 0x47],  # cpl; and $0F; swap a; ld b,a
             [0x3E, 0x10, 0xE0, 0x00, 0xF0, 0x00, 0xF0, 0x00],  # select the buttons, read twice
