@@ -22,7 +22,7 @@ $(STAMP_BASE): pyproject.toml | $(BIN)/python
 
 $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e ".[llm,compile,serve,export,dev]"
+	$(BIN)/pip install -q -e ".[llm,compile,serve,export,gameboy,dev]"
 	touch $@ $(STAMP_BASE)
 
 ## demo: train the default poker LM with PPO for about two minutes, print its evaluation table

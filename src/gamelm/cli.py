@@ -610,13 +610,6 @@ app.command("compile")(cli_compile.compile_command)
 app.command("tune")(cli_compile.tune)
 
 
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()
-
 from gamelm import cli_serve  # noqa: E402  (serve, play, range, export)
 
 app.command("serve")(cli_serve.serve)
@@ -627,3 +620,11 @@ app.command("export")(cli_serve.export)
 from gamelm import cli_gameboy  # noqa: E402  (the Game Boy)
 
 app.command("gameboy")(cli_gameboy.gameboy)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -93,7 +93,7 @@ def test_save_states_in_memory_and_files(make_rom, tmp_path):
             env.load_state_file(tmp_path / "none.state")
         junk = tmp_path / "junk.state"
         junk.write_bytes(b"\x01\x02")
-        with pytest.raises(ValueError, match="junk.state is not a save state"):
+        with pytest.raises(ValueError, match=r"junk\.state is not a save state"):
             env.load_state_file(junk)
     with GameBoyEnv(make_rom(), allow_any_rom=True, state=path) as env:  # --load-state
         assert (env.memory[0xDCB7], env.memory[0xDCB8]) == pos

@@ -13,8 +13,9 @@ from gamelm.gameboy.rewards import TERMS, RewardConfig, RewardTracker
 
 def state(**kw) -> c.CrystalState:
     base = dict(party_species=(155,), party_levels=(5,), party_hp=(20,), party_max_hp=(20,),
-                johto_badges=0, kanto_badges=0, money=3000, map_group=24, map_number=4, x=5,
-                y=5, battle_mode=0, player_name="CHRIS", events_set=10, got_starter=True)  # fmt: skip
+                johto_badges=0, kanto_badges=0, money=3000, map_group=24, map_number=4,
+                x=5, y=5, battle_mode=0, player_name="CHRIS", events_set=10,
+                got_starter=True)  # fmt: skip
     base.update(kw)
     return c.CrystalState(**base)
 

@@ -1,10 +1,10 @@
 """A Game Boy emulator for agents: PyBoy headless, with button timing, frame skip, a downsampled
 screen, banked RAM reads and save states.
 
->>> env = GameBoyEnv("crystal.gbc")            # doctest: +SKIP
->>> screen = env.reset()                        # (36, 40) uint8 grey levels
->>> screen = env.step("a")                      # press A for 8 frames, 24 frames in all
->>> env.memory[0xDCD7]                          # work RAM bank 1, whatever bank the game selected
+>>> env = GameBoyEnv("crystal.gbc")  # doctest: +SKIP
+>>> screen = env.reset()  # (36, 40) uint8 grey levels  # doctest: +SKIP
+>>> screen = env.step("a")  # A held 8 frames, 24 frames in all  # doctest: +SKIP
+>>> env.memory[0xDCD7]  # work RAM bank 1, whichever bank the game selected  # doctest: +SKIP
 
 * PyBoy runs with ``window="null"``, sound off and no speed limit.
 * One action is one button pressed for ``press_frames`` frames, then released, with the emulator

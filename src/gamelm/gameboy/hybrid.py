@@ -131,6 +131,7 @@ class HybridRunner:
         self.sources = dict.fromkeys(("llm", "dqn", "rules", "burst"), 0)
         self.recent: deque = deque(maxlen=cfg.log_every)  # (reward, terms) of recent actions
         self.buttons: deque = deque(maxlen=32)
+        self.presses = dict.fromkeys(BUTTONS, 0)
         self.last_decision: dict | None = None
         self.last_error: str | None = None
         if latest is not None:
@@ -245,6 +246,7 @@ class HybridRunner:
                 self.actions += 1
                 self.sources[source] += 1
                 self.buttons.append(button)
+                self.presses[button] += 1
                 self.recent.append((reward, terms))
                 if reward > 0 and self.actions - self.good_at >= cfg.good_state_every:
                     self.good_state, self.good_at = self.env.save_state(), self.actions
@@ -334,6 +336,7 @@ class HybridRunner:
             "dqn_updates": self.dqn.updates if self.dqn is not None else 0,
             "dqn": self.dqn.stats() if self.dqn is not None else None,
             "sources": dict(self.sources),
+            "presses": dict(self.presses),
             "forbidden_blocked": self.counts["forbidden_blocked"],
             "errors": self.counts["errors"],
             "last_error": self.last_error,
@@ -381,21 +384,23 @@ class HybridRunner:
                 "elapsed": self.elapsed,
                 "counts": self.counts,
                 "sources": self.sources,
+                "presses": self.presses,
                 "tracker": self.tracker.state_dict(),
                 "rng": self.rng.bit_generator.state,
                 "config": self.cfg.to_dict(),
             }
-            (tmp / "runner.json").write_text(json.dumps(runner))
+            (tmp / "trainer_state.json").write_text(json.dumps(runner))
             if self.dqn is not None:
                 self.dqn.save(tmp / "dqn")
         return path
 
     def _restore(self, path: Path) -> None:
-        runner = json.loads((path / "runner.json").read_text())
+        runner = json.loads((path / "trainer_state.json").read_text())
         self.env.load_state((path / "game.state").read_bytes())
         self.actions, self.elapsed = runner["actions"], runner["elapsed"]
         self.counts.update(runner["counts"])
         self.sources.update(runner["sources"])
+        self.presses.update(runner["presses"])
         self.tracker.load_state_dict(runner["tracker"])
         self.rng.bit_generator.state = runner["rng"]
         if self.dqn is not None and (path / "dqn").is_dir():
