@@ -140,13 +140,20 @@ class CrystalState:
 
 
 def _reader(memory):
-    """A byte reader for ``memory``: banked (``memory[1, addr]``) when it takes a bank, as
-    ``pyboy.memory`` does; else plain indexing by address (a bytearray, a dict, a NumPy array)."""
+    """``read(addr, n) -> list of n bytes`` for ``memory``: banked (``memory[1, a:b]``) when it
+    takes a bank, as ``pyboy.memory`` does; else indexed by address (a bytearray, a NumPy array,
+    a dict of addresses)."""
     try:
         memory[1, PARTY_COUNT]
     except (TypeError, IndexError, KeyError, ValueError):
-        return lambda addr: int(memory[addr])
-    return lambda addr: int(memory[1, addr])
+        pass
+    else:
+        return lambda addr, n=1: [int(b) for b in memory[1, addr : addr + n]]
+    try:
+        memory[PARTY_COUNT : PARTY_COUNT + 1]
+    except (TypeError, KeyError):
+        return lambda addr, n=1: [int(memory[a]) for a in range(addr, addr + n)]
+    return lambda addr, n=1: [int(b) for b in memory[addr : addr + n]]
 
 
 def decode_name(raw: list[int] | bytes) -> str:
@@ -162,7 +169,11 @@ def decode_name(raw: list[int] | bytes) -> str:
 def read_state(memory) -> CrystalState:
     """The parsed state from ``memory``: ``pyboy.memory`` (read in work RAM bank 1), a
     `gamelm.gameboy.env.BankedMemory`, or anything indexed by address."""
-    rd = _reader(memory)
+    read = _reader(memory)
+
+    def rd(addr: int) -> int:
+        return read(addr)[0]
+
     count = rd(PARTY_COUNT)
     if count > PARTY_LENGTH:
         count = 0
@@ -173,7 +184,7 @@ def read_state(memory) -> CrystalState:
         levels.append(min(rd(base + MON_LEVEL), MAX_LEVEL))
         hp.append(rd(base + MON_HP) << 8 | rd(base + MON_HP + 1))
         max_hp.append(rd(base + MON_MAXHP) << 8 | rd(base + MON_MAXHP + 1))
-    events = [rd(EVENT_FLAGS + i) for i in range(NUM_EVENTS // 8)]
+    events = read(EVENT_FLAGS, NUM_EVENTS // 8)
     starter = EVENT_GOT_A_POKEMON_FROM_ELM
     return CrystalState(
         party_species=tuple(species),
@@ -188,8 +199,8 @@ def read_state(memory) -> CrystalState:
         x=rd(X_COORD),
         y=rd(Y_COORD),
         battle_mode=rd(BATTLE_MODE),
-        player_name=decode_name([rd(PLAYER_NAME + i) for i in range(NAME_LENGTH)]),
-        events_set=sum(b.bit_count() for b in events),
+        player_name=decode_name(read(PLAYER_NAME, NAME_LENGTH)),
+        events_set=int.from_bytes(bytes(events)).bit_count(),
         got_starter=bool(events[starter // 8] >> (starter % 8) & 1),
     )
 

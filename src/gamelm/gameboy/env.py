@@ -228,12 +228,18 @@ class GameBoyEnv:
         return np.ascontiguousarray(self.pyboy.screen.ndarray[:, :, :3])
 
     def screen(self) -> np.ndarray:
-        """The screen in grey levels, averaged over ``downsample`` x ``downsample`` blocks."""
-        rgb = self.pyboy.screen.ndarray[:, :, :3].astype(np.uint16)
-        grey = (rgb[:, :, 0] * 77 + rgb[:, :, 1] * 150 + rgb[:, :, 2] * 29) >> 8
+        """The screen in grey levels, (144 / k, 160 / k) for ``downsample`` k: each k x k block
+        is the mean of four pixels sampled in it (all of them for k = 2), which is four times
+        cheaper than a full block mean and as good for 8-pixel tiles."""
         k = self.config.downsample
-        h, w = SCREEN_SHAPE
-        return grey.reshape(h // k, k, w // k, k).mean(axis=(1, 3)).astype(np.uint8)
+        step = max(k // 2, 1)
+        rgb = self.pyboy.screen.ndarray[step // 2 :: step, step // 2 :: step, :3]
+        x = rgb.astype(np.uint32)
+        grey = x[:, :, 0] * 77 + x[:, :, 1] * 150 + x[:, :, 2] * 29  # luma x 256
+        if k == 1:
+            return (grey >> 8).astype(np.uint8)
+        quad = grey[0::2, 0::2] + grey[1::2, 0::2] + grey[0::2, 1::2] + grey[1::2, 1::2]
+        return (quad >> 10).astype(np.uint8)
 
     # -- save states -----------------------------------------------------------------------------
 

@@ -63,7 +63,8 @@ class HybridConfig:
     log_every: int = 100  # actions between metric rows in the registry
     checkpoint_every: int = 5_000  # actions between checkpoints (0: only at the end)
     keep_checkpoints: int = 3
-    good_state_every: int = 50  # at most one "last good state" per this many actions
+    good_state_every: int = 500  # at most one "last good state" per this many actions (a
+    # PyBoy save state takes about 50 ms)
     env: EnvConfig = field(default_factory=EnvConfig)
     dqn: dict = field(default_factory=dict)  # DQNConfig fields
     rewards: RewardConfig = field(default_factory=RewardConfig)
