@@ -70,10 +70,14 @@ def main() -> None:
     parser.add_argument("--actions", type=int, default=3000)
     args = parser.parse_args()
     n = args.actions
-    tmp = Path(tempfile.mkdtemp())
+    with tempfile.TemporaryDirectory() as folder:
+        run(n, Path(folder))
+
+
+def run(n: int, tmp: Path) -> None:
     import os
 
-    os.environ.setdefault("GAMELM_RUNS", str(tmp / "runs"))
+    os.environ["GAMELM_RUNS"] = str(tmp / "runs")
     generic, crystal_rom = tmp / "test.gbc", tmp / "crystal" / "test.gbc"
     crystal_rom.parent.mkdir()
     generic.write_bytes(build_test_rom())

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -53,6 +55,7 @@ def gameboy(
     checkpoint_every: Annotated[int, typer.Option(help="Actions between checkpoints.")] = 5_000,
     status_every: Annotated[float, typer.Option(help="Seconds between status lines.")] = 30.0,
     seed: Annotated[int, typer.Option(help="Seed of the agent's randomness.")] = 0,
+    threads: Annotated[int, typer.Option(help="Torch threads for the DQN.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Play a Game Boy game with the hybrid agent: an LLM plans every --llm-interval actions, a
@@ -78,7 +81,7 @@ def gameboy(
             load_state=str(load_state) if load_state else None, llm_url=llm_url,
             llm_model=llm_model, llm_interval=llm_interval, llm_timeout=llm_timeout,
             use_dqn=not no_dqn, seed=seed, status_every=status_every,
-            checkpoint_every=checkpoint_every, env=EnvConfig(),
+            checkpoint_every=checkpoint_every, threads=threads, env=EnvConfig(),
         )  # fmt: skip
     except ValueError as exc:
         _fail(str(exc))
@@ -87,18 +90,23 @@ def gameboy(
         from gamelm.gameboy.monitor import Monitor, create_monitor_app
         from gamelm.serving.background import BackgroundServer
 
+        try:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", web_port))
+        except OSError as exc:
+            _fail(
+                f"cannot serve the dashboard on port {web_port} ({exc.strerror or exc}); "
+                "pass another --web-port, or --no-web"
+            )
         monitor = Monitor()
         try:
             server = BackgroundServer(create_monitor_app(monitor), port=web_port).start()
         except OSError as exc:
-            _fail(
-                f"cannot serve the dashboard on port {web_port} ({exc}); "
-                "pass another --web-port, or --no-web"
-            )
+            _fail(f"cannot serve the dashboard on port {web_port} ({exc}); pass --no-web")
     log = None if quiet else (lambda line: typer.echo(line, err=True))
     try:
         runner = HybridRunner(cfg, out, name, runs_dir, resume, log, monitor)
-    except (RomError, ValueError, RuntimeError) as exc:
+    except (RomError, ValueError, RuntimeError, OSError) as exc:
         if server is not None:
             server.stop()
         _fail(str(exc))
@@ -110,22 +118,39 @@ def gameboy(
             game = f"{info.title!r} (not a known Crystal release)"
         else:
             game = f"{info.title!r} (read from the screen only)"
-        log(f"Playing {game} for {actions:,} actions; run {name} in {out}")
+        start = f" from action {runner.actions:,}" if runner.actions else ""
+        log(f"Playing {game} for {actions:,} actions{start}; run {name} in {out}")
         if server is not None:
             log(f"Dashboard: {server.url}")
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+    def stop(signum, frame):  # the first Ctrl-C stops cleanly, a second one at once
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        runner.request_stop()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         summary = runner.run()
     except KeyboardInterrupt:
         if log is not None:
-            log(f"Interrupted at {runner.actions} actions; checkpoint saved, --resume goes on.")
+            log(f"Interrupted at {runner.actions:,} actions; --resume goes on from there.")
         raise typer.Exit(code=130) from None
+    except Exception as exc:
+        _fail(
+            f"the run stopped at action {runner.actions:,} ({type(exc).__name__}: {exc}); "
+            f"what it played is saved in {out}, and --resume goes on from there"
+        )
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if server is not None:
             server.stop()
+    if runner.stop_requested and log is not None:
+        log(f"Stopped at {runner.actions:,} actions; checkpoint saved, --resume goes on.")
     if as_json:
         typer.echo(json.dumps(summary))
+        sys.stdout.flush()
     elif not quiet:
         log(runner.status_line())
         log(f"Statistics: {out / 'stats.json'}")
+    if runner.stop_requested:
+        raise typer.Exit(code=130)

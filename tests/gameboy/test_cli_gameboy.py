@@ -3,6 +3,7 @@ for each bad input."""
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -90,6 +91,11 @@ def test_dashboard_and_status_lines(make_rom, tmp_path):
         (["--rom", "{rom}", "--allow-any-rom", "--llm-interval", "0"], "--llm-interval must be"),
         (["--rom", "{rom}", "--allow-any-rom", "--resume", "--out", "{tmp}/none"],
          "nothing to resume"),
+        (["--rom", "{rom}", "--allow-any-rom", "--out", "{tmp}/notes.txt"], "is a file"),
+        (["--rom", "{rom}", "--allow-any-rom", "--llm-url", "localhost:11434"],
+         "--llm-url must start with http"),
+        (["--rom", "{rom}", "--allow-any-rom", "--status-every", "0"],
+         "--status-every must be positive"),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_sentence(make_rom, tmp_path, args, message):
@@ -110,4 +116,32 @@ def test_busy_dashboard_port(make_rom, tmp_path):
         done = gamelm("--rom", make_rom(), "--allow-any-rom", "--web-port", port,
                       env_runs=tmp_path / "runs", timeout=120)  # fmt: skip
     assert done.returncode == 2 and "cannot serve the dashboard on port" in done.stderr
-    assert "Traceback" not in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_ctrl_c_stops_cleanly_and_resume_goes_on(make_rom, tmp_path):
+    rom, out = make_rom(), tmp_path / "run"
+    env = {**os.environ, "GAMELM_RUNS": str(tmp_path / "runs")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gamelm.cli", "gameboy", "--rom", str(rom), "--allow-any-rom",
+         "--actions", "100000", "--no-web", "--status-every", "0.2", "--out", str(out),
+         "--llm-url", "http://127.0.0.1:9/v1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "stats.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and "Traceback" not in err
+    assert "Stopped at" in err and "--resume goes on" in err
+    done_at = json.loads((out / "stats.json").read_text())["actions"]
+    assert 0 < done_at < 100000 and (out / f"checkpoint_step_{done_at}").is_dir()
+    more = gamelm("--rom", rom, "--allow-any-rom", "--out", out, "--resume", "--no-web",
+                  "--actions", done_at + 40, "--json", "--quiet", "--llm-url",
+                  "http://127.0.0.1:9/v1", env_runs=tmp_path / "runs")  # fmt: skip
+    assert more.returncode == 0, more.stderr
+    assert json.loads(more.stdout)["actions"] == done_at + 40

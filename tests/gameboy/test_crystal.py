@@ -45,11 +45,16 @@ def check(state: c.CrystalState) -> None:
     assert state.battle_mode == 1 and state.in_battle
     assert state.player_name == "CHRIS"
     assert state.got_starter and state.events_set == 3
+    assert state.event_bits == 1 << 26 | 1 << 80 | 1 << 81
 
 
-def test_event_26_is_byte_3_bit_2():
+def test_event_26_is_byte_3_bit_2_and_the_flags_end_before_wcurbox():
     assert c.EVENT_FLAGS + c.EVENT_GOT_A_POKEMON_FROM_ELM // 8 == 0xDA75
     assert 1 << c.EVENT_GOT_A_POKEMON_FROM_ELM % 8 == 0x04
+    assert c.EVENT_FLAGS + c.NUM_EVENTS // 8 == 0xDB6C  # then wCurBox (0xDB72) after padding
+    memory = bytearray(0x10000)
+    memory[0xDB72:0xDB75] = b"\x81\x8e\x97"  # a box name ("BOX"): not events
+    assert c.read_state(memory).events_set == 0
 
 
 def test_read_state_from_plain_memory():

@@ -1,6 +1,7 @@
 """The PyBoy wrapper on the generated ROM: ROM checks, button timing, banked reads, save
 states, the locked clock, and no files beside the ROM."""
 
+import hashlib
 import time
 
 import numpy as np
@@ -43,8 +44,31 @@ def test_rom_checks(make_rom, tmp_path):
     info, data = check_rom(hack, allow_any_rom=True)
     assert info.crystal and info.release is None and info.cgb and len(data) == 0x8000
     assert not check_rom(other, allow_any_rom=True)[0].crystal
-    assert all(len(h) == 40 for h in CRYSTAL_SHA1)
     assert header_checksum(data) == data[0x14D]
+    entry = bytearray(build_test_rom())
+    entry[0x100] = 0x76  # halt: no jump to the program
+    (tmp_path / "entry.gbc").write_bytes(bytes(entry))
+    with pytest.raises(RomError, match="no jump at its entry point"):
+        check_rom(tmp_path / "entry.gbc")
+
+
+def test_a_known_release_needs_no_flag(make_rom, monkeypatch):
+    """The release path: a ROM whose SHA-1 is listed runs without --allow-any-rom (the test
+    ROM's hash stands in for a real release's)."""
+    rom = make_rom("PM_CRYSTAL")
+    sha1 = hashlib.sha1(rom.read_bytes()).hexdigest()
+    monkeypatch.setitem(CRYSTAL_SHA1, sha1, "Pokemon Crystal (test stand-in)")
+    info, _ = check_rom(rom)
+    assert info.crystal and info.release == "Pokemon Crystal (test stand-in)"
+
+
+def test_unsupported_cartridge_is_one_sentence(tmp_path):
+    data = bytearray(build_test_rom())
+    data[0x147] = 0xFC  # a camera cartridge
+    data[0x14D] = header_checksum(data)
+    (tmp_path / "camera.gbc").write_bytes(bytes(data))
+    with pytest.raises(RomError, match="PyBoy cannot run"):
+        GameBoyEnv(tmp_path / "camera.gbc", allow_any_rom=True)
 
 
 def test_buttons_frames_and_banked_memory(make_rom):

@@ -90,7 +90,10 @@ def test_hybrid_loop_with_llm_dqn_and_dashboard(make_rom, tmp_path, runs):
     s = result
     assert s["actions"] == 300 and s["actions_per_s"] > 0
     assert s["llm_calls"] >= 10 and s["llm_calls"] >= n_requests - 1
-    assert s["llm_plans"] >= 3 and s["llm_fallbacks"] >= 3  # prose, START, timeouts
+    assert s["llm_plans"] >= 3 and s["llm_fallbacks"] >= 3
+    errors = s["llm_errors"]
+    assert errors["malformed"] >= 1 and errors["forbidden"] >= 1 and errors["timeout"] >= 1
+    assert sum(errors.values()) == s["llm_fallbacks"]
     assert s["dqn_updates"] > 0 and s["dqn"]["replay"] == 300  # every action, whoever chose it
     assert s["sources"]["llm"] > 0 and s["sources"]["dqn"] > 0 and s["sources"]["rules"] > 0
     assert s["presses"]["start"] == s["presses"]["select"] == 0
@@ -136,12 +139,20 @@ def test_resume_continues_from_the_last_checkpoint(make_rom, tmp_path, runs):
         HybridRunner(cfg, tmp_path / "run", "r", log=None)
     with pytest.raises(ValueError, match="nothing to resume"):
         HybridRunner(cfg, tmp_path / "other", "o", resume=True, log=None)
+    with pytest.raises(ValueError, match="already played 150 actions; pass a larger --actions"):
+        HybridRunner(cfg, tmp_path / "run", "r", resume=True, log=None)
+    other = config(make_rom("OTHER GAME"), llm_url="http://127.0.0.1:9/v1", actions=250)
+    with pytest.raises(ValueError, match="played another ROM"):
+        HybridRunner(other, tmp_path / "run", "r", resume=True, log=None)
     cfg2 = config(rom, llm_url="http://127.0.0.1:9/v1", actions=250)
     again = HybridRunner(cfg2, tmp_path / "run", "r", resume=True, log=None)
     assert again.actions == 150 and again.dqn.steps == 150
+    assert again.env.frames == first["frames"]
     assert again.tracker.totals == pytest.approx(first["reward_terms"], abs=1e-3)
     s = again.run()
     assert s["actions"] == 250 and s["llm_calls"] > first["llm_calls"]
+    assert s["frames"] == first["frames"] + 100 * 24
+    assert s["llm_errors"]["unreachable"] == s["llm_fallbacks"]
     assert [step for step, _ in Registry(runs).checkpoints("r")] == [100, 150, 200, 250]
     assert sorted(p.name for p in (tmp_path / "run").glob("checkpoint_step_*")) == [
         "checkpoint_step_150", "checkpoint_step_200", "checkpoint_step_250",
@@ -169,3 +180,35 @@ def test_errors_are_recovered_and_stuck_play_escalates(make_rom, tmp_path, runs)
     assert s["last_error"] == "action 29: RuntimeError: emulator hiccup"
     assert s["anti_stuck"]["bursts"] >= 1 and s["anti_stuck"]["reloads"] >= 1
     assert s["sources"]["burst"] >= 5
+
+
+def test_a_server_sending_garbage_does_not_stop_the_run(make_rom, tmp_path, runs):
+    from tests.gameboy.test_planner import garbage_server
+
+    listener, url = garbage_server(b"SSH-2.0-OpenSSH_9.6\r\n")
+    try:
+        s = HybridRunner(config(make_rom(), llm_url=url, actions=60), tmp_path / "run",
+                         log=None).run()  # fmt: skip
+    finally:
+        listener.close()
+    assert s["actions"] == 60 and s["llm_errors"] == {"bad_reply": s["llm_fallbacks"]}
+    assert s["llm_fallbacks"] >= 2
+
+
+def test_stop_request_saves_the_exact_action(make_rom, tmp_path, runs):
+    runner = HybridRunner(config(make_rom(), llm_url="http://127.0.0.1:9/v1", actions=500),
+                          tmp_path / "run", "stop", log=None)  # fmt: skip
+    real = runner.env.step
+
+    def step(button):
+        if runner.actions == 77:
+            runner.request_stop()
+        return real(button)
+
+    runner.env.step = step
+    s = runner.run()
+    assert s["actions"] == 78 and Registry(runs).get("stop").status == "interrupted"
+    assert (tmp_path / "run" / "checkpoint_step_78").is_dir()
+    again = HybridRunner(config(make_rom(), llm_url="http://127.0.0.1:9/v1", actions=100),
+                         tmp_path / "run", "stop", resume=True, log=None)  # fmt: skip
+    assert again.actions == 78 and again.dqn.steps == 78 and again.env.frames == s["frames"]

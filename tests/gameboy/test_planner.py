@@ -108,6 +108,8 @@ def test_client_errors():
     finally:
         server.shutdown()
         server.server_close()
+    with pytest.raises(ChatError, match="is not an http"):
+        ChatClient("notaurl", "m").complete([])
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -117,3 +119,44 @@ def test_client_errors():
         {"screen": "s"}, BUTTONS, [], None
     )
     assert decision.plan is None and "cannot reach" in decision.error
+
+
+def garbage_server(reply: bytes):
+    """A TCP server that answers every connection with ``reply`` and hangs up."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                conn.sendall(reply)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener, f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"SSH-2.0-OpenSSH_9.6\r\n",  # not HTTP at all
+        b'HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{"choices"',  # cut short
+        b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nnot js!",  # not JSON
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}",  # no message
+    ],
+)
+def test_broken_replies_are_chat_errors(reply):
+    listener, url = garbage_server(reply)
+    try:
+        with pytest.raises(ChatError) as info:
+            ChatClient(url, "m", timeout=5).complete([])
+        assert info.value.kind == "bad_reply"
+        decision = LLMPlanner(ChatClient(url, "m", timeout=5)).ask(
+            {"screen": "s"}, BUTTONS, [], None
+        )
+        assert decision.plan is None and decision.error_kind == "bad_reply"
+    finally:
+        listener.close()

@@ -1,6 +1,7 @@
 """Reward terms one by one, the tracker, and anti-stuck."""
 
 import dataclasses
+import json
 
 import pytest
 
@@ -33,8 +34,14 @@ def test_each_term():
     assert t.step(s0, state(johto_badges=0b11))["badge"] == 2 * cfg.badge
     assert t.step(s0, state(money=5000))["money"] == pytest.approx(2000 * cfg.money)
     assert t.step(s0, state(money=1000))["money"] == 0  # spending costs nothing
-    assert t.step(s0, state(events_set=12))["event"] == 2 * cfg.event
-    assert t.step(s0, state(events_set=11))["event"] == 0  # not beyond the best (12)
+    two = state(event_bits=0b110, events_set=2)
+    assert t.step(s0, two)["event"] == 2 * cfg.event
+    assert t.step(two, s0)["event"] == 0  # cleared: nothing lost
+    assert t.step(s0, state(event_bits=0b100))["event"] == 0  # set again: seen before
+    assert t.step(s0, state(event_bits=0b1110))["event"] == cfg.event  # only flag 3 is new
+    bulk = (1 << 200) - 1  # a new game sets ~130 flags at once: the baseline, no reward
+    assert t.step(s0, state(event_bits=bulk))["event"] == 0
+    assert t.step(s0, state(event_bits=bulk | 1 << 300))["event"] == cfg.event
     hurt, healed = state(party_hp=(5,)), state(party_hp=(20,))
     assert t.step(hurt, healed)["heal"] == pytest.approx(0.75)
     assert t.step(state(party_hp=(5,), battle_mode=1), healed)["heal"] == 0
@@ -64,8 +71,10 @@ def test_tracker_state_round_trip():
     t.start(state())
     t.step(state(), state(x=7, party_levels=(9,)))
     u = RewardTracker()
-    u.load_state_dict(t.state_dict())
+    t.step(state(), state(event_bits=1 << 1999))
+    u.load_state_dict(json.loads(json.dumps(t.state_dict())))
     assert u.visits == t.visits and u.totals == t.totals and u.best_levels == 9
+    assert u.seen_events == t.seen_events == 1 << 1999
 
 
 def test_generic_screen_state_explores_screens(make_rom):
@@ -95,6 +104,7 @@ def test_rewards_through_the_emulator(make_rom):
         mem[c.MONEY + 1], mem[c.MONEY + 2] = 0x03, 0xE8  # 1,000
         mem[c.PARTY_MONS + c.MON_HP + 1] = 40  # healed
         mem[c.EVENT_FLAGS] = 0b1
+        mem[c.EVENT_FLAGS + c.NUM_EVENTS // 8] = 0xFF  # wCurBox, past the last flag: not events
         env.step("right")
         cur = c.read_state(env.pyboy.memory)
         terms = t.step(prev, cur)
@@ -112,8 +122,15 @@ def test_anti_stuck_escalates():
     assert events.count(BURST) == 2 and events.count(RELOAD) == 1
     assert s.observe(1.0, (0, 0, 0, 0), "x") == NONE and s.level == 0 and s.reason is None
     few = AntiStuck(StuckConfig(tile_window=20, few_tiles=2, no_reward_actions=10**6))
-    got = [few.observe(0.0, (0, 0, i % 2, 0), str(i)) for i in range(20)]
+    got = [few.observe(0.0, (0, 0, i % 2, 0), str(i % 2)) for i in range(20)]
     assert got[-1] == BURST and "2 tiles in the last 20" in few.reason
+    # one tile but the screen keeps changing (the intro's text, a menu): not stuck
+    reading = AntiStuck(StuckConfig(tile_window=20, no_reward_actions=10**6))
+    assert all(reading.observe(0.0, (0, 0, 0, 0), str(i)) == NONE for i in range(100))
+    # no good state to go back to: bursts only
+    lone = AntiStuck(cfg)
+    got = [lone.observe(0.0, (0, 0, i, 0), str(i), can_reload=False) for i in range(30)]
+    assert RELOAD not in got and [i for i, g in enumerate(got) if g == BURST] == [9, 15, 21, 27]
 
 
 def test_anti_stuck_on_a_frozen_screen(make_rom):

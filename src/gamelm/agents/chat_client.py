@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -20,7 +19,12 @@ OLLAMA_URL = "http://localhost:11434/v1"
 
 
 class ChatError(RuntimeError):
-    """The endpoint did not answer usefully; the message says why in one sentence."""
+    """The endpoint did not answer usefully; the message says why in one sentence, ``kind`` in
+    one word: ``timeout``, ``unreachable``, ``http`` or ``bad_reply``."""
+
+    def __init__(self, message: str, kind: str = "error") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass
@@ -42,32 +46,38 @@ class ChatClient:
             "temperature": temperature,
             "stream": False,
         }
-        request = urllib.request.Request(
-            self.url.rstrip("/") + "/chat/completions",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
+        try:
+            request = urllib.request.Request(
+                self.url.rstrip("/") + "/chat/completions",
+                data=json.dumps(body).encode(),
+                headers={"Content-Type": "application/json"},
+                method="POST",
+            )
+        except ValueError:
+            raise ChatError(f"{self.url!r} is not an http(s) URL", "unreachable") from None
         key = self.api_key or os.environ.get("OPENAI_API_KEY")
         if key:
             request.add_header("Authorization", f"Bearer {key}")
+        late = ChatError(f"{self.url} did not answer within {self.timeout:g} s", "timeout")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 reply = json.loads(response.read())
         except urllib.error.HTTPError as exc:
-            raise ChatError(f"{self.url} answered HTTP {exc.code}") from None
+            raise ChatError(f"{self.url} answered HTTP {exc.code}", "http") from None
         except TimeoutError:
-            raise ChatError(f"{self.url} did not answer within {self.timeout:g} s") from None
+            raise late from None
         except urllib.error.URLError as exc:
-            if isinstance(exc.reason, (TimeoutError, socket.timeout)):
-                raise ChatError(f"{self.url} did not answer within {self.timeout:g} s") from None
-            raise ChatError(f"cannot reach {self.url} ({exc.reason})") from None
-        except (ValueError, OSError) as exc:
-            raise ChatError(f"{self.url} sent an unreadable reply ({exc})") from None
+            if isinstance(exc.reason, TimeoutError):
+                raise late from None
+            raise ChatError(f"cannot reach {self.url} ({exc.reason})", "unreachable") from None
+        except Exception as exc:  # a broken reply: bad status line, cut body, not JSON
+            detail = f"{type(exc).__name__}: {exc}"[:200]
+            message = f"{self.url} sent an unreadable reply ({detail})"
+            raise ChatError(message, "bad_reply") from None
         try:
             text = reply["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError):
-            raise ChatError(f"{self.url} sent a reply without a message") from None
+            raise ChatError(f"{self.url} sent a reply without a message", "bad_reply") from None
         if not isinstance(text, str):
-            raise ChatError(f"{self.url} sent a message without text")
+            raise ChatError(f"{self.url} sent a message without text", "bad_reply")
         return text

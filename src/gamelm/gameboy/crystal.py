@@ -44,7 +44,7 @@ PARTY_MONS = 0xDCDF  # wPartyMon1: PARTY_LENGTH party_structs
 PARTY_LENGTH = 6
 PARTYMON_STRUCT_LENGTH = 0x30
 NAME_LENGTH = 11
-NUM_EVENTS = 0x800  # constants/event_flags.asm: the flag array is 256 bytes
+NUM_EVENTS = 2000  # constants/event_flags.asm ends at EVENT_7CF: 250 bytes (wCurBox follows)
 
 # constants/pokemon_data_constants.asm: offsets in a party_struct
 MON_SPECIES = 0x00
@@ -94,6 +94,7 @@ class CrystalState:
     player_name: str
     events_set: int  # how many event flags are set
     got_starter: bool
+    event_bits: int = 0  # all the flags: bit n is event n
 
     @property
     def badges(self) -> int:
@@ -184,7 +185,8 @@ def read_state(memory) -> CrystalState:
         levels.append(min(rd(base + MON_LEVEL), MAX_LEVEL))
         hp.append(rd(base + MON_HP) << 8 | rd(base + MON_HP + 1))
         max_hp.append(rd(base + MON_MAXHP) << 8 | rd(base + MON_MAXHP + 1))
-    events = read(EVENT_FLAGS, NUM_EVENTS // 8)
+    events = read(EVENT_FLAGS, (NUM_EVENTS + 7) // 8)
+    bits = int.from_bytes(bytes(events), "little") & ((1 << NUM_EVENTS) - 1)
     starter = EVENT_GOT_A_POKEMON_FROM_ELM
     return CrystalState(
         party_species=tuple(species),
@@ -200,8 +202,9 @@ def read_state(memory) -> CrystalState:
         y=rd(Y_COORD),
         battle_mode=rd(BATTLE_MODE),
         player_name=decode_name(read(PLAYER_NAME, NAME_LENGTH)),
-        events_set=int.from_bytes(bytes(events)).bit_count(),
-        got_starter=bool(events[starter // 8] >> (starter % 8) & 1),
+        events_set=bits.bit_count(),
+        got_starter=bool(bits >> starter & 1),
+        event_bits=bits,
     )
 
 

@@ -96,8 +96,10 @@ def check_rom(path: str | Path, allow_any_rom: bool = False) -> tuple[RomInfo, b
     rom = p.read_bytes()
     from gamelm.gameboy.testrom import header_checksum
 
-    if rom[0x14D] != header_checksum(rom) or rom[0x100] not in (0x00, 0xC3, 0x18):
+    if rom[0x14D] != header_checksum(rom):
         raise RomError(f"{p} is not a Game Boy ROM (its header checksum does not match)")
+    if rom[0x100] not in (0x00, 0xC3, 0x18, 0xF3):
+        raise RomError(f"{p} is not a Game Boy ROM (no jump at its entry point, 0x100)")
     info = RomInfo(
         path=str(p),
         title=rom_title(rom),
@@ -179,8 +181,14 @@ class GameBoyEnv:
         ram = None
         if self.cartridge_ram is not None and self.cartridge_ram.is_file():
             ram = io.BytesIO(self.cartridge_ram.read_bytes())
-        with contextlib.redirect_stdout(io.StringIO()):  # PyBoy prints "No RTC file found"
-            self.pyboy = PyBoy(io.BytesIO(data), window="null", sound_emulated=False, ram_file=ram)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):  # PyBoy prints "No RTC file found"
+                self.pyboy = PyBoy(
+                    io.BytesIO(data), window="null", sound_emulated=False, ram_file=ram
+                )
+        except Exception as exc:  # unsupported cartridge types, RAM sizes
+            detail = f"{type(exc).__name__}: {exc}"[:160]
+            raise RomError(f"PyBoy cannot run {self.info.path} ({detail})") from None
         self.pyboy.set_emulation_speed(0)
         try:
             self.pyboy.rtc_lock_experimental(True)

@@ -24,10 +24,11 @@ is loaded and the run goes on.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -64,7 +65,8 @@ class HybridConfig:
     checkpoint_every: int = 5_000  # actions between checkpoints (0: only at the end)
     keep_checkpoints: int = 3
     good_state_every: int = 500  # at most one "last good state" per this many actions (a
-    # PyBoy save state takes about 50 ms)
+    # PyBoy save state takes about 50 ms); the first reward always saves one
+    threads: int = 1  # torch threads for the DQN (its network is small: more threads only wait)
     env: EnvConfig = field(default_factory=EnvConfig)
     dqn: dict = field(default_factory=dict)  # DQNConfig fields
     rewards: RewardConfig = field(default_factory=RewardConfig)
@@ -77,6 +79,12 @@ class HybridConfig:
             raise ValueError("--llm-interval must be at least 1")
         if self.llm_timeout <= 0:
             raise ValueError("--llm-timeout must be positive")
+        if self.status_every <= 0:
+            raise ValueError("--status-every must be positive")
+        if self.log_every < 1 or self.threads < 1:
+            raise ValueError("log_every and threads must be at least 1")
+        if not self.llm_url.startswith(("http://", "https://")):
+            raise ValueError(f"--llm-url must start with http:// or https://, not {self.llm_url!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -103,9 +111,18 @@ class HybridRunner:
         self.log = log
         self.monitor = monitor
         self.rng = np.random.default_rng(cfg.seed)
+        self.stop_requested = False
+        if self.out.exists() and not self.out.is_dir():
+            raise ValueError(f"--out {self.out} is a file; name a directory")
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValueError(f"cannot create {self.out} ({exc.strerror or exc})") from None
         latest = ckpt.latest(self.out) if resume else None
         if resume and latest is None:
-            raise ValueError(f"nothing to resume: no checkpoint in {self.out}")
+            raise ValueError(
+                f"nothing to resume: no checkpoint in {self.out} (give the run's --out)"
+            )
         if not resume and latest is None and (self.out / "stats.json").exists():
             raise ValueError(f"{self.out} already holds a run; pass --resume or another --out")
         from gamelm.runs.registry import Registry
@@ -118,7 +135,9 @@ class HybridRunner:
         self.tracker = RewardTracker(cfg.rewards)
         self.stuck = AntiStuck(cfg.stuck)
         self.rules = RulePolicy(self.rng)
-        self.planner = LLMPlanner(ChatClient(cfg.llm_url, cfg.llm_model, cfg.llm_timeout))
+        game = "Pokemon Crystal" if self.crystal else f"a game titled {self.env.info.title!r}"
+        client = ChatClient(cfg.llm_url, cfg.llm_model, cfg.llm_timeout)
+        self.planner = LLMPlanner(client, game=game)
         self.dqn = None
         if cfg.use_dqn:
             from gamelm.gameboy.dqn import DQN, DQNConfig
@@ -130,18 +149,21 @@ class HybridRunner:
         self.counts = {"llm_calls": 0, "llm_fallbacks": 0, "llm_plans": 0, "errors": 0,
                        "forbidden_blocked": 0}  # fmt: skip
         self.sources = dict.fromkeys(("llm", "dqn", "rules", "burst"), 0)
+        self.llm_errors: dict[str, int] = {}  # fallbacks by kind: timeout, malformed, ...
         self.recent: deque = deque(maxlen=cfg.log_every)  # (reward, terms) of recent actions
         self.buttons: deque = deque(maxlen=32)
         self.presses = dict.fromkeys(BUTTONS, 0)
         self.last_decision: dict | None = None
         self.last_error: str | None = None
+        self.good_state = self.env.save_state()  # the start: reloaded only on errors
+        self.good_at: int | None = None  # when a good state after a reward was kept
+        self._reward_pending = False
         if latest is not None:
             self._restore(latest)
         self.state = self.read()
         self.screen = self.env.screen()
-        self.tracker.start(self.state)
-        self.good_state = self.env.save_state()
-        self.good_at = self.actions
+        if latest is None:
+            self.tracker.start(self.state)
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -195,6 +217,10 @@ class HybridRunner:
         self.state = self.read()
         self.screen = self.env.screen()
 
+    def request_stop(self) -> None:
+        """Stop cleanly after the current action, with a checkpoint (signal handlers call it)."""
+        self.stop_requested = True
+
     # -- the loop --------------------------------------------------------------------------------
 
     def run(self) -> dict:
@@ -207,17 +233,20 @@ class HybridRunner:
         plan: deque = deque()
         mode = {"burst": 0, "fallback": False}
         pending: Future | None = None
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm")
         status = "failed"
+        if self.dqn is not None:
+            import torch
+
+            torch.set_num_threads(cfg.threads)
         t_start = time.perf_counter()
         elapsed_before = self.elapsed
         last_status = time.monotonic()
         last_monitor = 0.0
         try:
-            while self.actions < cfg.actions:
+            while self.actions < cfg.actions and not self.stop_requested:
                 allowed = crystal.allowed_buttons(self.state, BUTTONS)
                 if pending is None and self.actions % cfg.llm_interval == 0:
-                    pending = pool.submit(
+                    pending = _in_background(
                         self.planner.ask, self.state_dict(), allowed, list(self.buttons),
                         self.stuck.reason,
                     )  # fmt: skip
@@ -232,6 +261,8 @@ class HybridRunner:
                         self.counts["llm_plans"] += 1
                     else:
                         self.counts["llm_fallbacks"] += 1
+                        kind = decision.error_kind or "error"
+                        self.llm_errors[kind] = self.llm_errors.get(kind, 0) + 1
                         mode["fallback"] = True
                     if self.monitor is not None:
                         self.monitor.update(decision=self.last_decision)
@@ -241,7 +272,7 @@ class HybridRunner:
                 except Exception as exc:  # the run goes on from the last good state
                     self.counts["errors"] += 1
                     self.last_error = f"action {self.actions}: {type(exc).__name__}: {exc}"
-                    self._reload()
+                    self._reload()  # an error here too ends the run (with a checkpoint)
                     plan.clear()
                     reward, terms = 0.0, dict.fromkeys(TERMS, 0.0)
                 self.actions += 1
@@ -249,9 +280,16 @@ class HybridRunner:
                 self.buttons.append(button)
                 self.presses[button] += 1
                 self.recent.append((reward, terms))
-                if reward > 0 and self.actions - self.good_at >= cfg.good_state_every:
+                self._reward_pending |= reward > 0
+                if self._reward_pending and (
+                    self.good_at is None or self.actions - self.good_at >= cfg.good_state_every
+                ):
                     self.good_state, self.good_at = self.env.save_state(), self.actions
-                action = self.stuck.observe(reward, self.state.tile, screen_key(self.screen))
+                    self._reward_pending = False
+                action = self.stuck.observe(
+                    reward, self.state.tile, screen_key(self.screen),
+                    can_reload=self.good_at is not None,
+                )  # fmt: skip
                 if action == BURST:
                     mode["burst"] = cfg.stuck.burst_actions
                     plan.clear()
@@ -277,19 +315,32 @@ class HybridRunner:
                     self._write_stats()
                     if self.log is not None:
                         self.log(self.status_line())
-            status = "finished"
-        except KeyboardInterrupt:
-            status = "interrupted"
-            self.save_checkpoint()
+            status = "finished" if self.actions >= cfg.actions else "interrupted"
+            if status == "interrupted":
+                registry.checkpoint(self.name, self.actions, self.save_checkpoint())
+        except BaseException as exc:
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            self.last_error = self.last_error or f"{type(exc).__name__}: {exc}"
+            try:  # keep what was played, whatever went wrong
+                registry.checkpoint(self.name, self.actions, self.save_checkpoint())
+            except Exception:
+                pass
             raise
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
             summary = self.summary()
-            self._write_stats()
-            registry.finish(self.name, status, summary)
-            if self.monitor is not None:
-                self.monitor.update(screen_rgb=self.env.screen_rgb(), stats=summary)
-            self.env.close()
+            for cleanup in (
+                self._write_stats,
+                lambda: registry.finish(self.name, status, summary),
+                lambda: (
+                    self.monitor is not None
+                    and self.monitor.update(screen_rgb=self.env.screen_rgb(), stats=summary)
+                ),
+                self.env.close,
+            ):
+                try:
+                    cleanup()
+                except Exception:
+                    pass
         return summary
 
     # -- reporting -------------------------------------------------------------------------------
@@ -334,6 +385,7 @@ class HybridRunner:
             "llm_calls": self.counts["llm_calls"],
             "llm_fallbacks": self.counts["llm_fallbacks"],
             "llm_plans": self.counts["llm_plans"],
+            "llm_errors": dict(self.llm_errors),
             "dqn_updates": self.dqn.updates if self.dqn is not None else 0,
             "dqn": self.dqn.stats() if self.dqn is not None else None,
             "sources": dict(self.sources),
@@ -381,6 +433,10 @@ class HybridRunner:
             (tmp / "game.state").write_bytes(self.env.save_state())
             (tmp / "good.state").write_bytes(self.good_state)
             runner = {
+                "rom_sha1": self.env.info.sha1,
+                "frames": self.env.frames,
+                "good_at": self.good_at,
+                "llm_errors": self.llm_errors,
                 "actions": self.actions,
                 "elapsed": self.elapsed,
                 "counts": self.counts,
@@ -397,7 +453,19 @@ class HybridRunner:
 
     def _restore(self, path: Path) -> None:
         runner = json.loads((path / "trainer_state.json").read_text())
+        if runner["rom_sha1"] != self.env.info.sha1:
+            raise ValueError(
+                f"the run in {self.out} played another ROM (SHA-1 {runner['rom_sha1']})"
+            )
+        if self.cfg.actions <= runner["actions"]:
+            raise ValueError(
+                f"the run in {self.out} has already played {runner['actions']:,} actions; "
+                "pass a larger --actions to go on"
+            )
         self.env.load_state((path / "game.state").read_bytes())
+        self.env.frames = runner["frames"]
+        self.good_state, self.good_at = (path / "good.state").read_bytes(), runner["good_at"]
+        self.llm_errors = runner["llm_errors"]
         self.actions, self.elapsed = runner["actions"], runner["elapsed"]
         self.counts.update(runner["counts"])
         self.sources.update(runner["sources"])
@@ -408,3 +476,17 @@ class HybridRunner:
             from gamelm.gameboy.dqn import DQN
 
             self.dqn, _ = DQN.load(path / "dqn")
+
+
+def _in_background(fn, *args) -> Future:
+    """Run ``fn(*args)`` in a daemon thread (a late LLM answer never holds up the exit)."""
+    future: Future = Future()
+
+    def work() -> None:
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    threading.Thread(target=work, daemon=True, name="llm-planner").start()
+    return future

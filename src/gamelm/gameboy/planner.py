@@ -17,17 +17,23 @@ from gamelm.agents.chat_client import ChatClient, ChatError
 from gamelm.gameboy.env import BUTTONS
 
 SYSTEM = (
-    "You are playing Pokemon Crystal on a Game Boy. Each turn you get the game state and "
+    "You are playing {game} on a Game Boy. Each turn you get the game state and "
     "answer with the next buttons to press, as one JSON object and nothing else: "
     '{"buttons": ["up", "a"], "reason": "a few words"}. Buttons: a, b, start, select, up, '
     "down, left, right. Press a to talk, read text and choose; walk with the arrows into "
-    "new places; win battles; heal at Pokemon Centers."
+    "new places.{hints}"
 )
+CRYSTAL_HINTS = " Win battles; heal at Pokemon Centers."
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.S)
 
 
 class PlanError(ValueError):
-    """An answer that is not a valid plan; the message says what is wrong."""
+    """An answer that is not a valid plan; the message says what is wrong, ``kind`` is
+    ``forbidden`` (a button not allowed now) or ``malformed`` (anything else)."""
+
+    def __init__(self, message: str, kind: str = "malformed") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,7 @@ def parse_plan(text: str, allowed: tuple[str, ...] = BUTTONS, max_len: int = 8) 
         if b not in BUTTONS:
             raise PlanError(f"{b!r} is not a button")
         if b not in allowed:
-            raise PlanError(f"{b!r} is not allowed now")
+            raise PlanError(f"{b!r} is not allowed now", "forbidden")
     return Plan(tuple(buttons), reason.strip()[:200])
 
 
@@ -102,6 +108,7 @@ class Decision:
     plan: Plan | None
     error: str | None
     seconds: float
+    error_kind: str | None = None  # timeout, unreachable, http, bad_reply, malformed, forbidden
 
     def to_dict(self) -> dict:
         return {
@@ -110,6 +117,7 @@ class Decision:
             "buttons": list(self.plan.buttons) if self.plan else None,
             "reason": self.plan.reason if self.plan else None,
             "error": self.error,
+            "error_kind": self.error_kind,
             "seconds": round(self.seconds, 3),
         }
 
@@ -118,17 +126,23 @@ class Decision:
 class LLMPlanner:
     client: ChatClient
     max_plan: int = 8
+    game: str = "Pokemon Crystal"
 
     def ask(self, state: dict, allowed, recent: list[str], stuck: str | None) -> Decision:
         """One request; never raises: a timeout, an unreachable server or a malformed answer
         is a `Decision` with ``error`` set and no plan."""
         user = describe(state, tuple(allowed), recent, stuck)
-        messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+        hints = CRYSTAL_HINTS if self.game == "Pokemon Crystal" else ""
+        system = SYSTEM.replace("{game}", self.game).replace("{hints}", hints)
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         t0 = time.perf_counter()
         answer = None
         try:
             answer = self.client.complete(messages, max_tokens=120)
             plan = parse_plan(answer, tuple(allowed), self.max_plan)
         except (ChatError, PlanError) as exc:
-            return Decision(user, answer, None, str(exc), time.perf_counter() - t0)
+            return Decision(user, answer, None, str(exc), time.perf_counter() - t0, exc.kind)
+        except Exception as exc:  # never let a planner bug stop the game
+            error = f"{type(exc).__name__}: {exc}"[:200]
+            return Decision(user, answer, None, error, time.perf_counter() - t0, "error")
         return Decision(user, answer, plan, None, time.perf_counter() - t0)

@@ -4,12 +4,14 @@ A term is a pure function of the state before an action, the state after it and 
 `RewardTracker` remembers (tiles visited, the best level total and event count so far):
 
 * ``level``: party levels gained beyond the best total seen (a deposit and a withdrawal earn
-  nothing);
+  nothing; a Pokemon received or caught adds its level);
 * ``badge``: each new badge;
 * ``money``: money gained (spending costs nothing);
 * ``explore``: each tile (map group, map number, x, y) entered for the first time; on ROMs other
   than Crystal, each new screen;
-* ``event``: story event flags set beyond the most seen so far;
+* ``event``: each story event flag set for the first time in the run; more than
+  ``event_bulk`` flags appearing in one action (a new game sets about 130 at once) are taken as
+  the baseline, not rewarded;
 * ``heal``: the party's HP fraction regained outside battle (a Pokemon Center gives up to 1);
 * ``revisit``: a penalty each time a tile is entered after ``revisit_limit`` visits.
 """
@@ -32,6 +34,7 @@ class RewardConfig:
     heal: float = 1.0
     revisit: float = -0.01
     revisit_limit: int = 30
+    event_bulk: int = 16
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -63,10 +66,11 @@ def explore_term(prev, cur, visits_before: int, cfg: RewardConfig) -> float:
     return cfg.explore if visits_before == 0 else 0.0
 
 
-def event_term(prev, cur, best_events: int, cfg: RewardConfig) -> float:
-    if not _has(cur, "events_set"):
+def event_term(prev, cur, seen_events: int, cfg: RewardConfig) -> float:
+    if not _has(cur, "event_bits"):
         return 0.0
-    return cfg.event * max(0, cur.events_set - best_events)
+    new = (cur.event_bits & ~seen_events).bit_count()
+    return cfg.event * new if new <= cfg.event_bulk else 0.0
 
 
 def heal_term(prev, cur, cfg: RewardConfig) -> float:
@@ -89,17 +93,17 @@ class RewardTracker:
         self.config = config or RewardConfig()
         self.visits: Counter = Counter()
         self.best_levels = 0
-        self.best_events = 0
+        self.seen_events = 0  # every event flag seen set in this run
         self.totals = dict.fromkeys(TERMS, 0.0)
 
     def start(self, state) -> None:
-        """The state play starts from (or resumes at): it counts as visited."""
+        """The state play starts from: it counts as visited, and its flags as seen."""
         self.visits[state.tile] += 1
         self._baselines(state)
 
     def _baselines(self, state) -> None:
         self.best_levels = max(self.best_levels, sum(getattr(state, "party_levels", ())))
-        self.best_events = max(self.best_events, getattr(state, "events_set", 0))
+        self.seen_events |= getattr(state, "event_bits", 0)
 
     def step(self, prev, cur) -> dict[str, float]:
         cfg = self.config
@@ -110,7 +114,7 @@ class RewardTracker:
             "badge": badge_term(prev, cur, cfg),
             "money": money_term(prev, cur, cfg),
             "explore": explore_term(prev, cur, visits_before, cfg),
-            "event": event_term(prev, cur, self.best_events, cfg),
+            "event": event_term(prev, cur, self.seen_events, cfg),
             "heal": heal_term(prev, cur, cfg),
             "revisit": revisit_term(prev, cur, visits_before, cfg),
         }
@@ -129,12 +133,12 @@ class RewardTracker:
         return {
             "visits": [[list(t), n] for t, n in self.visits.items()],
             "best_levels": self.best_levels,
-            "best_events": self.best_events,
+            "seen_events": hex(self.seen_events),
             "totals": self.totals,
         }
 
     def load_state_dict(self, data: dict) -> None:
         self.visits = Counter({tuple(t): n for t, n in data["visits"]})
         self.best_levels = data["best_levels"]
-        self.best_events = data["best_events"]
+        self.seen_events = int(data["seen_events"], 16)
         self.totals = {k: float(data["totals"].get(k, 0.0)) for k in TERMS}
