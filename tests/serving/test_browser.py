@@ -154,3 +154,62 @@ def test_the_strategy_grid(browser, site):
     assert len(browser.find_elements(By.CSS_SELECTOR, ".cell")) == 169
     assert "calling-station" in browser.find_element(By.ID, "shares").text
     browser.save_screenshot(str(ARTIFACTS / "strategy.png"))
+
+
+def test_the_game_boy_dashboard(browser, tmp_path, monkeypatch):
+    """The Game Boy page while a hybrid run plays the generated ROM: the live screen, the stats,
+    the reward curves and the LLM's latest decision."""
+    import threading
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    from tests.openai_server import LoopbackLM
+
+    from gamelm.gameboy.hybrid import HybridConfig, HybridRunner
+    from gamelm.gameboy.monitor import Monitor, create_monitor_app
+    from gamelm.gameboy.testrom import build_test_rom
+    from gamelm.serving.background import BackgroundServer
+
+    monkeypatch.setenv("GAMELM_RUNS", str(tmp_path / "runs"))
+    rom = tmp_path / "rom" / "test.gbc"
+    rom.parent.mkdir()
+    rom.write_bytes(build_test_rom("PM_CRYSTAL"))
+    monitor = Monitor()
+    plan = '{"buttons": ["right", "down"], "reason": "explore the room"}'
+    with LoopbackLM(lambda m: plan) as lm, BackgroundServer(create_monitor_app(monitor)) as web:
+        cfg = HybridConfig(rom=str(rom), actions=100_000, allow_any_rom=True, llm_url=lm.url,
+                           log_every=20, use_dqn=False, checkpoint_every=0)  # fmt: skip
+        runner = HybridRunner(cfg, tmp_path / "run", log=None, monitor=monitor)
+        thread = threading.Thread(target=runner.run)
+        thread.start()
+        try:
+            browser.get(web.url + "/")
+            wait_for(browser, "#charts svg polyline")
+            wait_for(browser, "#stats tr[data-key='actions']")
+            WebDriverWait(browser, 30).until(
+                lambda d: d.execute_script(
+                    "const i = document.getElementById('screen');"
+                    "return i.complete && i.naturalWidth === 160 && i.naturalHeight === 144;"
+                )
+            )
+            WebDriverWait(browser, 30).until(
+                lambda d: "explore the room" in d.find_element(By.ID, "decision").text
+            )
+            keys = {
+                p.get_attribute("data-key")
+                for p in browser.find_elements(By.CSS_SELECTOR, "polyline")
+            }
+            assert {"total", "explore", "level", "badge"} <= keys
+            WebDriverWait(browser, 30).until(
+                lambda d: "calls" in d.find_element(By.ID, "summary").text
+            )
+            summary = browser.find_element(By.ID, "summary").text
+            assert "where" in summary and "party levels" in summary and "no Pokemon yet" in summary
+            browser.find_element(By.CSS_SELECTOR, "details summary").click()
+            stats = browser.find_element(By.ID, "stats").text
+            assert "llm_calls" in stats and "game.map_name" in stats
+            assert "Location: " in browser.find_element(By.ID, "decision").text
+            browser.save_screenshot(str(ARTIFACTS / "gameboy.png"))
+        finally:
+            runner.request_stop()
+            thread.join(timeout=60)

@@ -16,6 +16,9 @@ import urllib.request
 from dataclasses import dataclass
 
 OLLAMA_URL = "http://localhost:11434/v1"
+API_KEY_ENV = "GAMELM_LM_API_KEY"
+"""The environment variable an endpoint's key is read from (never saved, never another one: an
+OpenAI key is not sent to other servers)."""
 
 
 class ChatError(RuntimeError):
@@ -32,7 +35,7 @@ class ChatClient:
     url: str = OLLAMA_URL
     model: str = "qwen2.5:1.5b"
     timeout: float = 20.0
-    api_key: str | None = None  # else $OPENAI_API_KEY, sent only when set
+    api_key: str | None = None  # else $GAMELM_LM_API_KEY, sent only when set
 
     def complete(
         self, messages: list[dict], max_tokens: int = 200, temperature: float = 0.2
@@ -55,7 +58,7 @@ class ChatClient:
             )
         except ValueError:
             raise ChatError(f"{self.url!r} is not an http(s) URL", "unreachable") from None
-        key = self.api_key or os.environ.get("OPENAI_API_KEY")
+        key = self.api_key or os.environ.get(API_KEY_ENV)
         if key:
             request.add_header("Authorization", f"Bearer {key}")
         late = ChatError(f"{self.url} did not answer within {self.timeout:g} s", "timeout")

@@ -40,14 +40,12 @@ from dspy.lm15 import Message, Response, TextPart, Usage, response_to_events
 from dspy.utils.exceptions import AdapterParseError, LMError
 
 from gamelm.agents.base import CALL_ID, AgentUnavailable, Observation, first_line, pick_legal
+from gamelm.agents.chat_client import API_KEY_ENV
 from gamelm.agents.observation import legal_actions, prompt
 from gamelm.agents.tools import analysis
 from gamelm.files import atomic_file
 
 FORMAT = "gamelm-dspy-program"
-API_KEY_ENV = "GAMELM_LM_API_KEY"
-"""The environment variable an endpoint's key is read from (never saved, never another one: an
-OpenAI key is not sent to other servers)."""
 _ACTION = re.compile(r"\bA(\d{1,2})\b")
 
 
