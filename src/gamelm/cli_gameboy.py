@@ -135,16 +135,24 @@ def gameboy(
             log(f"Interrupted at {runner.actions:,} actions; --resume goes on from there.")
         raise typer.Exit(code=130) from None
     except Exception as exc:
+        from gamelm.runs.checkpoints import latest
+
+        saved = latest(out)
+        where = (
+            f"its last checkpoint is {saved.name}, and --resume goes on from there"
+            if saved is not None
+            else f"no checkpoint could be saved; delete {out} to start again"
+        )
         _fail(
-            f"the run stopped at action {runner.actions:,} ({type(exc).__name__}: {exc}); "
-            f"what it played is saved in {out}, and --resume goes on from there"
+            f"the run stopped at action {runner.actions:,} ({type(exc).__name__}: {exc}); {where}"
         )
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if server is not None:
             server.stop()
-    if runner.stop_requested and log is not None:
+    stopped = runner.stop_requested and runner.actions < actions
+    if stopped and log is not None:
         log(f"Stopped at {runner.actions:,} actions; checkpoint saved, --resume goes on.")
     if as_json:
         typer.echo(json.dumps(summary))
@@ -152,5 +160,5 @@ def gameboy(
     elif not quiet:
         log(runner.status_line())
         log(f"Statistics: {out / 'stats.json'}")
-    if runner.stop_requested:
+    if stopped:
         raise typer.Exit(code=130)

@@ -117,8 +117,6 @@ def serve(
 
 
 def _show(view: dict) -> None:
-    from gamelm.poker.cards import CARD_NAMES  # noqa: F401  (names are already text)
-
     suits = {"s": "♠", "h": "[red]♥[/red]", "d": "[red]♦[/red]", "c": "♣"}
 
     def cards(names: list[str]) -> str:

@@ -95,7 +95,10 @@ def test_dashboard_and_status_lines(make_rom, tmp_path):
         (["--rom", "{rom}", "--allow-any-rom", "--llm-url", "localhost:11434"],
          "--llm-url must start with http"),
         (["--rom", "{rom}", "--allow-any-rom", "--status-every", "0"],
-         "--status-every must be positive"),
+         "--status-every must be a positive number"),
+        (["--rom", "{rom}", "--allow-any-rom", "--llm-timeout", "nan"],
+         "--llm-timeout must be a positive number"),
+        (["--rom", "{rom}", "--allow-any-rom", "--threads", "0"], "--threads must be at least 1"),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_sentence(make_rom, tmp_path, args, message):

@@ -151,6 +151,7 @@ def test_resume_continues_from_the_last_checkpoint(make_rom, tmp_path, runs):
     assert again.tracker.totals == pytest.approx(first["reward_terms"], abs=1e-3)
     s = again.run()
     assert s["actions"] == 250 and s["llm_calls"] > first["llm_calls"]
+    assert s["anti_stuck"]["bursts"] >= first["anti_stuck"]["bursts"]
     assert s["frames"] == first["frames"] + 100 * 24
     assert s["llm_errors"]["unreachable"] == s["llm_fallbacks"]
     assert [step for step, _ in Registry(runs).checkpoints("r")] == [100, 150, 200, 250]
@@ -212,3 +213,26 @@ def test_stop_request_saves_the_exact_action(make_rom, tmp_path, runs):
     again = HybridRunner(config(make_rom(), llm_url="http://127.0.0.1:9/v1", actions=100),
                          tmp_path / "run", "stop", resume=True, log=None)  # fmt: skip
     assert again.actions == 78 and again.dqn.steps == 78 and again.env.frames == s["frames"]
+
+
+def test_good_states_are_taken_on_reward_actions_only(make_rom, tmp_path, runs):
+    calm = StuckConfig(no_reward_actions=10**6, same_screen_actions=10**6, tile_window=10**6)
+    cfg = config(make_rom(), llm_url="http://127.0.0.1:9/v1", actions=250, use_dqn=False,
+                 good_state_every=100, stuck=calm)  # fmt: skip
+    runner = HybridRunner(cfg, tmp_path / "run", log=None)
+    runner.rules.choose = lambda state, allowed, visits: "right" if runner.actions < 20 else "a"
+    s = runner.run()
+    assert s["reward_terms"]["explore"] > 0
+    assert runner.good_at == 1  # rewards came only in the first 20 actions, all within 100
+
+
+def test_a_checkpoint_from_another_version_is_refused(make_rom, tmp_path, runs):
+    cfg = config(make_rom(), llm_url="http://127.0.0.1:9/v1", actions=100, use_dqn=False)
+    HybridRunner(cfg, tmp_path / "run", log=None).run()
+    state = tmp_path / "run" / "checkpoint_step_100" / "trainer_state.json"
+    data = json.loads(state.read_text())
+    del data["anti_stuck"]
+    state.write_text(json.dumps(data))
+    more = config(make_rom(), llm_url="http://127.0.0.1:9/v1", actions=200, use_dqn=False)
+    with pytest.raises(ValueError, match="written by another version of gamelm"):
+        HybridRunner(more, tmp_path / "run", resume=True, log=None)

@@ -100,3 +100,13 @@ class AntiStuck:
             "reloads": self.reloads,
             "actions_since_reward": self.since_reward,
         }
+
+    def state_dict(self) -> dict:
+        """The counters and the ladder (the windows of tiles and screens start afresh)."""
+        keys = ("level", "since_reward", "same_screen", "bursts", "reloads")
+        return {k: getattr(self, k) for k in keys} | {"grace": self._grace}
+
+    def load_state_dict(self, data: dict) -> None:
+        for k in ("level", "since_reward", "same_screen", "bursts", "reloads"):
+            setattr(self, k, int(data[k]))
+        self._grace = int(data["grace"])

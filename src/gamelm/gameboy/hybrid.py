@@ -24,6 +24,7 @@ is loaded and the run goes on.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections import deque
@@ -77,12 +78,14 @@ class HybridConfig:
             raise ValueError("--actions must be at least 1")
         if self.llm_interval < 1:
             raise ValueError("--llm-interval must be at least 1")
-        if self.llm_timeout <= 0:
-            raise ValueError("--llm-timeout must be positive")
-        if self.status_every <= 0:
-            raise ValueError("--status-every must be positive")
-        if self.log_every < 1 or self.threads < 1:
-            raise ValueError("log_every and threads must be at least 1")
+        if not 0 < self.llm_timeout < math.inf:
+            raise ValueError("--llm-timeout must be a positive number of seconds")
+        if not 0 < self.status_every < math.inf:
+            raise ValueError("--status-every must be a positive number of seconds")
+        if self.threads < 1:
+            raise ValueError("--threads must be at least 1")
+        if self.log_every < 1:
+            raise ValueError("log_every must be at least 1")
         if not self.llm_url.startswith(("http://", "https://")):
             raise ValueError(f"--llm-url must start with http:// or https://, not {self.llm_url!r}")
 
@@ -157,7 +160,6 @@ class HybridRunner:
         self.last_error: str | None = None
         self.good_state = self.env.save_state()  # the start: reloaded only on errors
         self.good_at: int | None = None  # when a good state after a reward was kept
-        self._reward_pending = False
         if latest is not None:
             self._restore(latest)
         self.state = self.read()
@@ -251,7 +253,15 @@ class HybridRunner:
                         self.stuck.reason,
                     )  # fmt: skip
                     pending.action = self.actions
+                    pending.sent = time.monotonic()
                     self.counts["llm_calls"] += 1
+                if pending is not None and not pending.done():
+                    if time.monotonic() - pending.sent > cfg.llm_timeout + 5:
+                        # a server trickling bytes never trips the per-read timeout: give up
+                        self.counts["llm_fallbacks"] += 1
+                        self.llm_errors["timeout"] = self.llm_errors.get("timeout", 0) + 1
+                        mode["fallback"] = True
+                        pending = None
                 if pending is not None and pending.done():
                     decision = pending.result()
                     self.last_decision = {"action": pending.action, **decision.to_dict()}
@@ -280,12 +290,10 @@ class HybridRunner:
                 self.buttons.append(button)
                 self.presses[button] += 1
                 self.recent.append((reward, terms))
-                self._reward_pending |= reward > 0
-                if self._reward_pending and (
+                if reward > 0 and (
                     self.good_at is None or self.actions - self.good_at >= cfg.good_state_every
                 ):
                     self.good_state, self.good_at = self.env.save_state(), self.actions
-                    self._reward_pending = False
                 action = self.stuck.observe(
                     reward, self.state.tile, screen_key(self.screen),
                     can_reload=self.good_at is not None,
@@ -437,6 +445,7 @@ class HybridRunner:
                 "frames": self.env.frames,
                 "good_at": self.good_at,
                 "llm_errors": self.llm_errors,
+                "anti_stuck": self.stuck.state_dict(),
                 "actions": self.actions,
                 "elapsed": self.elapsed,
                 "counts": self.counts,
@@ -453,6 +462,9 @@ class HybridRunner:
 
     def _restore(self, path: Path) -> None:
         runner = json.loads((path / "trainer_state.json").read_text())
+        needed = {"rom_sha1", "frames", "good_at", "llm_errors", "anti_stuck", "tracker"}
+        if not needed <= set(runner):
+            raise ValueError(f"{path} was written by another version of gamelm; start a new --out")
         if runner["rom_sha1"] != self.env.info.sha1:
             raise ValueError(
                 f"the run in {self.out} played another ROM (SHA-1 {runner['rom_sha1']})"
@@ -466,6 +478,7 @@ class HybridRunner:
         self.env.frames = runner["frames"]
         self.good_state, self.good_at = (path / "good.state").read_bytes(), runner["good_at"]
         self.llm_errors = runner["llm_errors"]
+        self.stuck.load_state_dict(runner["anti_stuck"])
         self.actions, self.elapsed = runner["actions"], runner["elapsed"]
         self.counts.update(runner["counts"])
         self.sources.update(runner["sources"])
