@@ -41,7 +41,9 @@ def gameboy(
     allow_any_rom: Annotated[
         bool,
         typer.Option(
-            "--allow-any-rom", help="Run a ROM that is not Pokemon Crystal (screen only)."
+            "--allow-any-rom",
+            help="Also run ROMs that are not a known Crystal release (hacks; other games by "
+            "screen).",
         ),
     ] = False,
     out: Annotated[Path | None, typer.Option(help="Run directory (default runs/NAME).")] = None,
