@@ -169,10 +169,12 @@ class HybridRunner:
 
     # -- state -----------------------------------------------------------------------------------
 
-    def read(self):
+    def read(self, screen: np.ndarray | None = None):
+        """The parsed state; ``screen`` (the one just returned by a step) spares screen-only
+        games a second downsampling."""
         if self.crystal:
             return crystal.read_state(self.env.memory)
-        return read_screen_state(self.env.screen())
+        return read_screen_state(self.env.screen() if screen is None else screen)
 
     def state_dict(self) -> dict:
         d = self.state.to_dict()
@@ -202,7 +204,7 @@ class HybridRunner:
     def _step(self, button: str) -> tuple[float, dict]:
         prev, prev_screen = self.state, self.screen
         self.screen = self.env.step(button)
-        self.state = self.read()
+        self.state = self.read(self.screen)
         terms = self.tracker.step(prev, self.state)
         reward = sum(terms.values())
         if self.dqn is not None:
@@ -294,8 +296,9 @@ class HybridRunner:
                     self.good_at is None or self.actions - self.good_at >= cfg.good_state_every
                 ):
                     self.good_state, self.good_at = self.env.save_state(), self.actions
+                key = getattr(self.state, "screen_key", None) or screen_key(self.screen)
                 action = self.stuck.observe(
-                    reward, self.state.tile, screen_key(self.screen),
+                    reward, self.state.tile, key,
                     can_reload=self.good_at is not None,
                 )  # fmt: skip
                 if action == BURST:
