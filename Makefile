@@ -4,9 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP_BASE := $(VENV)/.installed-base
 STAMP_DEV := $(VENV)/.installed-dev
+STAMP_DOCS := $(VENV)/.installed-docs
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test bench lint format clean
+.PHONY: demo test docs bench lint format clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,8 +23,13 @@ $(STAMP_BASE): pyproject.toml | $(BIN)/python
 
 $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e ".[llm,compile,serve,export,gameboy,dev]"
-	touch $@ $(STAMP_BASE)
+	$(BIN)/pip install -q -e ".[llm,compile,serve,export,gameboy,docs,dev]"
+	touch $@ $(STAMP_BASE) $(STAMP_DOCS)
+
+# The documentation site needs only MkDocs and its plugins: the API reference reads the sources.
+$(STAMP_DOCS): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[docs]"
+	touch $@
 
 ## demo: train the default poker LM with PPO for about two minutes, print its evaluation table
 demo: $(STAMP_BASE)
@@ -36,10 +42,15 @@ $(CHROMEDRIVER):
 	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
 		chromium chromium-driver >/dev/null
 
-## test: install everything (with the test oracles and Chromium) and run lint + the whole suite
+## test: install everything (with the test oracles and Chromium) and run lint, the docs build and the whole suite
 test: $(STAMP_DEV) $(CHROMEDRIVER)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site
 	$(BIN)/python -m pytest
+
+## docs: build the documentation site into site/ (mkdocs build --strict; .venv/bin/mkdocs serve to preview)
+docs: $(STAMP_DOCS)
+	$(BIN)/mkdocs build --strict
 
 ## bench: throughput next to the reference libraries (evaluator, engine, equity)
 bench: $(STAMP_DEV)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from gamelm.agents.baselines import make_agent
+from gamelm.agents.registry import make_agent
 from gamelm.evaluation.match import MatchConfig, play_match
 from gamelm.evaluation.metrics import agent_win_rates
 

@@ -21,7 +21,7 @@ import subprocess
 import time
 import urllib.request
 
-from gamelm.serving.load import run_load
+from gamelm.bench.load import run_load
 
 
 def serve(spec: str):

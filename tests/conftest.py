@@ -128,7 +128,7 @@ def tag_data(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_poker_lm(tmp_path_factory) -> Path:
     """A freshly initialised tiny poker LM directory (copy it before changing it)."""
-    from gamelm.agents.lm import PokerLM
+    from gamelm.models.lm import PokerLM
 
     path = tmp_path_factory.mktemp("tiny-lm") / "model"
     PokerLM.from_preset("tiny", seed=0).save(path)

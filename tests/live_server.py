@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 from contextlib import contextmanager
 
-from gamelm.serving.background import BackgroundServer
+from gamelm.web.server import BackgroundServer
 
 
 @contextmanager

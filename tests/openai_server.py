@@ -93,7 +93,7 @@ def situation_of(messages: list[dict]) -> str | None:
 
 def policy_responder(policy) -> Responder:
     """Answers like a gamelm LM served over HTTP: the action token its policy
-    (`gamelm.agents.causal_lm.CausalLMPolicy`) finds most likely for the situation asked about,
+    (`gamelm.models.causal_lm.CausalLMPolicy`) finds most likely for the situation asked about,
     the token alone."""
 
     def answer(messages: list[dict]) -> str:

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from gamelm.agents.base import Agent, observe
-from gamelm.agents.baselines import BASELINES, make_agent
+from gamelm.agents.baselines import BASELINES
+from gamelm.agents.registry import make_agent
 from gamelm.poker.abstraction import ActionAbstraction
 from gamelm.poker.batch import BatchEngine
 from gamelm.poker.cards import parse_cards
@@ -45,7 +46,8 @@ def test_hand_strength_matches_equity():
 
 
 def test_every_baseline_has_its_opponent_level_name():
-    from gamelm.agents.baselines import BASELINES, make_agent
+    from gamelm.agents.baselines import BASELINES
+    from gamelm.agents.registry import make_agent
 
     assert set(BASELINES) == {"random", "calling-station", "maniac", "tag", "equity"}
     for level in BASELINES:

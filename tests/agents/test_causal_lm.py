@@ -7,11 +7,12 @@ import pytest
 import torch
 
 from gamelm.agents.base import observe
-from gamelm.agents.baselines import make_agent
-from gamelm.agents.causal_lm import ACTION_WORDS, CausalLMPolicy
-from gamelm.agents.lm import LMAgent, load_policy
+from gamelm.agents.lm import LMAgent, example_ids, model_inputs
 from gamelm.agents.observation import ActionHistory, legal_actions
+from gamelm.agents.registry import make_agent
 from gamelm.evaluation.match import MatchConfig, play_match
+from gamelm.models.causal_lm import ACTION_WORDS, CausalLMPolicy
+from gamelm.models.lm import load_policy
 from gamelm.poker.abstraction import ActionAbstraction
 from gamelm.poker.batch import BatchEngine
 
@@ -32,7 +33,7 @@ def test_action_tokens_are_added_once_and_scored_on_legal_entries(tiny_hf_model)
     assert policy.lm.get_input_embeddings().num_embeddings >= len(tok)
     obs = _obs()
     obs.legal[0, 0] = False  # fold not offered at the first table
-    logp, value = policy(*policy.inputs(obs))
+    logp, value = policy(*model_inputs(policy, obs))
     assert logp.shape == (4, 5) and value.shape == (4,)
     assert torch.isinf(logp[0, 0]) and torch.allclose(logp.exp().sum(1), torch.ones(4))
     # the chat template wraps the prompt; the last token is the generation cue
@@ -44,9 +45,9 @@ def test_batched_scores_equal_one_at_a_time(tiny_hf_model):
     policy = CausalLMPolicy.from_pretrained(tiny_hf_model).eval()
     obs = _obs(6, seats=6)
     with torch.no_grad():
-        batch, _ = policy(*policy.inputs(obs))
+        batch, _ = policy(*model_inputs(policy, obs))
         for i in range(obs.size):
-            one, _ = policy(*policy.inputs(obs.subset(np.array([i]))))
+            one, _ = policy(*model_inputs(policy, obs.subset(np.array([i]))))
             assert torch.allclose(batch[i], one[0], atol=1e-5)
 
 
@@ -54,7 +55,7 @@ def test_the_menu_maps_action_tokens_in_legal_order(tiny_hf_base_model):
     policy = CausalLMPolicy.from_pretrained(tiny_hf_base_model)
     assert not policy.use_chat and policy.render("x").endswith("\nAnswer:")
     obs = _obs()
-    ids, choices = policy.example_ids(obs)
+    ids, choices = example_ids(policy.view, obs)
     for i, entries in enumerate(legal_actions(obs)):
         assert choices[i, entries].tolist() == policy.action_ids[: len(entries)]
         assert ids[i][-1] == policy.tokenizer.encode(":", add_special_tokens=False)[-1]
@@ -69,8 +70,8 @@ def test_save_load_round_trip_and_agent_specs(tiny_hf_model, tmp_path):
     assert isinstance(again, CausalLMPolicy) and again.use_chat
     obs = _obs()
     with torch.no_grad():
-        a, _ = policy.eval()(*policy.inputs(obs))
-        b, vb = again(*again.inputs(obs))
+        a, _ = policy.eval()(*model_inputs(policy, obs))
+        b, vb = again(*model_inputs(again, obs))
     assert torch.allclose(a, b, atol=1e-6) and torch.allclose(vb, torch.full((4,), 0.25))
     # ``hf:`` plays a match like any agent, on any seat count
     agent = make_agent(f"hf:{tiny_hf_model}")

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from tests.openai_server import LoopbackLM, demo_responder
 
-from gamelm.agents.baselines import make_agent
 from gamelm.agents.dspy_agent import (
     ActionAdapter,
     DSPyAgent,
@@ -22,6 +21,7 @@ from gamelm.agents.dspy_agent import (
     parse_action,
     save_program,
 )
+from gamelm.agents.registry import make_agent
 from gamelm.agents.tools import analysis, equity_vs_range, facing_preflop_raise, made_hand
 from gamelm.evaluation.match import MatchConfig, play_match
 from gamelm.poker.cards import parse_cards

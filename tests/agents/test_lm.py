@@ -5,10 +5,11 @@ import pytest
 import torch
 
 from gamelm.agents.base import observe
-from gamelm.agents.baselines import make_agent
-from gamelm.agents.lm import LMAgent, PokerLM
+from gamelm.agents.lm import LMAgent, model_inputs
 from gamelm.agents.observation import ActionHistory, encode
+from gamelm.agents.registry import make_agent
 from gamelm.evaluation.match import MatchConfig, play_match
+from gamelm.models.lm import PokerLM
 from gamelm.poker.abstraction import ActionAbstraction
 from gamelm.poker.batch import BatchEngine
 
@@ -40,7 +41,7 @@ def test_the_policy_covers_only_legal_actions():
     torch.nn.init.normal_(model.value_head.weight)
     obs = _obs()
     obs.legal[::2, 2] = False  # some raise entries illegal
-    logp, value = model(*model.inputs(obs))
+    logp, value = model(*model_inputs(model, obs))
     p = logp.exp()
     assert torch.allclose(p.sum(dim=1), torch.ones(obs.size))
     assert (p[torch.as_tensor(~obs.legal)] == 0).all()
@@ -58,7 +59,7 @@ def test_save_load_round_trip_through_transformers(tmp_path):
     back = PokerLM.load(tmp_path / "m")
     obs = _obs(8)
     with torch.no_grad():
-        a, b = model.eval()(*model.inputs(obs)), back(*back.inputs(obs))
+        a, b = model.eval()(*model_inputs(model, obs)), back(*model_inputs(back, obs))
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
     # a standard directory: transformers loads the LM and the tokenizer, which reads the text
     lm = AutoModelForCausalLM.from_pretrained(tmp_path / "m")
@@ -86,7 +87,7 @@ def test_a_checkpoint_plays_a_match_as_an_agent_spec(tmp_path):
 
 
 def test_the_plain_torch_forward_matches_transformers():
-    from gamelm.agents.llama_fast import causal_allowed, hidden_states
+    from gamelm.models.llama_fast import causal_allowed, hidden_states
 
     model = PokerLM.from_preset("tiny", seed=3, n_heads=4).eval()
     for p in model.parameters():
@@ -107,17 +108,17 @@ def test_the_plain_torch_forward_matches_transformers():
 def test_the_strength_token_is_part_of_the_saved_model(tmp_path):
     import json
 
-    from gamelm.agents.observation import TOKEN
+    from gamelm.models.vocab import TOKEN
 
     obs = _obs(8)
     model = PokerLM.from_preset("tiny", seed=1, strength_trials=50)
-    tokens = model.inputs(obs)[0]
+    tokens = model_inputs(model, obs)[0]
     assert (tokens[:, -1] >= TOKEN["strength:0"]).all()  # the tail ends with the strength
     model.save(tmp_path / "m")
     assert PokerLM.load(tmp_path / "m").strength_trials == 50
     # a model saved before the token existed: ten fewer words, no strength_trials; it loads,
     # reads the cards only, and plays as it did
-    from gamelm.agents.observation import VOCAB
+    from gamelm.models.vocab import VOCAB
 
     before = PokerLM.from_preset("tiny", seed=1, strength_trials=0)
     before.lm.resize_token_embeddings(len(VOCAB) - 10)
@@ -127,14 +128,16 @@ def test_the_strength_token_is_part_of_the_saved_model(tmp_path):
     (tmp_path / "old" / "gamelm.json").write_text(json.dumps(meta))
     old = PokerLM.load(tmp_path / "old")
     assert old.strength_trials == 0
-    assert old.inputs(obs)[0].shape[1] == tokens.shape[1] - 1
+    assert model_inputs(old, obs)[0].shape[1] == tokens.shape[1] - 1
     with torch.no_grad():
-        assert torch.allclose(old(*old.inputs(obs))[0], before.eval()(*before.inputs(obs))[0])
+        assert torch.allclose(
+            old(*model_inputs(old, obs))[0], before.eval()(*model_inputs(before, obs))[0]
+        )
     res = play_match([make_agent(f"ckpt:{tmp_path / 'old'}"), make_agent("random")],
                      MatchConfig(seats=2, hands=100, seed=0))  # fmt: skip
     assert res.payoffs.sum() == 0
     (tmp_path / "old" / "model.safetensors").unlink()
-    with pytest.raises(ValueError, match="holds no loadable model"):
+    with pytest.raises(ValueError, match="holds no model weights"):
         PokerLM.load(tmp_path / "old")
     with pytest.raises(ValueError, match="strength_trials"):
         PokerLM.from_preset("tiny", strength_trials=-1)

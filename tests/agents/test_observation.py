@@ -3,7 +3,6 @@
 import numpy as np
 
 from gamelm.agents.base import observe
-from gamelm.agents.baselines import make_agent
 from gamelm.agents.observation import (
     VOCAB,
     ActionHistory,
@@ -15,6 +14,7 @@ from gamelm.agents.observation import (
     prompt,
     strength,
 )
+from gamelm.agents.registry import make_agent
 from gamelm.evaluation.match import MatchConfig, play_match
 from gamelm.poker.abstraction import ActionAbstraction
 from gamelm.poker.batch import BatchEngine

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from gamelm.agents.base import IntArray, Observation
-from gamelm.agents.baselines import make_agent
 from gamelm.agents.opponent_model import (
     FEATURES,
     NUM_FEATURES,
@@ -18,6 +17,7 @@ from gamelm.agents.opponent_model import (
     OpponentModel,
     feature_index,
 )
+from gamelm.agents.registry import make_agent
 from gamelm.evaluation.match import MatchConfig, play_match
 from gamelm.evaluation.metrics import agent_win_rates, playing_stats, win_rate
 

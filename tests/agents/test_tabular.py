@@ -4,7 +4,7 @@ translating raises it does not know, and its errors."""
 import numpy as np
 import pytest
 
-from gamelm.agents.baselines import make_agent
+from gamelm.agents.registry import make_agent
 from gamelm.agents.tabular import BlueprintAgent, pseudo_harmonic
 from gamelm.evaluation.match import MatchConfig, play_match
 
@@ -89,7 +89,7 @@ def test_errors(blueprint, tmp_path):
 
 
 def test_blueprint_plays_in_ppo_rollouts_and_league(blueprint):
-    from gamelm.agents.lm import PokerLM
+    from gamelm.models.lm import PokerLM
     from gamelm.rollouts.selfplay import collect
     from gamelm.trainers.ppo import PPOConfig
 

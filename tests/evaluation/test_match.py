@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from gamelm.agents.baselines import make_agent
+from gamelm.agents.registry import make_agent
 from gamelm.evaluation.match import MatchConfig, play_match
 from gamelm.evaluation.metrics import (
     agent_win_rates,

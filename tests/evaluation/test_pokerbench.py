@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from gamelm.agents.baselines import BASELINES, make_agent
+from gamelm.agents.baselines import BASELINES
+from gamelm.agents.registry import make_agent
 from gamelm.cli import app
 from gamelm.evaluation import pokerbench as pb
 from gamelm.poker.abstraction import CALL_ID, FOLD_ID
@@ -175,6 +176,12 @@ def test_cli_json_contract(tmp_path: Path) -> None:
         assert 0 < out["random_floor"][part] < 1
     missing = CliRunner().invoke(app, ["pokerbench", "tag", "--data", str(tmp_path / "x")])
     assert missing.exit_code != 0 and "does not hold" in missing.output
+    no_data = CliRunner().invoke(app, ["pokerbench", "tag"], env={"GAMELM_POKERBENCH": ""})
+    assert no_data.exit_code == 2 and "give --data FOLDER" in no_data.output
+    from_env = CliRunner().invoke(
+        app, ["pokerbench", "tag", "--json"], env={"GAMELM_POKERBENCH": str(tmp_path)}
+    )
+    assert from_env.exit_code == 0, from_env.output
     for name, cols in ((pb.PREFLOP_FILE, PRE_COLS), (pb.POSTFLOP_FILE, POST_COLS)):
         (tmp_path / name).write_text(",".join(cols) + "\n")  # headers, no rows
     empty = CliRunner().invoke(app, ["pokerbench", "tag", "--data", str(tmp_path)])
@@ -228,7 +235,8 @@ def test_a_short_row_or_a_bad_pot_size_fails_only_that_row(tmp_path: Path) -> No
 
 
 def test_a_poker_lm_plays_the_listed_moves(tmp_path: Path) -> None:
-    from gamelm.agents.lm import LMAgent, PokerLM
+    from gamelm.agents.lm import LMAgent
+    from gamelm.models.lm import PokerLM
 
     model = PokerLM.from_preset("tiny", seed=0)
     model.save(tmp_path / "m")

@@ -109,6 +109,9 @@ def test_bad_input_is_one_sentence(make_rom, tmp_path, args, message):
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+    if "--allow-any-rom" not in args:  # a rejected ROM leaves no run folder behind
+        runs = tmp_path / "runs"
+        assert not runs.exists() or not [p for p in runs.iterdir() if p.is_dir()]
 
 
 def test_busy_dashboard_port(make_rom, tmp_path):

@@ -18,7 +18,7 @@ from gamelm.gameboy.hybrid import HybridConfig, HybridRunner
 from gamelm.gameboy.monitor import Monitor, create_monitor_app
 from gamelm.gameboy.testrom import PRESS_COUNTS
 from gamelm.runs.registry import Registry
-from gamelm.serving.background import BackgroundServer
+from gamelm.web.server import BackgroundServer
 
 SMALL_DQN = {"batch_size": 16, "learning_starts": 40, "replay_size": 2000, "hidden": 32}
 

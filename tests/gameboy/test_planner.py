@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from tests.openai_server import LoopbackLM
 
-from gamelm.agents.chat_client import ChatClient, ChatError
+from gamelm.chat_client import ChatClient, ChatError
 from gamelm.gameboy.env import BUTTONS
 from gamelm.gameboy.planner import LLMPlanner, Plan, PlanError, describe, parse_plan
 

@@ -111,7 +111,7 @@ def test_seeded_and_split_pots():
         (["AhKh", "AhQd"], "", "held twice"),
         (["AhKh", "QsQd"], "Ah2c3d", "held twice"),
         (["AhKh", "QsQd"], "2c3d", "0, 3, 4 or 5"),
-        (["AhKh"], "", "2 to 10 players"),
+        (["AhKh"], "", "give 2..10 players"),
         (["AhKh", "AA"], "AsAd2c", "no combo"),
         (["AhKh", "ZZ"], "", "player 1"),
     ],

@@ -71,3 +71,40 @@ def test_write_atomic(tmp_path):
     history.write_atomic(path, "x = 1\n")
     assert path.read_text() == "x = 1\n"
     assert [p.name for p in path.parent.iterdir()] == ["hand.phh"]
+
+
+def _phh(stacks: str, blinds: str = "[1, 2]", actions: str = '"d dh p1 AsAh", "d dh p2 KsKd"'):
+    return (
+        f'variant = "NT"\nblinds_or_straddles = {blinds}\nstarting_stacks = {stacks}\n'
+        f"actions = [{actions}]\n"
+    )
+
+
+def test_chip_amounts_are_whole_numbers_never_truncated():
+    record = history.loads(_phh("[100.0, 250]", "[1.0, 2]"))
+    assert record.starting_stacks == [100, 250] and (record.small_blind, record.big_blind) == (1, 2)
+    assert all(type(s) is int for s in record.starting_stacks)
+    for stacks, shown in [("[100.7, 100]", "100.7"), ("[inf, 100]", "inf"), ("[nan, 1]", "nan")]:
+        with pytest.raises(ValueError, match=f"starting_stacks must be whole numbers.*{shown}"):
+            history.loads(_phh(stacks))
+    with pytest.raises(ValueError, match="blinds_or_straddles must be whole numbers"):
+        history.loads(_phh("[100, 100]", "[1, -inf]"))
+    with pytest.raises(ValueError, match="starting_stacks must be whole numbers"):
+        history.loads(_phh("[true, 100]"))
+    with pytest.raises(ValueError, match="must be a list"):
+        history.loads(_phh("100"))
+    with pytest.raises(ValueError, match=r"whole number of chips, got '2\.5'"):
+        history.loads(_phh("[100, 100]", actions='"d dh p1 AsAh", "p2 cbr 2.5"'))
+
+
+def test_absurd_phh_is_refused_with_a_sentence():
+    with pytest.raises(ValueError, match="nest too deeply"):
+        history.loads('variant = "NT"\nx = ' + "[" * 5000 + "]" * 5000)
+    with pytest.raises(ValueError, match="too many digits"):
+        history.loads(_phh("[" + "9" * 5000 + ", 100]"))
+    with pytest.raises(ValueError, match=r"names no player p1\.\.p2"):
+        history.loads(_phh("[100, 100]", actions='"d dh p0 AsAh"'))
+    with pytest.raises(ValueError, match=r"names no player p1\.\.p2"):
+        history.loads(_phh("[100, 100]", actions='"p3 f"'))
+    with pytest.raises(ValueError, match="board cannot hold 2 cards"):
+        history.loads(_phh("[100, 100]", actions='"d db AcAd"'))

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gamelm.agents.baselines import make_agent
 from gamelm.agents.observation import prompt
+from gamelm.agents.registry import make_agent
 from gamelm.rollouts.datasets import (
     FILES,
     DataError,
@@ -115,3 +115,27 @@ def test_rationale_and_bad_files(tmp_path):
             check_records(read_jsonl(bad), "x.jsonl", ("response",))
     with pytest.raises(ValueError, match="seats"):
         DatagenConfig(seats=11)
+
+
+def test_an_existing_dataset_is_refused_or_appended_to(tmp_path):
+    out = tmp_path / "d"
+    first = generate(DatagenConfig(expert="tag", hands=60, seed=1), out)
+    before = {name: len(read_jsonl(out / name)) for name in FILES}
+    with pytest.raises(ValueError, match=r"already holds a dataset.*--append"):
+        generate(DatagenConfig(expert="tag", hands=10, seed=2), out)
+    assert {name: len(read_jsonl(out / name)) for name in FILES} == before  # nothing lost
+    with pytest.raises(ValueError, match="other settings \\(expert\\)"):
+        generate(DatagenConfig(expert="equity", hands=10, seed=2), out, append=True)
+    second = generate(DatagenConfig(expert="tag", hands=60, seed=2), out, append=True)
+    after = {name: len(read_jsonl(out / name)) for name in FILES}
+    assert after == {name: before[name] + second.written[name] for name in FILES}
+    prompts = [
+        r["prompt"] for name in ("sft.jsonl", "sft.val.jsonl") for r in read_jsonl(out / name)
+    ]
+    assert len(prompts) == len(set(prompts))  # deduplicated across the two parts
+    meta = json.loads((out / "meta.json").read_text())
+    assert [p["config"]["seed"] for p in meta["parts"]] == [1, 2]
+    assert meta["written"]["sft.jsonl"] == first.written["sft.jsonl"] + second.written["sft.jsonl"]
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="is a file"):
+        generate(DatagenConfig(expert="tag", hands=10), tmp_path / "file")

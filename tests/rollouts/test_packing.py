@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from gamelm.agents.baselines import make_agent
-from gamelm.agents.lm import PokerLM
+from gamelm.agents.registry import make_agent
+from gamelm.models.lm import PokerLM
 from gamelm.rollouts.packing import pack
 from gamelm.rollouts.selfplay import SELF, collect
 

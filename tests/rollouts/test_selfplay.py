@@ -3,8 +3,8 @@
 import numpy as np
 import torch
 
-from gamelm.agents.baselines import make_agent
-from gamelm.agents.lm import PokerLM
+from gamelm.agents.registry import make_agent
+from gamelm.models.lm import PokerLM
 from gamelm.rollouts.selfplay import SELF, collect
 from gamelm.rollouts.trajectory import gae
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from gamelm.agents.baselines import make_agent
-from gamelm.agents.lm import PokerLM
+from gamelm.agents.registry import make_agent
+from gamelm.models.lm import PokerLM
 from gamelm.rollouts.selfplay import collect
 from gamelm.rollouts.workers import Job, merge, run_job, split
 from gamelm.trainers.ppo import PPOConfig, PPOTrainer
@@ -44,7 +44,7 @@ def test_merge_renumbers_hands_and_pads_tokens():
 
 def _train(tmp_path, **kw):
     cfg = PPOConfig(
-        num_games=256, games_per_update=128, parallel_games=64, batch_size=128,
+        num_hands=256, hands_per_update=128, parallel_games=64, batch_size=128,
         eval_interval=0, checkpoint_frequency=0, threads=1, eval_hands=16,
         eval_opponents=("random",), opponents=("random", "snapshot"), snapshot_interval=1, **kw,
     )  # fmt: skip

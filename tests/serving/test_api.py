@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from tests.live_server import call, live_server
 
-from gamelm.agents.baselines import make_agent
+from gamelm.agents.registry import make_agent
 from gamelm.poker import history
 from gamelm.serving.app import create_app
 
@@ -46,14 +46,16 @@ def one_sentence(body) -> str:
 
 def test_health_is_open_and_everything_else_needs_the_token(server):
     assert call(server + "/health") == (200, {"status": "ok", "agents": ["tag", "random"]})
-    for path in ("/v1/agents", "/v1/models", "/v1/runs", "/play", "/"):
+    for path in ("/v1/agents", "/v1/models", "/v1/runs", "/v1/strategy"):
         status, body = call(server + path)
         assert status == 401 and "token" in one_sentence(body)
         assert call(server + path, token="wrong")[0] == 401
         assert call(server + path, token=TOKEN)[0] == 200
-    assert call(server + f"/v1/agents?token={TOKEN}")[0] == 200  # how the pages pass it
+    # only the Authorization header: a token in the URL ends up in logs and browser history
+    assert call(server + f"/v1/agents?token={TOKEN}")[0] == 401
     assert call(server + "/v1/act", "POST", STATE)[0] == 401
-    assert call(server + "/static/play.js")[0] == 200  # the pages' own code is public
+    for path in ("/", "/play", "/static/play.js"):  # the pages and their code hold no data
+        assert call(server + path)[0] == 200
 
 
 def test_no_token_means_open():
@@ -279,7 +281,7 @@ def test_pages_are_served(server):
         "/strategy": "Preflop strategy",
     }
     for path, marker in pages.items():
-        status, html = call(server + path + f"?token={TOKEN}")
+        status, html = call(server + path)
         assert status == 200 and marker in html
     for name in ("common.js", "play.js", "dashboard.js", "strategy.js", "style.css"):
         assert call(server + f"/static/{name}")[0] == 200

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from tests.live_server import live_server
 
-from gamelm.agents.baselines import make_agent
+from gamelm.agents.registry import make_agent
 from gamelm.runs.registry import Registry
 from gamelm.serving.app import create_app
 
@@ -91,7 +91,7 @@ def wait_for(driver, css: str, timeout: float = 30):
 def test_play_a_hand_by_clicking(browser, site):
     from selenium.webdriver.common.by import By
 
-    browser.get(f"{site}/play?token={TOKEN}")
+    browser.get(f"{site}/play#token={TOKEN}")
     wait_for(browser, "#me .card")  # the table is drawn: the human's two cards
     assert len(browser.find_elements(By.CSS_SELECTOR, "#me .card:not(.back)")) == 2
     browser.save_screenshot(str(ARTIFACTS / "play-start.png"))
@@ -122,7 +122,7 @@ def test_play_a_hand_by_clicking(browser, site):
 def test_an_illegal_raise_shows_the_reason(browser, site):
     from selenium.webdriver.common.by import By
 
-    browser.get(f"{site}/play?token={TOKEN}")
+    browser.get(f"{site}/play#token={TOKEN}")
     amount = wait_for(browser, "#amount")
     amount.clear()
     amount.send_keys("1")
@@ -135,7 +135,7 @@ def test_an_illegal_raise_shows_the_reason(browser, site):
 def test_the_dashboard_draws_the_run(browser, site):
     from selenium.webdriver.common.by import By
 
-    browser.get(f"{site}/dashboard?token={TOKEN}")
+    browser.get(f"{site}/dashboard#token={TOKEN}")
     wait_for(browser, "#charts svg polyline")
     keys = {p.get_attribute("data-key") for p in browser.find_elements(By.CSS_SELECTOR, "polyline")}
     assert {"charts/hands_per_s", "eval/bb_per_100", "losses/policy", "eval/tag/bb_per_100"} <= keys
@@ -149,7 +149,7 @@ def test_the_dashboard_draws_the_run(browser, site):
 def test_the_strategy_grid(browser, site):
     from selenium.webdriver.common.by import By
 
-    browser.get(f"{site}/strategy?token={TOKEN}")
+    browser.get(f"{site}/strategy#token={TOKEN}")
     wait_for(browser, ".cell[data-class='AA']")
     assert len(browser.find_elements(By.CSS_SELECTOR, ".cell")) == 169
     assert "calling-station" in browser.find_element(By.ID, "shares").text
@@ -168,7 +168,7 @@ def test_the_game_boy_dashboard(browser, tmp_path, monkeypatch):
     from gamelm.gameboy.hybrid import HybridConfig, HybridRunner
     from gamelm.gameboy.monitor import Monitor, create_monitor_app
     from gamelm.gameboy.testrom import build_test_rom
-    from gamelm.serving.background import BackgroundServer
+    from gamelm.web.server import BackgroundServer
 
     monkeypatch.setenv("GAMELM_RUNS", str(tmp_path / "runs"))
     rom = tmp_path / "rom" / "test.gbc"

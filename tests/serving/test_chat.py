@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from tests.live_server import call, live_server
 
-from gamelm.agents.baselines import make_agent
 from gamelm.agents.observation import legal_actions, prompt
+from gamelm.agents.registry import make_agent
 from gamelm.poker.abstraction import ActionAbstraction
 from gamelm.serving.app import create_app
-from gamelm.serving.spot import observation_of, spot_from_json
+from gamelm.serving.state_parsing import observation_of, spot_from_json
 
 TOKEN = "chat-token"
 STATE = {

@@ -147,7 +147,7 @@ def test_blueprint_config_is_checked():
         BlueprintConfig(batch_size=3)
     with pytest.raises(ValueError, match="raise_caps needs four"):
         BlueprintConfig(raise_caps=(1, 1))
-    with pytest.raises(ValueError, match="unknown blueprint setting 'bins'"):
+    with pytest.raises(ValueError, match="unknown blueprint settings: bins"):
         BlueprintConfig.from_dict({"bins": 3})
 
 
@@ -214,9 +214,9 @@ def test_solve_holdem_command(tmp_path):
     r = runner.invoke(app, ["solve", "holdem", "--out", str(out), "--resume", "--set", "seed=3"])
     assert r.exit_code == 2 and "cannot change a blueprint being resumed" in r.output
     for bad, msg in (
-        ("bins=3", "unknown blueprint setting 'bins'"),
-        ("batch_size=x", "expected int"),
-        ("linear", "key=value"),
+        ("bins=3", "unknown blueprint settings: bins"),
+        ("batch_size=x", "batch_size must be a whole number"),
+        ("linear", "KEY=VALUE"),
     ):
         r = runner.invoke(app, ["solve", "holdem", "--out", str(tmp_path / "x"), "--set", bad])
         assert r.exit_code == 2 and msg in r.output and "Traceback" not in r.output

@@ -11,8 +11,8 @@ from tests.openai_server import LoopbackLM, demo_responder, policy_responder
 from typer.testing import CliRunner
 
 from gamelm.agents.dspy_agent import LMUnavailable, load_program
-from gamelm.agents.lm import load_policy
 from gamelm.cli import app
+from gamelm.models.lm import load_policy
 from gamelm.rollouts.datasets import read_jsonl
 from gamelm.trainers.compile import CompileConfig, compile_program, run_dir, score, spots
 

@@ -9,8 +9,9 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from gamelm.agents.lm import load_policy
+from gamelm.agents.lm import example_ids
 from gamelm.cli import app
+from gamelm.models.lm import load_policy
 from gamelm.rollouts.datasets import observations, read_jsonl
 from gamelm.trainers.grpo import GRPORunConfig, expert_reward, train
 
@@ -31,7 +32,7 @@ def _legal_mass(path, records) -> float:
     vocabulary): what GRPO's format term rewards."""
     policy = load_policy(path)
     obs = observations([r["state"] for r in records])
-    ids, choices = policy.view.example_ids(obs, np.array([r["equity"] for r in records]))
+    ids, choices = example_ids(policy.view, obs, np.array([r["equity"] for r in records]))
     tokens, mask = policy.view.pad(ids)
     with torch.no_grad():
         positions = (mask.long().cumsum(1) - 1).clamp(min=0)
@@ -65,18 +66,18 @@ def test_grpo_teaches_a_fresh_poker_lm_the_action_format(tiny_poker_lm, tag_data
 
 def test_cli_needs_data_and_checks_the_group(tiny_poker_lm, tag_data, tmp_path):
     r = runner.invoke(app, ["rl", "--model", str(tiny_poker_lm), "--algorithm", "grpo"])
+    assert r.exit_code == 2 and "gamelm grpo" in r.output
+    r = runner.invoke(app, ["grpo", "--model", str(tiny_poker_lm)])
     assert r.exit_code == 2 and "--data" in r.output
     r = runner.invoke(
         app,
         [
-            "rl",
+            "grpo",
             "--model",
             str(tiny_poker_lm),
-            "--algorithm",
-            "grpo",
             "--data",
             str(tag_data),
-            "--minibatch-size",
+            "--batch-size",
             "6",
             "--num-generations",
             "4",
@@ -90,18 +91,16 @@ def test_cli_needs_data_and_checks_the_group(tiny_poker_lm, tag_data, tmp_path):
     r = runner.invoke(
         app,
         [
-            "rl",
+            "grpo",
             "--model",
             str(tiny_poker_lm),
-            "--algorithm",
-            "grpo",
             "--data",
             str(tag_data),
             "--out",
             str(tmp_path / "g"),
             "--max-steps",
             "2",
-            "--minibatch-size",
+            "--batch-size",
             "8",
             "--num-generations",
             "4",

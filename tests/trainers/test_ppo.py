@@ -9,7 +9,7 @@ import torch
 
 from gamelm.agents.base import pick_legal
 from gamelm.agents.baselines import BASELINES
-from gamelm.agents.lm import PokerLM
+from gamelm.models.lm import PokerLM
 from gamelm.poker.abstraction import CALL_ID, FOLD_ID
 from gamelm.runs import checkpoints as ckpt
 from gamelm.runs.registry import Registry
@@ -18,7 +18,7 @@ from gamelm.trainers.ppo import PPOConfig, PPOTrainer
 ROOT = Path(__file__).resolve().parents[2]
 
 TINY = dict(
-    num_games=384, games_per_update=128, parallel_games=64, batch_size=128,
+    num_hands=384, hands_per_update=128, parallel_games=64, batch_size=128,
     eval_hands=64, eval_interval=2, checkpoint_frequency=1, keep_checkpoints=0,
     threads=1, snapshot_interval=1, opponents=("random", "snapshot"),
     eval_opponents=("calling-station",),
@@ -33,7 +33,7 @@ def test_the_yaml_file_holds_the_defaults():
     "bad,message",
     [
         ({"seats": 7}, "seats must be 2..6"),
-        ({"num_games": 0}, "num_games must be at least 1"),
+        ({"num_hands": 0}, "num_hands must be at least 1"),
         ({"clip_epsilon": 1.5}, "clip_epsilon"),
         ({"opponents": ("nobody",)}, "unknown opponent 'nobody'"),
         ({"preset": "huge"}, "preset must be one of"),
@@ -75,13 +75,13 @@ def test_settings_from_yaml_or_set_are_read_as_their_types():
 
 def test_a_start_model_must_read_the_same_strength_token(tmp_path):
     PokerLM.from_preset("tiny", strength_trials=0).save(tmp_path / "cards_only")
-    cfg = PPOConfig(num_games=64, init_from=str(tmp_path / "cards_only"))
+    cfg = PPOConfig(num_hands=64, init_from=str(tmp_path / "cards_only"))
     with pytest.raises(ValueError, match="--set strength_trials=0"):
         PPOTrainer(cfg, tmp_path / "run", runs_dir=tmp_path / "runs")
     # a league or evaluation model with other raise sizes fails now, not at the first evaluation
     PokerLM.from_preset("tiny", fractions=(0.33, 0.75)).save(tmp_path / "other_sizes")
     for key in ("opponents", "eval_opponents"):
-        cfg = PPOConfig(num_games=64, **{key: (f"ckpt:{tmp_path / 'other_sizes'}",)})
+        cfg = PPOConfig(num_hands=64, **{key: (f"ckpt:{tmp_path / 'other_sizes'}",)})
         with pytest.raises(ValueError, match="raise sizes"):
             PPOTrainer(cfg, tmp_path / f"run_{key}", runs_dir=tmp_path / "runs")
 
@@ -107,10 +107,10 @@ def test_smoke_run_trains_logs_checkpoints_and_reloads(tmp_path):
     # checkpoints are complete model directories; the league's snapshots are kept
     found = ckpt.checkpoints(tmp_path / "run")
     assert [s for s, _ in found] == [128, 256, 384]
-    reloaded, state, league = ckpt.load_checkpoint(found[-1][1])
+    reloaded, state, league = ckpt.load_checkpoint(found[-1][1], PokerLM.load)
     assert state["hands"] == 384 and len(league) == 3
     roll = trainer.rollout.__self__  # the trainer; play a few hands to get real inputs
-    from gamelm.agents.baselines import make_agent
+    from gamelm.agents.registry import make_agent
     from gamelm.rollouts.selfplay import collect
 
     ro = collect(loaded, [make_agent("random")], 64, np.random.default_rng(0), tables=32)
@@ -187,7 +187,7 @@ class FoldsToBets:
 def test_ppo_learns_to_bet_into_a_player_who_always_folds(tmp_path, monkeypatch):
     monkeypatch.setitem(BASELINES, "folder", FoldsToBets)
     cfg = PPOConfig(
-        num_games=6144, games_per_update=512, parallel_games=256, batch_size=256,
+        num_hands=6144, hands_per_update=512, parallel_games=256, batch_size=256,
         opponents=("folder",), eval_interval=0, eval_opponents=("folder",), eval_hands=256,
         checkpoint_frequency=0, learning_rate=3e-3, threads=1, seed=3,
     )  # fmt: skip

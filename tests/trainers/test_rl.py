@@ -10,9 +10,10 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from gamelm.agents.causal_lm import CausalLMPolicy
-from gamelm.agents.lm import LMAgent, load_policy
+from gamelm.agents.lm import LMAgent
 from gamelm.cli import app
+from gamelm.models.causal_lm import CausalLMPolicy
+from gamelm.models.lm import load_policy
 from gamelm.rollouts.datasets import DatagenConfig, generate, observations, read_jsonl
 from gamelm.trainers.rl import RLConfig, RLTrainer
 

@@ -9,9 +9,10 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from gamelm.agents.causal_lm import CausalLMPolicy
-from gamelm.agents.lm import PokerLM, load_policy
+from gamelm.agents.lm import model_inputs
 from gamelm.cli import app
+from gamelm.models.causal_lm import CausalLMPolicy
+from gamelm.models.lm import PokerLM, load_policy
 from gamelm.rollouts.datasets import DataError
 from gamelm.trainers.sft import SFTRunConfig, train
 
@@ -86,14 +87,14 @@ def test_merged_lora_gives_the_same_outputs(tiny_hf_model, tmp_path):
             if "lora_B" in name:
                 p.normal_(0, 0.5)  # adapters that change the outputs
         policy.eval()
-        adapted, _ = policy(*policy.inputs(obs))
+        adapted, _ = policy(*model_inputs(policy, obs))
         with policy.lm.disable_adapter():
-            base, _ = policy(*policy.inputs(obs))
+            base, _ = policy(*model_inputs(policy, obs))
     assert (adapted - base).abs().max() > 1e-3
     policy.save(tmp_path / "merged")
     merged = load_policy(tmp_path / "merged")
     with torch.no_grad():
-        again, _ = merged(*merged.inputs(obs))
+        again, _ = merged(*model_inputs(merged, obs))
     assert torch.allclose(
         torch.nan_to_num(adapted, neginf=0), torch.nan_to_num(again, neginf=0), atol=1e-5
     )

@@ -101,7 +101,7 @@ def test_ppo_through_the_cli_contract(tmp_path, monkeypatch):
         "learning_rate", "entropy_coef", "batch_size", "update_epochs", "clip_epsilon",
     }  # fmt: skip
     cfg = PPOConfig.from_yaml(tmp_path / "t" / "s" / "best.yaml")  # gamelm train --config
-    assert cfg.learning_rate == out["best_params"]["learning_rate"] and cfg.num_games == 256
+    assert cfg.learning_rate == out["best_params"]["learning_rate"] and cfg.num_hands == 256
     r = runner.invoke(app, [*args[:2], "--trials", "3", *args[4:]])  # resumes: one more trial
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["trials"] == 3

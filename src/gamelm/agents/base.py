@@ -8,9 +8,6 @@ raises, all-in); ``obs.legal`` says which are legal, and an agent must pick a le
 >>> import numpy as np
 >>> from gamelm.poker.abstraction import ActionAbstraction
 >>> from gamelm.poker.batch import BatchEngine
-
-if TYPE_CHECKING:
-    from gamelm.agents.observation import ActionHistory
 >>> eng = BatchEngine(2, 2, 1, 2, starting_stacks=200)
 >>> eng.reset(seed=0)
 >>> obs = observe(eng, ActionAbstraction((1.0,)), np.arange(2))
@@ -28,6 +25,7 @@ import numpy.typing as npt
 
 from gamelm.poker.abstraction import CALL_ID, FOLD_ID, ActionAbstraction, Menu
 from gamelm.poker.batch import BatchEngine
+from gamelm.poker.equity import hand_strength
 
 if TYPE_CHECKING:
     from gamelm.agents.observation import ActionHistory
@@ -115,7 +113,6 @@ class Observation:
 
     def strength(self, trials: int, rng: np.random.Generator) -> npt.NDArray[np.float64]:
         """Each actor's Monte Carlo equity against random hands of the opponents still in."""
-        from gamelm.poker.equity import hand_strength
 
         opponents = np.maximum(self.live_opponents, 1)
         return hand_strength(
@@ -163,12 +160,6 @@ def raise_entry(obs: Observation, pot_fraction: float) -> IntArray:
 class AgentUnavailable(RuntimeError):
     """An agent that needs a service (a language model behind an HTTP endpoint) cannot reach
     it; the message says which and why, in one sentence."""
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message (its type's name when it has none)."""
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 @runtime_checkable
@@ -228,3 +219,30 @@ def observe(
         history=None if history is None else history.tokens[tables],
         history_len=None if history is None else history.length[tables],
     )
+
+
+PROBABILITY_SAMPLES = 32  # draws of `act` that estimate the frequencies of an agent with no policy
+
+
+def policy(
+    agent: Agent, obs: Observation, rng: np.random.Generator, play: bool = True
+) -> tuple[IntArray | None, npt.NDArray[np.float64], bool]:
+    """For every decision of ``obs``: the move ``agent`` plays (None unless ``play``), the
+    probability of each menu entry ``(m, A)``, and whether those are its policy's (its
+    ``action_probabilities``) or the frequencies of `PROBABILITY_SAMPLES` draws of its `act`
+    (one draw for agents marked ``deterministic``); the move is then the first draw."""
+    legal = obs.legal
+    if hasattr(agent, "action_probabilities"):
+        moves = agent.act(obs, rng) if play else None
+        p = np.asarray(agent.action_probabilities(obs, rng), np.float64) * legal
+        exact = True
+    else:
+        k = 1 if getattr(agent, "deterministic", False) else PROBABILITY_SAMPLES
+        rows = np.repeat(np.arange(obs.size), k)
+        picks = np.asarray(agent.act(obs.subset(rows), rng)).reshape(obs.size, k)
+        moves = picks[:, 0]
+        p = (picks[:, :, None] == np.arange(legal.shape[1])).mean(axis=1) * legal
+        exact = False
+    total = p.sum(axis=1, keepdims=True)
+    uniform = legal / np.maximum(legal.sum(axis=1, keepdims=True), 1)
+    return moves, np.where(total > 0, p / np.maximum(total, 1e-300), uniform), exact

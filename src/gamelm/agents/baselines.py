@@ -1,7 +1,7 @@
 """Baseline players: random, calling station, maniac, tight-aggressive, equity / pot odds.
 
 Each is batched (one call per step for all the tables where it acts) and registered by its
-``opponent_level`` name, so the CLI can name it (`make_agent`).
+``opponent_level`` name, so the CLI can name it (`gamelm.agents.registry.make_agent`).
 
 * ``random``: uniform over the legal menu entries.
 * ``calling-station``: always checks or calls.
@@ -20,9 +20,9 @@ Each is batched (one call per step for all the tables where it acts) and registe
 >>> eng = BatchEngine(3, 2, 1, 2, starting_stacks=200)
 >>> eng.reset(seed=0)
 >>> obs = observe(eng, ActionAbstraction((0.5, 1.0)), np.arange(3))
->>> make_agent("calling-station").act(obs, np.random.default_rng(0)).tolist()
+>>> CallingStation().act(obs, np.random.default_rng(0)).tolist()
 [1, 1, 1]
->>> make_agent("maniac").act(obs, np.random.default_rng(0)).tolist()  # raise 1 pot
+>>> Maniac().act(obs, np.random.default_rng(0)).tolist()  # raise 1 pot
 [3, 3, 3]
 """
 
@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gamelm.agents.base import Agent, IntArray, Observation, pick_legal, raise_entry
-from gamelm.poker.abstraction import CALL_ID, FOLD_ID
+from gamelm.poker.abstraction import CALL_ID, FOLD_ID, sample_uniform
 from gamelm.poker.equity import hand_strength
 from gamelm.poker.positions import position_names
 from gamelm.poker.ranges import NUM_COMBOS, Range, combo_index
@@ -56,14 +56,13 @@ class RandomAgent:
     name: str = "random"
 
     def act(self, obs: Observation, rng: np.random.Generator) -> IntArray:
-        from gamelm.poker.abstraction import sample_uniform
 
         return sample_uniform(obs.legal, rng)
 
     def action_probabilities(
         self, obs: Observation, rng: np.random.Generator
     ) -> npt.NDArray[np.float64]:
-        """Uniform over the legal entries (used by `gamelm.solvers.lbr`)."""
+        """Uniform over the legal entries (used by `gamelm.evaluation.lbr`)."""
         legal = obs.legal.astype(np.float64)
         return legal / legal.sum(axis=1, keepdims=True)
 
@@ -277,62 +276,3 @@ BASELINES: dict[str, Callable[[], Agent]] = {
     cls.opponent_level: cls
     for cls in (RandomAgent, CallingStation, Maniac, TightAggressive, EquityBot)
 }
-
-
-def make_agent(spec: str) -> Agent:
-    """An agent from its name (``random``, ``calling-station``, ``maniac``, ``tag``, ``equity``),
-    ``exploit:NAME`` for that agent adjusted to the opponents' tendencies
-    (`gamelm.agents.opponent_model.Exploit`), ``ckpt:PATH`` for a saved poker LM
-    (`gamelm.agents.lm.PokerLM`) or fine-tuned LLM, ``hf:NAME`` for any transformers causal
-    LM by directory or hub name (`gamelm.agents.causal_lm.CausalLMPolicy`), ``run:NAME`` for
-    the model of a registered training run (its final model, else its newest checkpoint;
-    `gamelm.runs.registry`), ``blueprint:PATH`` for a hold'em blueprint
-    (`gamelm.agents.tabular.BlueprintAgent`), or ``dspy:PATH`` for a compiled prompt program
-    (`gamelm.agents.dspy_agent.DSPyAgent`)."""
-    if spec.strip().lower().startswith("run:"):
-        from gamelm.agents.lm import LMAgent, PokerLM
-        from gamelm.runs.registry import resolve_run_model
-
-        try:
-            return LMAgent(PokerLM.load(resolve_run_model(spec.strip()[4:])), name=spec.strip())
-        except (KeyError, FileNotFoundError, ValueError) as exc:
-            raise ValueError(f"cannot load {spec!r}: {str(exc).strip(chr(34) + chr(39))}") from None
-    if spec.strip().lower().startswith("blueprint:"):
-        from gamelm.agents.tabular import BlueprintAgent
-
-        path = spec.strip()[10:]
-        try:
-            return BlueprintAgent.load(path, name=spec.strip())
-        except (FileNotFoundError, ValueError) as exc:
-            raise ValueError(f"cannot load {spec!r}: {exc}") from None
-    if spec.strip().lower().startswith("dspy:"):
-        try:
-            from gamelm.agents.dspy_agent import DSPyAgent
-        except ImportError:
-            raise ValueError(
-                f"cannot load {spec!r}: DSPy is not installed; pip install 'gamelm[compile]'"
-            ) from None
-        try:
-            return DSPyAgent.load(spec.strip()[5:], name=spec.strip())
-        except (FileNotFoundError, ValueError) as exc:
-            raise ValueError(f"cannot load {spec!r}: {exc}") from None
-    if spec.strip().lower().startswith(("ckpt:", "hf:")):  # the path keeps its case
-        from gamelm.agents.lm import LMAgent, load_policy
-
-        path = spec.strip().split(":", 1)[1]
-        try:
-            return LMAgent(load_policy(path), name=spec.strip())
-        except (FileNotFoundError, ValueError) as exc:
-            raise ValueError(f"cannot load {spec!r}: {exc}") from None
-    name = spec.strip().lower()
-    if name.startswith("exploit:"):
-        from gamelm.agents.opponent_model import Exploit
-
-        return Exploit(make_agent(name.removeprefix("exploit:")))
-    factory = BASELINES.get(name)
-    if factory is None:
-        raise ValueError(
-            f"unknown agent {spec!r}; available: {', '.join(BASELINES)}, exploit:NAME, "
-            "ckpt:PATH, hf:NAME, run:NAME, blueprint:PATH or dspy:PATH"
-        )
-    return factory()

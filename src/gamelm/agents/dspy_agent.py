@@ -39,10 +39,11 @@ import numpy.typing as npt
 from dspy.lm15 import Message, Response, TextPart, Usage, response_to_events
 from dspy.utils.exceptions import AdapterParseError, LMError
 
-from gamelm.agents.base import CALL_ID, AgentUnavailable, Observation, first_line, pick_legal
-from gamelm.agents.chat_client import API_KEY_ENV
+from gamelm.agents.base import CALL_ID, AgentUnavailable, Observation, pick_legal
 from gamelm.agents.observation import legal_actions, prompt
 from gamelm.agents.tools import analysis
+from gamelm.chat_client import API_KEY_ENV
+from gamelm.errors import first_line
 from gamelm.files import atomic_file
 
 FORMAT = "gamelm-dspy-program"
@@ -143,7 +144,7 @@ class TransformersEngine:
     time (a lock), since the model is shared by DSPy's threads."""
 
     def __init__(self, path: str | Path, dtype: str | None = None, device: str = "cpu") -> None:
-        from gamelm.agents.causal_lm import load_pretrained
+        from gamelm.models.causal_lm import load_pretrained
 
         self.path = str(path)
         self.device = device
@@ -409,7 +410,7 @@ class DSPyAgent:
 
     @property
     def deterministic(self) -> bool:
-        """Greedy answers: one draw shows its policy (`gamelm.serving.spot.choose`)."""
+        """Greedy answers: one draw shows its policy (`gamelm.serving.state_parsing.choose`)."""
         return self.lm_spec.temperature == 0
 
     @classmethod

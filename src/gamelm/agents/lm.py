@@ -1,389 +1,108 @@
-"""The poker language model: a standard transformers causal LM over the poker vocabulary, read as
-a policy over the legal action tokens plus a value head.
+"""Language models as agents: how a model reads observations, and `LMAgent`, which plays one.
 
-The model is a Llama-architecture `transformers` causal LM built from a config (`PRESETS`), and
-its vocabulary (`gamelm.agents.observation.VOCAB`) is saved as a standard fast tokenizer, so a saved
-model directory loads with ``AutoModelForCausalLM.from_pretrained`` and ``AutoTokenizer`` like any
-other, and every later path (TRL, LoRA, export, serving) works on it unchanged. gamelm adds:
+The models themselves (`gamelm.models.lm.PokerLM`, `gamelm.models.causal_lm.CausalLMPolicy`)
+work on token ids; this module turns a batch of observations into what they read:
 
-* the **policy**: the logits at the last position, restricted to the tokens of the menu entries
-  (`gamelm.agents.observation.action_tokens`), illegal entries masked, softmax with a temperature;
-* the **value head**: a linear map of the last hidden state (saved as ``value_head.safetensors``);
-* ``gamelm.json``: the preset, the action menu the model was trained with, and
-  ``strength_trials``: how many Monte Carlo deals estimate the hand-strength token it reads
-  (0: the model reads the cards only; models saved before the token existed load as 0).
-
-Saving writes safetensors and JSON only, and loading never unpickles anything.
-
->>> model = PokerLM.from_preset("tiny", seed=0)
->>> model.num_parameters() < 200_000
-True
+* the poker LM reads the tokens of `gamelm.agents.observation.encode` (with the hand-strength
+  token when the model was trained with it), and entry ``a`` of the menu is the token
+  `gamelm.agents.observation.action_tokens` gives it;
+* a transformers LLM reads the prompt of `gamelm.agents.observation.prompt`, rendered by the
+  model's view (chat template or answer cue), and the ``k``-th legal entry is ``A<k>``.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 from torch import nn
 
-from gamelm.agents.base import IntArray, Observation, first_line
-from gamelm.agents.llama_fast import causal_allowed, hidden_states
-from gamelm.agents.observation import BOS, PAD, TOKEN, VOCAB, action_tokens, encode, strength
-from gamelm.files import atomic_directory
-
-KIND = "poker-lm"  # ``gamelm.json`` kind of the small poker LM (saved before kinds existed: none)
-
-
-@dataclass(frozen=True)
-class Preset:
-    """A model size: hidden width, layers, attention heads, MLP width."""
-
-    d_model: int
-    n_layers: int
-    n_heads: int
-    d_ff: int
-    max_len: int = 256
+from gamelm.agents.base import IntArray, Observation, observe
+from gamelm.agents.observation import (
+    ActionHistory,
+    action_tokens,
+    encode,
+    legal_actions,
+    prompt,
+    strength,
+)
+from gamelm.models.causal_lm import MAX_ACTIONS, PromptView
+from gamelm.models.lm import TokenView
+from gamelm.poker.abstraction import CALL_ID, ActionAbstraction
+from gamelm.poker.batch import BatchEngine
 
 
-PRESETS: dict[str, Preset] = {
-    "tiny": Preset(d_model=64, n_layers=2, n_heads=2, d_ff=128),
-    "small": Preset(d_model=192, n_layers=4, n_heads=4, d_ff=512),
-    "seed15m": Preset(d_model=448, n_layers=6, n_heads=8, d_ff=1216),  # about 15M parameters
-}
+def strength_equity(
+    view: TokenView,
+    obs: Observation,
+    rng: np.random.Generator | None = None,
+    equity: npt.NDArray[np.float64] | None = None,
+) -> npt.NDArray[np.float64] | None:
+    """The equity the strength token shows: ``equity`` when given (and not NaN), else estimated
+    from ``view.strength_trials`` deals (None for a model that reads no strength token)."""
+    if not view.strength_trials:
+        return None
+    if equity is not None and not np.isnan(np.asarray(equity, np.float64)).any():
+        return np.asarray(equity, np.float64)
+    return strength(obs, view.strength_trials, rng or np.random.default_rng(0))
 
 
-def build_tokenizer():  # -> transformers.PreTrainedTokenizerFast
-    """The poker vocabulary as a standard fast tokenizer (words split on spaces)."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    core = Tokenizer(models.WordLevel(vocab=dict(TOKEN), unk_token="<unk>"))
-    core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    return PreTrainedTokenizerFast(
-        tokenizer_object=core,
-        bos_token="<bos>",
-        eos_token="<eos>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-        padding_side="left",
-    )
-
-
-def _config(preset: Preset):  # -> transformers.LlamaConfig
-    from transformers import LlamaConfig
-
-    return LlamaConfig(
-        vocab_size=len(VOCAB),
-        hidden_size=preset.d_model,
-        intermediate_size=preset.d_ff,
-        num_hidden_layers=preset.n_layers,
-        num_attention_heads=preset.n_heads,
-        num_key_value_heads=preset.n_heads,
-        max_position_embeddings=preset.max_len,
-        pad_token_id=PAD,
-        bos_token_id=BOS,
-        eos_token_id=TOKEN["<eos>"],
-        tie_word_embeddings=True,
-    )
-
-
-def positions_of(mask: torch.Tensor) -> torch.Tensor:
-    """Position ids of left-padded rows: 0 at each row's first real token."""
-    return (mask.long().cumsum(dim=1) - 1).clamp(min=0)
-
-
-def pad_left(ids: list[list[int]], pad: int, device: str | torch.device = "cpu"):
-    """``(m, T)`` ids left-padded with ``pad`` and the mask of real tokens."""
-    width = max(len(x) for x in ids)
-    tokens = torch.full((len(ids), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(ids), width), dtype=torch.bool)
-    for r, x in enumerate(ids):
-        tokens[r, width - len(x) :] = torch.tensor(x, dtype=torch.long)
-        mask[r, width - len(x) :] = True
-    return tokens.to(device), mask.to(device)
-
-
-def menu_log_probs(
-    logits: torch.Tensor, choices: torch.Tensor, legal: torch.Tensor, temperature: float
-) -> torch.Tensor:
-    """The policy of both LM kinds: log-softmax over the logits ``(m, V)`` of each menu entry's
-    token ``choices`` ``(m, A)``, at ``temperature``, illegal entries ``-inf``."""
-    menu = logits.float().gather(1, choices) / temperature
-    return torch.log_softmax(menu.masked_fill(~legal, float("-inf")), dim=-1)
-
-
-@dataclass(frozen=True)
-class TokenView:
-    """How the poker LM reads decisions: the token view (`gamelm.agents.observation.encode`,
-    with the strength token when ``strength_trials`` > 0) and the token of every menu entry.
-    Shared by the policy and a reward model built on it."""
-
-    fractions: tuple[float, ...]
-    strength_trials: int = 0
-
-    def meta(self) -> dict:
-        return {
-            "view": "tokens",
-            "fractions": list(self.fractions),
-            "strength_trials": self.strength_trials,
-        }
-
-    @property
-    def tokenizer(self):  # -> transformers.PreTrainedTokenizerFast
-        return build_tokenizer()
-
-    def equity(
-        self,
-        obs: Observation,
-        rng: np.random.Generator | None,
-        equity: npt.NDArray[np.float64] | None,
-    ) -> npt.NDArray[np.float64] | None:
-        """The strength token's equity: ``equity`` when given (and not NaN), else estimated."""
-        if not self.strength_trials:
-            return None
-        if equity is not None and not np.isnan(np.asarray(equity, np.float64)).any():
-            return np.asarray(equity, np.float64)
-        return strength(obs, self.strength_trials, rng or np.random.default_rng(0))
-
-    def example_ids(
-        self,
-        obs: Observation,
-        equity: npt.NDArray[np.float64] | None = None,
-        rng: np.random.Generator | None = None,
-    ) -> tuple[list[list[int]], npt.NDArray[np.int64]]:
-        """Per decision, the token ids the model reads (no padding), and ``(m, A)`` the token of
-        every menu entry (the supervised target of entry ``a`` of row ``i`` is
-        ``choices[i, a]``)."""
-        tokens, mask = encode(obs, equity=self.equity(obs, rng, equity))
+def example_ids(
+    view: TokenView | PromptView,
+    obs: Observation,
+    equity: npt.NDArray[np.float64] | None = None,
+    rng: np.random.Generator | None = None,
+) -> tuple[list[list[int]], npt.NDArray[np.int64]]:
+    """Per decision, the token ids the model of ``view`` reads (no padding), and ``(m, A)`` the
+    token of every menu entry (the supervised target of entry ``a`` of row ``i`` is
+    ``choices[i, a]``). ``equity`` and ``rng`` concern the poker LM's strength token only (a
+    prompt holds the cards themselves); an illegal entry of a prompt gets ``A0``, never read."""
+    if isinstance(view, TokenView):
+        tokens, mask = encode(obs, equity=strength_equity(view, obs, rng, equity))
         ids = [row[keep].tolist() for row, keep in zip(tokens, mask)]
-        return ids, action_tokens(obs, self.fractions)
-
-    def pad(self, ids: list[list[int]], device: str | torch.device = "cpu"):
-        """Left-padded ``(m, T)`` ids and mask, so every row ends at the last column."""
-        return pad_left(ids, PAD, device)
-
-
-class PokerLM(nn.Module):
-    """A causal LM over the poker vocabulary with a value head (see the module docstring)."""
-
-    def __init__(
-        self, lm: nn.Module, preset: str, fractions: tuple[float, ...], strength_trials: int = 0
-    ) -> None:
-        super().__init__()
-        self.lm = lm
-        self.preset = preset
-        self.fractions = tuple(fractions)
-        self.strength_trials = int(strength_trials)
-        self.value_head = nn.Linear(lm.config.hidden_size, 1)
-
-    @classmethod
-    def from_preset(
-        cls,
-        preset: str = "tiny",
-        *,
-        seed: int = 0,
-        fractions: tuple[float, ...] = (0.5, 1.0),
-        strength_trials: int = 100,
-        **overrides: int,
-    ) -> PokerLM:
-        """A freshly initialised model of a preset (``overrides`` change its fields, e.g.
-        ``d_model=96``) that reads a hand-strength token estimated from ``strength_trials``
-        deals (0: no strength token)."""
-        from transformers import LlamaForCausalLM
-
-        if preset not in PRESETS:
-            raise ValueError(f"unknown preset {preset!r}; available: {', '.join(PRESETS)}")
-        shape = Preset(**{**asdict(PRESETS[preset]), **overrides})
-        if shape.d_model % shape.n_heads or (shape.d_model // shape.n_heads) % 2:
-            raise ValueError(
-                f"d_model ({shape.d_model}) must be a multiple of n_heads ({shape.n_heads}) "
-                "with an even quotient (the head width, split in two by rotary embeddings)"
-            )
-        if strength_trials < 0:
-            raise ValueError(f"strength_trials must be >= 0, got {strength_trials}")
-        torch.manual_seed(seed)
-        model = cls(LlamaForCausalLM(_config(shape)), preset, fractions, strength_trials)
-        nn.init.zeros_(model.value_head.weight)
-        nn.init.zeros_(model.value_head.bias)
-        return model
-
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
-
-    def forward(
-        self,
-        tokens: torch.Tensor,
-        mask: torch.Tensor,
-        choices: torch.Tensor,
-        legal: torch.Tensor,
-        temperature: float = 1.0,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Log-probabilities ``(m, A)`` of the menu entries (illegal ones ``-inf``) and values
-        ``(m,)``, from left-padded ``tokens``/``mask`` ``(m, T)``, the token of every menu entry
-        ``choices`` ``(m, A)`` and the ``legal`` mask ``(m, A)``."""
-        h = hidden_states(self.lm, tokens, positions_of(mask), causal_allowed(mask))
-        return self.head(h[:, -1], choices, legal, temperature)  # every row ends at the last column
-
-    def packed(
-        self,
-        tokens: torch.Tensor,
-        positions: torch.Tensor,
-        allowed: torch.Tensor,
-        rows: torch.Tensor,
-        cols: torch.Tensor,
-        choices: torch.Tensor,
-        legal: torch.Tensor,
-        temperature: float = 1.0,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """`forward` for decisions packed into sequences (`gamelm.rollouts.packing.Packed.batch`
-        gives the first five arguments): the policy and value of the decision whose last token
-        is at ``(rows[i], cols[i])``."""
-        h = hidden_states(self.lm, tokens, positions, allowed)
-        return self.head(h[rows, cols], choices, legal, temperature)
-
-    def head(
-        self, last: torch.Tensor, choices: torch.Tensor, legal: torch.Tensor, temperature: float
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Policy (log-probabilities over the menu) and value from last hidden states ``(m, d)``."""
-        logits = self.lm.lm_head(last)  # (m, V)
-        return menu_log_probs(logits, choices, legal, temperature), self.value_head(last).squeeze(
-            -1
-        )
-
-    def inputs(
-        self,
-        obs: Observation,
-        device: str | torch.device = "cpu",
-        rng: np.random.Generator | None = None,
-        equity: npt.NDArray[np.float64] | None = None,
-    ) -> tuple[torch.Tensor, ...]:
-        """The tensors `forward` takes for a batch of observations (``rng`` draws the deals that
-        estimate the strength token, a fixed seed when not given; ``equity`` gives it instead)."""
-        tokens, mask = encode(obs, equity=self._equity(obs, rng, equity))
-        return (
-            torch.as_tensor(tokens, device=device),
-            torch.as_tensor(mask, device=device),
-            torch.as_tensor(action_tokens(obs, self.fractions), device=device),
-            torch.as_tensor(obs.legal, device=device),
-        )
-
-    @property
-    def view(self) -> TokenView:
-        return TokenView(self.fractions, self.strength_trials)
-
-    def _equity(self, obs, rng, equity):
-        return self.view.equity(obs, rng, equity)
-
-    def example_ids(self, obs: Observation, equity=None, rng=None):
-        """`TokenView.example_ids`."""
-        return self.view.example_ids(obs, equity, rng)
-
-    def pad(self, ids: list[list[int]], device: str | torch.device = "cpu"):
-        return self.view.pad(ids, device)
-
-    @property
-    def tokenizer(self):  # -> transformers.PreTrainedTokenizerFast
-        """The poker vocabulary as a transformers tokenizer (what `save` writes)."""
-        return build_tokenizer()
-
-    # -- saving and loading ----------------------------------------------------------------
-
-    def save(self, path: str | Path) -> None:
-        """Write a transformers model directory plus the value head and ``gamelm.json``,
-        atomically: a crash mid-write leaves any previous directory at ``path`` as it was."""
-        with atomic_directory(path) as tmp:
-            self.write(tmp)
-
-    def write(self, directory: Path) -> None:
-        """The files of `save`, written into an existing ``directory`` (not atomic)."""
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()  # no "Writing model shards" bar per checkpoint
-        from gamelm.agents.causal_lm import plain_model
-
-        plain_model(self.lm).save_pretrained(directory, safe_serialization=True)
-        build_tokenizer().save_pretrained(directory)
-        save_file(
-            {k: v.detach().cpu().contiguous() for k, v in self.value_head.state_dict().items()},
-            str(directory / "value_head.safetensors"),
-        )
-        meta = {
-            "kind": KIND,
-            "preset": self.preset,
-            "fractions": list(self.fractions),
-            "strength_trials": self.strength_trials,
-            "format": 1,
-        }
-        (directory / "gamelm.json").write_text(json.dumps(meta, indent=2))
-
-    @classmethod
-    def load(cls, path: str | Path, device: str | torch.device = "cpu") -> PokerLM:
-        """A model written by `save` (safetensors and JSON only)."""
-        from transformers import AutoModelForCausalLM
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()  # no "Loading weights" bar per model
-        root = Path(path)
-        meta_path = root / "gamelm.json"
-        if not meta_path.is_file():
-            raise FileNotFoundError(f"{root} is not a gamelm model directory (no gamelm.json)")
-        try:
-            meta = json.loads(meta_path.read_text())
-            preset, fractions = meta["preset"], tuple(float(f) for f in meta["fractions"])
-            trials = int(meta.get("strength_trials", 0))
-            if trials < 0:
-                raise ValueError
-        except (ValueError, KeyError, TypeError):
-            raise ValueError(
-                f"{meta_path} is not a valid gamelm.json (preset, fractions, strength_trials)"
-            ) from None
-        try:
-            lm = AutoModelForCausalLM.from_pretrained(root, use_safetensors=True)
-            head = load_file(str(root / "value_head.safetensors"))
-        except (OSError, ValueError, RuntimeError, SafetensorError) as exc:  # missing/damaged
-            raise ValueError(f"{root} holds no loadable model: {first_line(exc)}") from None
-        if lm.config.vocab_size < len(VOCAB):  # saved before the strength tokens were added
-            lm.resize_token_embeddings(len(VOCAB), mean_resizing=False)  # never read by it
-        model = cls(lm, preset, fractions, trials)
-        model.value_head.load_state_dict(head)
-        return model.to(device).eval()
+        return ids, action_tokens(obs, view.fractions)
+    ids = [view.text_ids(view.render(prompt(obs, i))) for i in range(obs.size)]
+    choices = np.full(obs.legal.shape, view.action_ids[0], np.int64)
+    for i, entries in enumerate(legal_actions(obs)):
+        if len(entries) > MAX_ACTIONS:
+            raise ValueError(f"{len(entries)} legal actions; the prompt lists {MAX_ACTIONS}")
+        choices[i, entries] = view.action_ids[: len(entries)]
+    return ids, choices
 
 
-def load_policy(path: str | Path, device: str | torch.device = "cpu", dtype: str | None = None):
-    """The policy saved at ``path``: a `PokerLM` (``gamelm.json`` of kind ``poker-lm`` or none),
-    or a `gamelm.agents.causal_lm.CausalLMPolicy` (kind ``causal-lm``, or any transformers
-    causal LM directory or hub name without a ``gamelm.json``). The run directory of
-    ``gamelm train`` stands for its ``final_model``. ``dtype`` (``float32``, ``bfloat16``,
-    ``float16``; None: the checkpoint's own) applies to transformers LLMs: train in float32
-    (``--bf16`` then autocasts), play in the checkpoint's dtype."""
-    from gamelm.agents.causal_lm import CausalLMPolicy
-
-    root = Path(path).expanduser()
-    if not (root / "config.json").is_file() and (root / "final_model" / "config.json").is_file():
-        root = path = root / "final_model"  # a gamelm train run directory
-    meta_path = root / "gamelm.json"
-    if meta_path.is_file():
-        try:
-            kind = json.loads(meta_path.read_text()).get("kind", KIND)
-        except (ValueError, AttributeError):
-            raise ValueError(f"{meta_path} is not a valid gamelm.json") from None
-        if kind == KIND:
-            return PokerLM.load(root, device)
-        if kind != "causal-lm":
-            raise ValueError(f"{meta_path} names an unknown model kind {kind!r}")
-    return CausalLMPolicy.load(path, device, dtype)
+def model_inputs(
+    model: nn.Module,
+    obs: Observation,
+    device: str | torch.device = "cpu",
+    rng: np.random.Generator | None = None,
+    equity: npt.NDArray[np.float64] | None = None,
+) -> tuple[torch.Tensor, ...]:
+    """The tensors ``model.forward`` takes for a batch of observations: left-padded tokens and
+    mask ``(m, T)``, the token of every menu entry and the legal mask ``(m, A)`` (``rng`` draws
+    the deals that estimate the strength token, a fixed seed when not given; ``equity`` gives
+    it instead)."""
+    view = model.view
+    if isinstance(view, TokenView):  # no padding to strip: encode pads on the left already
+        tokens, mask = encode(obs, equity=strength_equity(view, obs, rng, equity))
+        tokens_t = torch.as_tensor(tokens, device=device)
+        mask_t = torch.as_tensor(mask, device=device)
+        choices = action_tokens(obs, view.fractions)
+    else:
+        ids, choices = example_ids(view, obs)
+        tokens_t, mask_t = view.pad(ids, device)
+    return (
+        tokens_t,
+        mask_t,
+        torch.as_tensor(choices, device=device),
+        torch.as_tensor(obs.legal, device=device),
+    )
 
 
 @dataclass
 class LMAgent:
-    """Plays a `PokerLM` or a `gamelm.agents.causal_lm.CausalLMPolicy`: samples the menu entry
+    """Plays a `PokerLM` or a `gamelm.models.causal_lm.CausalLMPolicy`: samples the menu entry
     from the policy (``temperature`` 0 is greedy)."""
 
     model: nn.Module
@@ -417,9 +136,15 @@ class LMAgent:
                 part = (
                     obs if obs.size <= step else obs.subset(np.arange(lo, min(lo + step, obs.size)))
                 )
-                inputs = self.model.inputs(part, self.device, rng)
+                inputs = model_inputs(self.model, part, self.device, rng)
                 logp, _ = self.model(*inputs, max(self.temperature, 1e-6))
-                out.append(logp.exp().double().cpu().numpy())
+                p = logp.exp().double().cpu().numpy()
+                if not np.isfinite(p).all():
+                    raise ValueError(
+                        f"{self.name}: the model's policy is not a number (NaN) for some "
+                        "decisions; its weights are damaged (NaN or infinite)"
+                    )
+                out.append(p)
         return np.concatenate(out) if out else np.zeros((0, obs.legal.shape[1]))
 
 
@@ -428,3 +153,28 @@ def _sample(p: npt.NDArray[np.float64], rng: np.random.Generator) -> IntArray:
     cdf = np.cumsum(p, axis=1)
     u = rng.random(p.shape[0]) * cdf[:, -1]
     return np.minimum((cdf < u[:, None]).sum(axis=1), p.shape[1] - 1).astype(np.int64)
+
+
+def sample_inputs(model: nn.Module, decisions: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    """`model_inputs` for ``decisions`` heads-up decisions after 0 to 5 checks and calls (so
+    preflop, flop and turn decisions are mixed): example inputs for tracing and checking an
+    exported model."""
+    rng = np.random.default_rng(seed)
+    menu = ActionAbstraction(model.fractions)
+    tables = np.arange(decisions)
+    eng = BatchEngine(decisions, 2, 1, 2, starting_stacks=200)
+    eng.reset(rng=rng)
+    hist = ActionHistory(decisions, 2)
+    hist.reset(tables)
+    steps = rng.integers(0, 6, decisions)  # checks and calls each table plays first
+    for k in range(5):
+        move = steps > k
+        obs = observe(eng, menu, tables, history=hist)
+        ids = np.full(decisions, CALL_ID)  # checking and calling never ends a hand early
+        hist.record(obs.subset(np.flatnonzero(move)), ids[move])
+        before = eng.street.copy()
+        kind, amount = menu.decode(eng, ids)
+        eng.step(kind, amount, mask=move)
+        dealt = np.flatnonzero(eng.street != before)
+        hist.new_street(dealt, eng.street[dealt], eng.board[dealt])
+    return model_inputs(model, observe(eng, menu, tables, history=hist), rng=rng)

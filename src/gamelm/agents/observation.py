@@ -45,55 +45,42 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from gamelm.agents.opponent_model import feature_index
+from gamelm.files import atomic_file, cache_dir
+from gamelm.models.vocab import (
+    ACTIONS,
+    BOS,
+    FEATURE_BUCKETS,
+    FEATURES,
+    MAX_RAISES,
+    PAD,
+    POSITIONS,
+    PRICE_BUCKETS,
+    STACK_BUCKETS,
+    STREETS,
+    STRENGTH_BUCKETS,
+    TOKEN,
+    VOCAB,
+)
 from gamelm.poker import rules
 from gamelm.poker.abstraction import CALL_ID, FOLD_ID
 from gamelm.poker.cards import CARD_NAMES
+from gamelm.poker.equity import hand_strength
 from gamelm.poker.positions import position_names
+from gamelm.poker.ranges import CLASS_COMBOS, COMBOS, HAND_CLASSES, class_of_combos, combo_index
 
 if TYPE_CHECKING:
     from gamelm.agents.base import Observation
 
 IntTokens = npt.NDArray[np.int64]
-MAX_RAISES = 8  # raise entries a menu may have besides all-in (tokens r1..r8)
-STREETS = ("preflop", "flop", "turn", "river")
-STACK_BUCKETS = 16  # log2 buckets of big blinds: 0 is under 1 bb, 15 is 8,192 bb or more
-PRICE_BUCKETS = 10  # tenths of the price (to_call / (pot + to_call))
-FEATURE_BUCKETS = 5  # opponent features (fractions) in fifths
-FEATURES = ("vpip", "pfr", "af")  # opponent-model features put in the tokens, in this order
-STRENGTH_BUCKETS = 10  # tenths of the hand's equity against the live opponents' random hands
-
-HEAD_TOKENS = 5  # <bos>, players, position, two hole cards: the start of every sequence
-_POSITIONS = tuple(dict.fromkeys(name for p in range(2, 11) for name in position_names(p)))
-ACTIONS = ("fold", "check", "call", *(f"r{i}" for i in range(1, MAX_RAISES + 1)), "allin")
-
-
-def _vocabulary() -> tuple[str, ...]:
-    words = ["<pad>", "<bos>", "<eos>", "<unk>"]
-    words += [f"players:{p}" for p in range(2, 11)]
-    words += [f"@{name}" for name in _POSITIONS]
-    words += list(CARD_NAMES)
-    words += list(STREETS)
-    words += list(ACTIONS)
-    words += [f"{name}:{action}" for name in _POSITIONS for action in ACTIONS]
-    words += [f"stack:{i}" for i in range(STACK_BUCKETS)]
-    words += [f"pot:{i}" for i in range(STACK_BUCKETS)]
-    words += [f"price:{i}" for i in range(PRICE_BUCKETS)]
-    words += [f"{f}:{i}" for f in FEATURES for i in range(FEATURE_BUCKETS)]
-    words += [f"strength:{i}" for i in range(STRENGTH_BUCKETS)]  # last: older models lack them
-    return tuple(words)
-
-
-VOCAB: tuple[str, ...] = _vocabulary()
-TOKEN: dict[str, int] = {w: i for i, w in enumerate(VOCAB)}
-PAD, BOS = TOKEN["<pad>"], TOKEN["<bos>"]
 _CARD0 = TOKEN[CARD_NAMES[0]]
 _ACTION = np.array([TOKEN[a] for a in ACTIONS])
-_ACTED = np.array([[TOKEN[f"{n}:{a}"] for a in ACTIONS] for n in _POSITIONS])  # (position, action)
+_ACTED = np.array([[TOKEN[f"{n}:{a}"] for a in ACTIONS] for n in POSITIONS])  # (position, action)
 
 
 def acted_tokens(num_players: int) -> npt.NDArray[np.int64]:
     """``(P, len(ACTIONS))``: the history token of each seat playing each action."""
-    return _ACTED[[_POSITIONS.index(n) for n in position_names(num_players)]]
+    return _ACTED[[POSITIONS.index(n) for n in position_names(num_players)]]
 
 
 def position_tokens(num_players: int) -> npt.NDArray[np.int64]:
@@ -253,9 +240,6 @@ def preflop_equity(opponents: int) -> npt.NDArray[np.float64]:
     ``opponents`` random hands, by Monte Carlo with `PREFLOP_TRIALS` deals per class from a fixed
     seed. Computed once (1-2 seconds, in chunks of little memory) and kept in the cache folder
     (``GAMELM_CACHE_DIR``, else ``~/.cache/gamelm``) so worker processes read it."""
-    from gamelm.files import atomic_file, cache_dir
-    from gamelm.poker.equity import hand_strength
-    from gamelm.poker.ranges import CLASS_COMBOS, COMBOS, HAND_CLASSES
 
     path = cache_dir() / f"preflop-equity-v1-{opponents}x{PREFLOP_TRIALS}.npy"
     try:
@@ -294,7 +278,6 @@ def strength(obs: Observation, trials: int, rng: np.random.Generator) -> npt.NDA
     hands, the board dealt out (so draws count). Preflop it is read from `preflop_equity`;
     after the flop it is `Observation.strength`, Monte Carlo with ``trials`` deals (standard
     error about ``0.5 / sqrt(trials)``)."""
-    from gamelm.poker.ranges import class_of_combos, combo_index
 
     opp = np.maximum(obs.live_opponents, 1)
     out = np.empty(obs.size)
@@ -348,8 +331,6 @@ def encode(
         tail.append(TOKEN["strength:0"] + np.clip(bucket, 0, STRENGTH_BUCKETS - 1))
     tail_mask = [np.ones(m, bool)] * len(tail)
     if features and obs.opponent_stats is not None:
-        from gamelm.agents.opponent_model import feature_index
-
         cols = [feature_index(f) for f in ("vpip", "pfr", "aggression")]
         for step in range(1, obs.num_players):
             seat = (obs.seat + step) % obs.num_players

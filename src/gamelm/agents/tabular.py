@@ -29,7 +29,8 @@ import numpy as np
 import numpy.typing as npt
 
 from gamelm.agents.base import Observation, pick_legal, raise_entry
-from gamelm.agents.observation import ACTIONS, TOKEN, acted_tokens, nearest_fraction
+from gamelm.agents.observation import acted_tokens, nearest_fraction
+from gamelm.models.vocab import ACTIONS, TOKEN
 from gamelm.poker.abstraction import CALL_ID, FOLD_ID
 from gamelm.solvers.blueprint import Blueprint
 

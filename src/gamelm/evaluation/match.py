@@ -9,7 +9,7 @@ hand has fresh cards and the lineup still rotates by one seat per hand.
 Everything is recorded per hand (who sat where, the cards, the payoffs, per-seat action counts),
 so every metric in `gamelm.evaluation.metrics` can be recomputed from a `MatchResult`.
 
->>> from gamelm.agents.baselines import make_agent
+>>> from gamelm.agents.registry import make_agent
 >>> res = play_match([make_agent("tag"), make_agent("calling-station")],
 ...                  MatchConfig(seats=2, hands=200, seed=0))
 >>> res.payoffs.shape, int(res.payoffs.sum())  # chips are conserved
@@ -36,7 +36,7 @@ from gamelm.files import atomic_file
 from gamelm.poker.abstraction import CALL_ID, FOLD_ID, ActionAbstraction
 from gamelm.poker.batch import RAISE, BatchEngine
 from gamelm.poker.cards import deal
-from gamelm.poker.rules import BOARD_CARDS_VISIBLE
+from gamelm.poker.rules import BOARD_CARDS_VISIBLE, check_seats
 
 VISIBLE_BOARD = np.array(BOARD_CARDS_VISIBLE)  # board cards seen on each street
 # A postflop bet or raise is a bluff when its showdown equity against the hands still in is below
@@ -71,7 +71,7 @@ class MatchConfig:
     """How a match is played.
 
     Args:
-        seats: players per table, 2..10.
+        seats: players per table, 2..10 (`gamelm.poker.rules.SEATS`).
         hands: hands to play. With duplicate dealing every deal is played in all ``seats``
             rotations, except the last when ``hands`` is not a multiple of ``seats``.
         duplicate: replay every deal once per rotation of the lineup.
@@ -93,8 +93,7 @@ class MatchConfig:
     tables: int = 2048
 
     def __post_init__(self) -> None:
-        if not 2 <= self.seats <= 10:
-            raise ValueError(f"seats must be 2..10, got {self.seats}")
+        check_seats(self.seats)
         if self.hands < 1:
             raise ValueError(f"hands must be at least 1, got {self.hands}")
         if self.stack_bb < 1:
@@ -477,13 +476,3 @@ def _progress(total: int, show: bool) -> _NoBar:  # a tqdm bar has the same two 
     from tqdm import tqdm
 
     return tqdm(total=total, unit="hand", leave=False)  # type: ignore[return-value]
-
-
-def hero_win_rate(hero: Agent, opponents: list[Agent], config: MatchConfig, progress: bool = False):
-    """`gamelm.evaluation.metrics.WinRate` of ``hero`` (bb/100 with its 95% CI) in a match
-    against ``opponents``, cycled over the other ``config.seats - 1`` seats."""
-    from gamelm.evaluation.metrics import agent_win_rates
-
-    others = [opponents[k % len(opponents)] for k in range(config.seats - 1)]
-    rates = agent_win_rates(play_match([hero, *others], config, progress=progress))
-    return next(iter(rates.values()))  # the hero's: agents keep their order

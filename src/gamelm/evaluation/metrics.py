@@ -20,8 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from gamelm.evaluation.match import MatchResult
+from gamelm.agents.base import Agent
+from gamelm.agents.registry import make_agent
+from gamelm.agents.tabular import BlueprintAgent
+from gamelm.evaluation.match import MatchConfig, MatchResult, play_match
 from gamelm.poker.positions import position_names
+from gamelm.solvers.blueprint import Blueprint
 
 Z95 = 1.959963984540054
 
@@ -169,4 +173,35 @@ def summary(res: MatchResult) -> dict:
         "duplicate": res.config.duplicate,
         "seed": res.config.seed,
         "agents": agents,
+    }
+
+
+def hero_win_rate(
+    hero: Agent, opponents: list[Agent], config: MatchConfig, progress: bool = False
+) -> WinRate:
+    """`WinRate` of ``hero`` (bb/100 with its 95% CI) in a match against ``opponents``, cycled
+    over the other ``config.seats - 1`` seats."""
+    others = [opponents[k % len(opponents)] for k in range(config.seats - 1)]
+    rates = agent_win_rates(play_match([hero, *others], config, progress=progress))
+    return next(iter(rates.values()))  # the hero's: agents keep their order
+
+
+def blueprint_win_rate(
+    blueprint: Blueprint, opponent: str = "tag", hands: int = 1000, seed: int = 0
+) -> dict[str, float | str | list[float]]:
+    """Play ``blueprint``'s current average strategy against ``opponent`` (an agent spec) for
+    ``hands`` duplicate heads-up hands (the blueprint's stacks, the match menu of its raise
+    sizes): bb/100 with its 95% CI, with the blueprint's iterations and deals so far."""
+    match = MatchConfig(
+        seats=2, hands=hands, seed=seed, stack_bb=blueprint.config.stack_bb,
+        fractions=blueprint.config.fractions,
+    )  # fmt: skip
+    wr = hero_win_rate(BlueprintAgent(blueprint), [make_agent(opponent)], match)
+    return {
+        "iterations": blueprint.iterations,
+        "deals": blueprint.deals,
+        "opponent": opponent,
+        "hands": hands,
+        "bb_per_100": wr.bb_per_100,
+        "ci95": [float(x) for x in wr.ci95],
     }

@@ -39,6 +39,8 @@ from pathlib import Path
 import numpy as np
 
 from gamelm.agents.base import UNSEEN, Agent, IntArray, Observation
+from gamelm.agents.observation import rules_history
+from gamelm.models.vocab import PAD
 from gamelm.poker import rules
 from gamelm.poker.abstraction import CALL_ID, FOLD_ID, ListedMenu
 from gamelm.poker.cards import parse_cards
@@ -481,7 +483,6 @@ def convert_rows(
 def observations(spots: Sequence[Spot], fractions: tuple[float, ...] = (0.5, 1.0)) -> Observation:
     """One observation row per spot; the legal entries are the spot's listed moves. The action
     history (for the token view) names each raise by the nearest of ``fractions``."""
-    from gamelm.agents.observation import PAD, rules_history
 
     m = len(spots)
     k = max((max(e for e in s.entries) - 1 for s in spots), default=0)
@@ -618,6 +619,7 @@ def evaluate(
     rng = np.random.default_rng([seed, 5])
     model = getattr(agent, "model", None)  # an LM agent reads raises in its own sizes
     fractions = tuple(getattr(model, "fractions", None) or (0.5, 1.0))
+    batch = min(batch, getattr(model, "max_batch", batch))  # an LLM: the bar moves every batch
     exact = np.zeros(len(spots), np.int64)
     action = np.zeros(len(spots), np.int64)
     unlisted = 0

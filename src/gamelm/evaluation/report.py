@@ -50,10 +50,10 @@ def plot_win_rates(summary: dict[str, Any], path: str | Path, title: str | None 
     ax.set_title(title or f"{summary['hands']:,} hands")
     if len(series) > 1:
         ax.legend()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
-def _save(fig: Any, path: Path) -> None:
+def save_figure(fig: Any, path: Path) -> None:
     """Write a figure to a temporary name beside ``path``, then rename it into place."""
     import matplotlib.pyplot as plt
 
@@ -115,7 +115,7 @@ def plot_history(
     axes[-1, 0].set_xlabel("hands played")
     if title:
         axes[0, 0].set_title(title)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_rl(records: list[dict[str, Any]], path: str | Path, title: str = "") -> None:
@@ -167,4 +167,4 @@ def plot_rl(records: list[dict[str, Any]], path: str | Path, title: str = "") ->
     axes[3, 0].set_xlabel("epoch")
     if title:
         axes[0, 0].set_title(title)
-    _save(fig, path)
+    save_figure(fig, path)

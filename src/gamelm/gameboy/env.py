@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from gamelm.files import atomic_file
+from gamelm.gameboy.testrom import header_checksum
 
 BUTTONS = ("a", "b", "start", "select", "up", "down", "left", "right")
 WRAM_BANK = 1
@@ -94,7 +95,6 @@ def check_rom(path: str | Path, allow_any_rom: bool = False) -> tuple[RomInfo, b
     if size < _MIN_ROM or size > 8 * 1024 * 1024:
         raise RomError(f"{p} is not a Game Boy ROM ({size:,} bytes; ROMs are 32 KiB to 8 MiB)")
     rom = p.read_bytes()
-    from gamelm.gameboy.testrom import header_checksum
 
     if rom[0x14D] != header_checksum(rom):
         raise RomError(f"{p} is not a Game Boy ROM (its header checksum does not match)")

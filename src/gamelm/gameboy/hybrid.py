@@ -35,16 +35,17 @@ from pathlib import Path
 
 import numpy as np
 
-from gamelm.agents.chat_client import OLLAMA_URL, ChatClient
+from gamelm.chat_client import OLLAMA_URL, ChatClient
 from gamelm.files import atomic_directory, atomic_file
 from gamelm.gameboy import crystal
 from gamelm.gameboy.antistuck import BURST, RELOAD, AntiStuck, StuckConfig
-from gamelm.gameboy.env import BUTTONS, EnvConfig, GameBoyEnv
+from gamelm.gameboy.env import BUTTONS, EnvConfig, GameBoyEnv, check_rom
 from gamelm.gameboy.generic import read_screen_state, screen_key
 from gamelm.gameboy.planner import LLMPlanner
 from gamelm.gameboy.rewards import TERMS, RewardConfig, RewardTracker
 from gamelm.gameboy.rules import RulePolicy
 from gamelm.runs import checkpoints as ckpt
+from gamelm.runs.registry import Registry
 
 DEFAULT_LLM_MODEL = "qwen2.5:1.5b"
 
@@ -117,6 +118,8 @@ class HybridRunner:
         self.stop_requested = False
         if self.out.exists() and not self.out.is_dir():
             raise ValueError(f"--out {self.out} is a file; name a directory")
+        check_rom(cfg.rom, cfg.allow_any_rom)  # a rejected ROM leaves no --out folder behind
+        created = not self.out.exists()
         try:
             self.out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -128,12 +131,18 @@ class HybridRunner:
             )
         if not resume and latest is None and (self.out / "stats.json").exists():
             raise ValueError(f"{self.out} already holds a run; pass --resume or another --out")
-        from gamelm.runs.registry import Registry
 
-        Registry(runs_dir).claim(self.name, self.out)
-        self.env = GameBoyEnv(
-            cfg.rom, cfg.env, cfg.allow_any_rom, cfg.load_state, self.out / "cartridge.ram"
-        )
+        self.name, note = Registry(runs_dir).claim(self.name, self.out, explicit=name is not None)
+        if note and self.log is not None:
+            self.log(note)
+        try:
+            self.env = GameBoyEnv(
+                cfg.rom, cfg.env, cfg.allow_any_rom, cfg.load_state, self.out / "cartridge.ram"
+            )
+        except BaseException:
+            if created and not any(self.out.iterdir()):
+                self.out.rmdir()  # nothing was written: leave no empty folder
+            raise
         self.crystal = self.env.info.crystal
         self.tracker = RewardTracker(cfg.rewards)
         self.stuck = AntiStuck(cfg.stuck)
@@ -229,7 +238,6 @@ class HybridRunner:
 
     def run(self) -> dict:
         cfg = self.cfg
-        from gamelm.runs.registry import Registry
 
         registry = Registry(self.runs_dir)
         registry.start(self.name, self.out, cfg.to_dict(), algorithm="gameboy-hybrid")

@@ -19,6 +19,9 @@ from collections import deque
 
 import numpy as np
 
+from gamelm.web import STATIC
+from gamelm.web.guard import Guard, allowed_host_names
+
 CURVE_POINTS = 2_000
 
 
@@ -69,13 +72,14 @@ class Monitor:
             return self._png
 
 
-def create_monitor_app(monitor: Monitor):
+def create_monitor_app(monitor: Monitor):  # -> fastapi.FastAPI
     from fastapi import FastAPI, HTTPException
     from fastapi.responses import FileResponse, Response
 
-    from gamelm.serving.app import STATIC
-
     app = FastAPI(title="gamelm Game Boy dashboard", docs_url=None, redoc_url=None)
+    # loopback Host names only: a page on another site cannot read the dashboard by pointing
+    # its own name at 127.0.0.1 (DNS rebinding); it needs no token, as it binds loopback
+    app.add_middleware(Guard, token=None, max_body=4096, allowed_hosts=allowed_host_names())
 
     @app.get("/health")
     def health():

@@ -13,7 +13,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from gamelm.agents.chat_client import ChatClient, ChatError
+from gamelm.chat_client import ChatClient, ChatError
 from gamelm.gameboy.env import BUTTONS
 
 SYSTEM = (

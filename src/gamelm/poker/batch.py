@@ -39,7 +39,7 @@ import numpy.typing as npt
 
 from gamelm.poker.cards import deal
 from gamelm.poker.evaluator import evaluate_cards
-from gamelm.poker.rules import MAX_SEATS, IllegalActionError
+from gamelm.poker.rules import IllegalActionError, check_seats
 
 FOLD, CHECK_CALL, RAISE = 0, 1, 2
 ACTION_KIND_NAMES = ("fold", "check/call", "raise")
@@ -115,7 +115,7 @@ class BatchEngine:
 
     Args:
         num_tables: tables played in lockstep.
-        num_players: seats per table, 2..10.
+        num_players: seats per table, `gamelm.poker.rules.SEATS`.
         small_blind, big_blind, ante: forced bets in chips (the ante is posted by every seat).
         starting_stacks: one stack for all seats, one per seat ``(P,)``, or one per table and seat
             ``(N, P)``; ``reset`` can override it.
@@ -132,8 +132,7 @@ class BatchEngine:
     ) -> None:
         if num_tables < 1:
             raise ValueError(f"num_tables must be at least 1, got {num_tables}")
-        if not 2 <= num_players <= MAX_SEATS:
-            raise ValueError(f"a table has 2 to {MAX_SEATS} seats, got {num_players}")
+        check_seats(num_players, "num_players")
         for label, value in (
             ("small blind", small_blind),
             ("big blind", big_blind),

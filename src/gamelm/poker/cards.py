@@ -69,7 +69,9 @@ def _split(text: str) -> list[str]:
 def parse_cards(cards: CardsLike, count: int | None = None) -> npt.NDArray[np.int64]:
     """Parse ``"AsKd"``, ``"As Kd"``, ``["As", "Kd"]`` or ints into an int array of cards.
 
-    Duplicates raise ``ValueError``; so does a wrong number of cards when ``count`` is given.
+    Duplicates raise ``ValueError``; so do a wrong number of cards when ``count`` is given,
+    anything that is not a string or a sequence of cards (None, a number), and a sequence that
+    mixes strings and ints.
 
     >>> parse_cards("As Kd 2c", count=3).tolist()
     [51, 45, 0]
@@ -82,6 +84,15 @@ def parse_cards(cards: CardsLike, count: int | None = None) -> npt.NDArray[np.in
         out = [parse_card(c) for c in _split(cards)]
         shown = cards
     else:
+        if isinstance(cards, np.ndarray) and cards.ndim != 1:
+            raise ValueError(f"cards must be one row, got an array of shape {cards.shape}")
+        if not isinstance(cards, Sequence | np.ndarray) or isinstance(cards, bytes):
+            raise ValueError(
+                f"cards must be a string like 'AsKd' or a list of cards, got {cards!r}"
+            )
+        kinds = {isinstance(c, str) for c in cards}
+        if len(kinds) > 1:
+            raise ValueError(f"cards mix strings and ints in {list(cards)!r}; use one kind")
         out = []
         for c in cards:
             if isinstance(c, str):

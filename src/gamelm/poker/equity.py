@@ -43,6 +43,7 @@ from gamelm.poker.evaluator import (
     strengths_from_key_sums_and_bits,
 )
 from gamelm.poker.ranges import COMBOS, NUM_COMBOS, Range
+from gamelm.poker.rules import MAX_SEATS, MIN_SEATS, SEATS
 
 PlayerSpec = str | Range | Sequence[int] | npt.NDArray[np.integer]
 IndexArray = npt.NDArray[np.intp]
@@ -110,8 +111,8 @@ def _parse_player(spec: PlayerSpec, i: int) -> tuple[npt.NDArray[np.int64] | Non
 
 
 def _players(specs: Sequence[PlayerSpec], board: npt.NDArray[np.int64]) -> list[_Player]:
-    if isinstance(specs, str) or not 2 <= len(specs) <= 10:
-        raise ValueError("give 2 to 10 players (hands like 'AhKh' or ranges like 'TT+, AKs')")
+    if isinstance(specs, str) or not MIN_SEATS <= len(specs) <= MAX_SEATS:
+        raise ValueError(f"give {SEATS} players (hands like 'AhKh' or ranges like 'TT+, AKs')")
     parsed = [_parse_player(s, i) for i, s in enumerate(specs)]
     known = [c for c, _ in parsed if c is not None]
     dead = np.concatenate([board, *known]) if known else board
@@ -154,6 +155,8 @@ def equity(
     ps = _players(players, board_cards)
     if trials < 1:
         raise ValueError(f"trials must be positive, got {trials}")
+    if _some_deal(ps, board_cards) is False:
+        raise ValueError(_IMPOSSIBLE)
     outcomes = _exact_size(ps, board_cards)
     if outcomes is not None and outcomes <= max_exact:
         return _exact(ps, board_cards)
@@ -163,6 +166,45 @@ def equity(
         if fast is not None:
             return fast
     return _monte_carlo(ps, board_cards, trials, gen)
+
+
+def _some_deal(
+    ps: list[_Player], board: npt.NDArray[np.int64], budget: int = 100_000
+) -> bool | None:
+    """Whether one deal gives every player distinct cards: a depth-first search over the
+    ranges' combos, most constrained player first, then enough cards left for the players who
+    hold any two and the rest of the board. None when the search runs out of ``budget`` nodes
+    (Monte Carlo then finds out as it deals)."""
+    used = set(board.tolist())
+    for p in ps:
+        if p.cards is not None:
+            used.update(p.cards.tolist())
+    ranged = sorted(
+        (p.weights for p in ps if p.weights is not None and not p.uniform),
+        key=lambda w: int(np.count_nonzero(w)),
+    )
+    free_draws = 5 - board.size + 2 * sum(1 for p in ps if p.uniform)
+    options = [COMBOS[np.flatnonzero(w)].tolist() for w in ranged]
+    nodes = 0
+
+    def search(k: int, taken: set[int]) -> bool | None:
+        nonlocal nodes
+        if k == len(options):
+            return 52 - len(taken) >= free_draws
+        unsure = False
+        for a, b in options[k]:
+            nodes += 1
+            if nodes > budget:
+                return None
+            if a in taken or b in taken:
+                continue
+            found = search(k + 1, taken | {a, b})
+            if found:
+                return True
+            unsure |= found is None
+        return None if unsure else False
+
+    return search(0, used)
 
 
 # -- exact --------------------------------------------------------------------------------------

@@ -350,8 +350,8 @@ def evaluate_on_boards(
 def evaluate_batch(cards: npt.ArrayLike) -> npt.NDArray[np.int64]:
     """Strengths (1..7462, higher is stronger) of each row of an ``(N, 5|6|7)`` card array.
 
-    Cards are ints ``0..51`` (see `gamelm.poker.cards`); rows must not repeat a card (not checked
-    here for speed; `evaluate` checks).
+    Cards are ints ``0..51`` (see `gamelm.poker.cards`); a row that repeats a card raises
+    ValueError (`evaluate_cards` is the same without the checks, for cards known valid).
 
     >>> from gamelm.poker.cards import parse_cards
     >>> hands = np.stack([parse_cards("AsAhKsKh2c3d4d"), parse_cards("2c3c4c5c7d8h9s")])
@@ -365,7 +365,26 @@ def evaluate_batch(cards: npt.ArrayLike) -> npt.NDArray[np.int64]:
         raise ValueError(f"cards must be integers 0..51, got dtype {arr.dtype}")
     if arr.size and (arr.min() < 0 or arr.max() > 51):
         raise ValueError("cards must be integers 0..51")
+    row = _first_repeat(arr)
+    if row >= 0:
+        raise ValueError(f"row {row} repeats a card: {arr[row].tolist()}")
     return evaluate_cards(arr)
+
+
+def _first_repeat(arr: npt.NDArray[np.integer]) -> int:
+    """The first row that holds a card twice, or -1: a row's cards as bits, OR-ed and summed
+    column by column in cache-sized chunks (the two differ exactly when a bit repeats)."""
+    one = np.uint64(1)
+    for start in range(0, arr.shape[0], _CHUNK):
+        bits = np.left_shift(one, arr[start : start + _CHUNK].astype(np.uint64))
+        union, total = bits[:, 0].copy(), bits[:, 0].copy()
+        for j in range(1, bits.shape[1]):
+            union |= bits[:, j]
+            total += bits[:, j]
+        bad = np.flatnonzero(union != total)
+        if bad.size:
+            return start + int(bad[0])
+    return -1
 
 
 def evaluate_cards(arr: npt.NDArray[np.integer]) -> npt.NDArray[np.int64]:

@@ -22,6 +22,7 @@ finishing_stacks = [101, 99]
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from gamelm.poker.batch import CHECK_CALL, FOLD, BatchEngine
 from gamelm.poker.cards import format_cards, parse_cards
 
 BOARD_SIZES = (0, 3, 4, 5)
+MAX_DIGITS = 30  # longest number of chips written as text
 
 
 @dataclass
@@ -172,20 +174,56 @@ def dumps(record: HandRecord) -> str:
     return "".join(f"{k} = {_toml_value(v)}\n" for k, v in fields)
 
 
+def _chips(values: object, name: str) -> list[int]:
+    """The whole numbers of chips of a PHH field: integers, or floats that are whole
+    (``100.0``); a fraction, an infinity or a NaN is refused (never truncated)."""
+    if not isinstance(values, list):
+        raise ValueError(f"{name} must be a list of whole numbers of chips, got {_short(values)}")
+    return [_whole(v, f"{name} must be whole numbers of chips") for v in values]
+
+
+def _whole(value: object, what: str) -> int:
+    """``value`` as a whole number of chips, else ValueError ``"{what}, got {value}"``."""
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= MAX_DIGITS:
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{what}, got {_short(value)}")
+    return value
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _seat(word: str, n: int, line: object) -> int:
+    """The seat of a PHH player name ``p1..pN``."""
+    digits = word[1:]
+    if not (digits.isdigit() and len(digits) <= 2 and 1 <= int(digits) <= n):
+        raise ValueError(f"the action {line!r} names no player p1..p{n}")
+    return int(digits) - 1
+
+
 def loads(text: str) -> HandRecord:
     """Parse PHH text of a No-Limit Hold'em hand (variant ``NT``) into a `HandRecord`."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"not a PHH file: {exc}") from None
+    except RecursionError:  # arrays or tables nested thousands deep
+        raise ValueError("not a PHH file: its arrays or tables nest too deeply") from None
+    except ValueError:  # a number tomllib cannot convert (thousands of digits)
+        raise ValueError("not a PHH file: a number in it has too many digits") from None
     if data.get("variant") != "NT":
         raise ValueError(
             f"only No-Limit Texas Hold'em (variant 'NT') is supported, got {data.get('variant')!r}"
         )
     try:
-        stacks = [int(s) for s in data["starting_stacks"]]
-        blinds = [int(b) for b in data["blinds_or_straddles"]]
-        antes = [int(a) for a in data.get("antes", [0] * len(stacks))]
+        stacks = _chips(data["starting_stacks"], "starting_stacks")
+        blinds = _chips(data["blinds_or_straddles"], "blinds_or_straddles")
+        antes = _chips(data.get("antes", [0] * len(stacks)), "antes")
         actions = list(data["actions"])
     except KeyError as exc:
         raise ValueError(f"PHH file lacks the field {exc.args[0]!r}") from None
@@ -201,18 +239,21 @@ def loads(text: str) -> HandRecord:
     street = 0
     for line in actions:
         parts = str(line).split()
-        if len(parts) >= 2 and parts[0] == "d" and parts[1] == "dh":
-            seat = int(parts[2][1:]) - 1
+        if len(parts) >= 4 and parts[0] == "d" and parts[1] == "dh":
+            seat = _seat(parts[2], n, line)
             hole[seat] = parse_cards(parts[3]).tolist() if parts[3] != "????" else []
         elif len(parts) >= 3 and parts[0] == "d" and parts[1] == "db":
             board += parse_cards(parts[2]).tolist()
+            if len(board) not in BOARD_SIZES:
+                raise ValueError(f"the board cannot hold {len(board)} cards (at {line!r})")
             street = BOARD_SIZES.index(len(board))
         elif parts and parts[0].startswith("p") and len(parts) >= 2:
-            seat = int(parts[0][1:]) - 1
+            seat = _seat(parts[0], n, line)
             if parts[1] in ("f", "cc"):
                 acts.append((street, seat, parts[1], 0))
-            elif parts[1] == "cbr":
-                acts.append((street, seat, "cbr", int(parts[2])))
+            elif parts[1] == "cbr" and len(parts) >= 3:
+                amount = _whole(parts[2], f"the action {line!r} needs a whole number of chips")
+                acts.append((street, seat, "cbr", amount))
             elif parts[1] == "sm":
                 continue
             else:
@@ -229,7 +270,7 @@ def loads(text: str) -> HandRecord:
         hole=hole,
         board=board,
         actions=acts,
-        finishing_stacks=[int(s) for s in finishing] if finishing is not None else None,
+        finishing_stacks=_chips(finishing, "finishing_stacks") if finishing is not None else None,
         final_street=street,
         extra=extra,
     )

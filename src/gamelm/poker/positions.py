@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from functools import cache
 
+from gamelm.poker.rules import check_seats
+
 
 @cache
 def position_names(seats: int) -> tuple[str, ...]:
     """SB, BB, UTG ... CO, BTN (heads-up: BB and SB/BTN)."""
-    if not 2 <= seats <= 10:
-        raise ValueError(f"a table has 2 to 10 seats, got {seats}")
+    check_seats(seats)
     if seats == 2:
         return ("BB", "SB/BTN")
     k = seats - 3  # seats between the big blind and the button

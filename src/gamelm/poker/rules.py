@@ -56,7 +56,14 @@ from gamelm.poker.evaluator import evaluate_batch
 
 STREET_NAMES = ("preflop", "flop", "turn", "river")
 BOARD_CARDS_VISIBLE = (0, 3, 4, 5)
-MAX_SEATS = 10
+MIN_SEATS, MAX_SEATS = 2, 10
+SEATS = f"{MIN_SEATS}..{MAX_SEATS}"  # the range as help texts and messages write it
+
+
+def check_seats(seats: int, name: str = "seats") -> None:
+    """ValueError unless a table of ``seats`` players can be dealt (`MIN_SEATS`..`MAX_SEATS`)."""
+    if not MIN_SEATS <= seats <= MAX_SEATS:
+        raise ValueError(f"{name} must be {SEATS}, got {seats}")
 
 
 class IllegalActionError(ValueError):
@@ -100,8 +107,7 @@ class HandConfig:
     def __post_init__(self) -> None:
         stacks = tuple(int(s) for s in self.starting_stacks)
         object.__setattr__(self, "starting_stacks", stacks)
-        if not 2 <= len(stacks) <= MAX_SEATS:
-            raise ValueError(f"a table has 2 to {MAX_SEATS} seats, got {len(stacks)} stacks")
+        check_seats(len(stacks), "the number of stacks")
         if any(s <= 0 for s in stacks):
             raise ValueError(f"every starting stack must be positive, got {stacks}")
         if not 0 < self.small_blind <= self.big_blind:

@@ -36,7 +36,12 @@ import numpy.typing as npt
 
 from gamelm.agents.base import Agent, IntArray, Observation
 from gamelm.agents.observation import legal_actions, prompt
+from gamelm.agents.registry import make_agent
+from gamelm.agents.tabular import check_table
+from gamelm.evaluation.match import MatchConfig, play_match
+from gamelm.files import atomic_file
 from gamelm.poker.abstraction import ActionAbstraction
+from gamelm.poker.rules import check_seats
 
 FILES = ("sft.jsonl", "sft.val.jsonl", "pairs.jsonl", "pairs.val.jsonl")
 _ARRAYS = (  # per-decision fields of an Observation kept in a record's state
@@ -211,7 +216,7 @@ class DatagenConfig:
     """What `generate` plays and writes.
 
     Args:
-        expert: agent spec of the expert (`gamelm.agents.baselines.make_agent`).
+        expert: agent spec of the expert (`gamelm.agents.registry.make_agent`).
         hands: hands to play.
         seats: players per table.
         seed: seed of the deals and of the agents' randomness.
@@ -238,8 +243,7 @@ class DatagenConfig:
     def __post_init__(self) -> None:
         if self.hands < 1:
             raise ValueError(f"hands must be at least 1, got {self.hands}")
-        if not 2 <= self.seats <= 10:
-            raise ValueError(f"seats must be 2..10, got {self.seats}")
+        check_seats(self.seats)
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.equity_trials < 1:
@@ -325,26 +329,40 @@ def generate(
     config: DatagenConfig,
     out: str | Path,
     progress: bool = False,
+    append: bool = False,
 ) -> DatagenResult:
     """Play ``config.hands`` hands and write the four JSONL files and ``meta.json`` to ``out``.
 
     Records are appended as decisions are made, into hidden files that are renamed when the run
     ends, also when it is interrupted (Ctrl-C): what was played is kept
-    (``result.interrupted``)."""
-    from gamelm.agents.baselines import make_agent
-    from gamelm.evaluation.match import MatchConfig, play_match
+    (``result.interrupted``). A folder that already holds a dataset is refused, unless
+    ``append``: then the new records (deduplicated against the old ones too) are added to it,
+    provided it was made with the same settings but for ``hands`` and ``seed``."""
 
     cfg = config
-    from gamelm.agents.tabular import check_table
+    directory = Path(out)
+    if directory.exists() and not directory.is_dir():
+        raise ValueError(f"--out {directory} is a file; name a folder for the dataset")
+    existing = [name for name in (*FILES, "meta.json") if (directory / name).exists()]
+    previous: dict[str, Any] | None = None
+    if existing and not append:
+        raise ValueError(
+            f"{directory} already holds a dataset ({', '.join(existing)}); pass --append to add "
+            "to it, or choose another --out"
+        )
+    if existing:
+        previous = _previous_meta(directory, cfg)
 
     opponents = [make_agent(s) for s in cfg.opponents]
     for spec, agent in [(cfg.expert, make_agent(cfg.expert)), *zip(cfg.opponents, opponents)]:
         check_table(agent, spec, cfg.seats, cfg.stack_bb)
-    directory = Path(out)
     directory.mkdir(parents=True, exist_ok=True)
     tmp = {name: directory / f".{name}.partial" for name in FILES}
     files = {name: tmp[name].open("w", encoding="utf-8") for name in FILES}
     seen: set[bytes] = set()
+    for name in ("sft.jsonl", "sft.val.jsonl") if previous is not None else ():
+        for record in read_jsonl(directory / name):  # the old prompts count as seen
+            seen.add(hashlib.sha1(str(record.get("prompt", "")).encode()).digest())
     result = DatagenResult()
     rng = np.random.default_rng([cfg.seed, 23])
 
@@ -427,10 +445,51 @@ def generate(
     for f in files.values():
         f.close()
     for name in FILES:
-        tmp[name].replace(directory / name)
-    meta = {"config": asdict(cfg), **asdict(result)}
-    (directory / "meta.json").write_text(json.dumps(meta, indent=2))
+        final = directory / name
+        if previous is not None and final.exists():  # old records, then the new ones
+            with atomic_file(final, ".jsonl") as joined:
+                joined.write_bytes(final.read_bytes() + tmp[name].read_bytes())
+            tmp[name].unlink()
+        else:
+            tmp[name].replace(final)
+    meta: dict[str, Any] = {"config": asdict(cfg), **asdict(result)}
+    if previous is not None:
+        parts = previous.get("parts") or [previous]
+        meta["parts"] = [*parts, {"config": asdict(cfg), **asdict(result)}]
+        meta["written"] = {
+            name: sum(int(part.get("written", {}).get(name, 0)) for part in meta["parts"])
+            for name in FILES
+        }
+    with atomic_file(directory / "meta.json", ".json") as tmp_meta:
+        tmp_meta.write_text(json.dumps(meta, indent=2))
     return result
+
+
+def _previous_meta(directory: Path, cfg: DatagenConfig) -> dict[str, Any]:
+    """The ``meta.json`` of the dataset being appended to, refused (one sentence) when it was
+    made with other settings than ``cfg`` (hands and seed aside)."""
+    try:
+        meta = json.loads((directory / "meta.json").read_text())
+        old = dict(meta["config"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ValueError(
+            f"{directory} holds no readable meta.json, so --append cannot check it was made "
+            "with the same settings; choose another --out"
+        ) from None
+    new = asdict(cfg)
+    differ = sorted(
+        k for k in new if k not in ("hands", "seed") and _plain(old.get(k)) != _plain(new[k])
+    )
+    if differ:
+        raise ValueError(
+            f"{directory} was made with other settings ({', '.join(differ)}); --append adds "
+            "only records made the same way"
+        )
+    return meta
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def agreement(

@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from gamelm.agents.observation import PAD
+from gamelm.models.vocab import PAD
 
 
 @dataclass

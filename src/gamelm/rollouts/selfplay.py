@@ -1,4 +1,4 @@
-"""Rollouts: the learner (a `gamelm.agents.lm.PokerLM`) plays hands on the batched engine against
+"""Rollouts: the learner (a `gamelm.models.lm.PokerLM`) plays hands on the batched engine against
 opponents, every table in lockstep, and its decisions are kept for training.
 
 One step asks the learner once for all the tables where one of its seats is to act (one forward
@@ -19,10 +19,13 @@ import numpy.typing as npt
 import torch
 
 from gamelm.agents.base import Agent, observe
-from gamelm.agents.lm import PokerLM, _sample
-from gamelm.agents.observation import HEAD_TOKENS, PAD, ActionHistory
+from gamelm.agents.lm import _sample, model_inputs
+from gamelm.agents.observation import ActionHistory
+from gamelm.models.lm import PokerLM
+from gamelm.models.vocab import HEAD_TOKENS, PAD
 from gamelm.poker.abstraction import ActionAbstraction
 from gamelm.poker.batch import BatchEngine
+from gamelm.poker.rules import check_seats
 
 SELF = None  # an opponent slot played by the learner itself (its decisions are kept)
 
@@ -71,8 +74,7 @@ def collect(
         raise ValueError("a rollout needs at least one opponent")
     if hands < 1 or tables < 1:
         raise ValueError(f"hands and tables must be positive, got {hands} and {tables}")
-    if not 2 <= seats <= 10:
-        raise ValueError(f"seats must be 2..10, got {seats}")
+    check_seats(seats)
     menu = ActionAbstraction(model.fractions)
     n = min(tables, hands)
     eng = BatchEngine(n, seats, 1, 2, stack_bb * 2)
@@ -124,7 +126,7 @@ def collect(
                 continue
             obs = observe(eng, menu, at, history=history)
             if k == 0:
-                inputs = model.inputs(obs, device, rng)
+                inputs = model_inputs(model, obs, device, rng)
                 with torch.inference_mode():
                     logp, value = model(*inputs, temperature)
                 p = logp.exp().double().cpu().numpy()

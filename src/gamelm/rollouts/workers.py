@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from gamelm.agents.observation import PAD
+from gamelm.agents.registry import make_agent
+from gamelm.models.vocab import PAD
 from gamelm.parallel import ProcessPool, RayPool
 from gamelm.rollouts.selfplay import SELF, Rollout, collect, left_pad
 
@@ -36,6 +37,7 @@ class Job:
     stack_bb: int = 100
     temperature: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict)
+    runs_dir: str | None = None  # where run:NAME opponents are looked up
 
 
 _CACHE: dict[str, Any] = {}
@@ -44,7 +46,7 @@ _CACHE: dict[str, Any] = {}
 def _model(spec: dict[str, Any], weights: dict[str, np.ndarray], slot: str):
     import torch
 
-    from gamelm.agents.lm import PokerLM
+    from gamelm.models.lm import PokerLM
 
     key = f"{slot}:{sorted(spec.items())}"
     model = _CACHE.get(key)
@@ -64,7 +66,6 @@ def run_job(job: Job) -> Rollout:
     """Collect one share of an update (runs in a worker process)."""
     import torch
 
-    from gamelm.agents.baselines import make_agent
     from gamelm.agents.lm import LMAgent
 
     torch.set_num_threads(1)
@@ -82,7 +83,7 @@ def run_job(job: Job) -> Rollout:
         else:
             agent = _CACHE.get(f"agent:{spec}")
             if agent is None:
-                agent = _CACHE[f"agent:{spec}"] = make_agent(spec)
+                agent = _CACHE[f"agent:{spec}"] = make_agent(spec, job.runs_dir)
             league.append(agent)
     return collect(
         learner, league, job.hands, np.random.default_rng(job.seed), seats=job.seats,

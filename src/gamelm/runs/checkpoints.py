@@ -3,7 +3,7 @@
 
 A checkpoint directory ``checkpoint_step_N`` (``N`` is the number of hands played) holds:
 
-* the model files of `gamelm.agents.lm.PokerLM.save`;
+* the model files of `gamelm.models.lm.PokerLM.save`;
 * ``optimizer.safetensors`` and ``trainer_state.json``: the optimizer's tensors and its
   hyper-parameters, the trainer's counters, its random generators' states and the run config;
 * ``league/K``: the past snapshots of the model that the trainer plays against.
@@ -18,9 +18,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from gamelm.files import atomic_directory
@@ -59,7 +62,7 @@ def load_optimizer(
 
 def save_checkpoint(
     path: str | Path,
-    model,  # gamelm.agents.lm.PokerLM
+    model,  # anything with write(directory), e.g. gamelm.models.lm.PokerLM
     optimizer: torch.optim.Optimizer,
     state: dict,
     league: list | None = None,  # snapshots: PokerLM
@@ -78,25 +81,37 @@ def save_checkpoint(
     return Path(path)
 
 
-def load_checkpoint(path: str | Path, optimizer: torch.optim.Optimizer | None = None):
-    """``(model, state, league)`` of a checkpoint; with ``optimizer``, its state is restored
-    and the torch generator is set as it was."""
-    from gamelm.agents.lm import PokerLM
-
+def load_checkpoint(
+    path: str | Path,
+    load_model: Callable[[Path], Any],
+    optimizer: torch.optim.Optimizer | None = None,
+):
+    """``(model, state, league)`` of a checkpoint, the model and the league's snapshots read by
+    ``load_model`` (a directory -> a model, e.g. ``PokerLM.load``); with ``optimizer``, its
+    state is restored and the torch generator is set as it was."""
     root = Path(path)
     if not (root / "trainer_state.json").is_file():
         raise FileNotFoundError(f"{root} is not a training checkpoint (no trainer_state.json)")
-    model = PokerLM.load(root)
+    why = damage(root)
+    if why is not None:
+        raise ValueError(f"the checkpoint {root} is damaged: {why}")
+    model = load_model(root)
     state = json.loads((root / "trainer_state.json").read_text())
     if optimizer is not None:
         # the model's parameters must be the optimizer's: the caller copies them in first
-        load_optimizer(
-            optimizer, load_file(str(root / "optimizer.safetensors")), state["optimizer"]
-        )
+        try:
+            load_optimizer(
+                optimizer, load_file(str(root / "optimizer.safetensors")), state["optimizer"]
+            )
+        except (KeyError, ValueError, RuntimeError, TypeError) as exc:
+            raise ValueError(
+                f"the optimizer state in {root} does not fit this model ({exc}); "
+                "resume with the settings the run was started with"
+            ) from None
         torch.set_rng_state(load_file(str(root / "rng.safetensors"))["torch_rng"])
     league_dir = root / "league"
     count = len(list(league_dir.iterdir())) if league_dir.is_dir() else 0
-    league = [PokerLM.load(league_dir / str(k)) for k in range(count)]
+    league = [load_model(league_dir / str(k)) for k in range(count)]
     return model, state, league
 
 
@@ -116,6 +131,52 @@ def checkpoints(directory: str | Path) -> list[tuple[int, Path]]:
 def latest(directory: str | Path) -> Path | None:
     found = checkpoints(directory)
     return found[-1][1] if found else None
+
+
+def damage(path: str | Path) -> str | None:
+    """Why the checkpoint at ``path`` cannot be read back (a JSON file that does not parse, a
+    safetensors file cut short or missing), or None when every file is whole. Reads headers
+    only, so it is cheap."""
+    root = Path(path)
+    if not (root / "trainer_state.json").is_file():
+        return "trainer_state.json is missing"
+    for file in sorted(root.rglob("*.json")):
+        try:
+            json.loads(file.read_text())
+        except (ValueError, UnicodeDecodeError, OSError):
+            return f"{file.relative_to(root)} is not valid JSON"
+    files = sorted(root.rglob("*.safetensors"))
+    for file in files:
+        try:
+            with safe_open(str(file), "pt"):
+                pass
+        except (SafetensorError, OSError) as exc:
+            return f"{file.relative_to(root)} is damaged ({str(exc).splitlines()[0]})"
+    return None
+
+
+def latest_intact(
+    directory: str | Path, move_aside: bool = True
+) -> tuple[Path | None, list[tuple[Path, str]]]:
+    """The newest checkpoint in ``directory`` whose files are whole, and the newer damaged
+    ones passed over with the reason, each moved aside to ``NAME.damaged`` (kept, never
+    deleted, and no longer found by `checkpoints`) unless ``move_aside`` is False."""
+    skipped = []
+    for _, path in reversed(checkpoints(directory)):
+        why = damage(path)
+        if why is None:
+            return path, skipped
+        if not move_aside:
+            skipped.append((path, why))
+            continue
+        aside = path.with_name(path.name + ".damaged")
+        k = 2
+        while aside.exists():
+            aside = path.with_name(f"{path.name}.damaged-{k}")
+            k += 1
+        path.rename(aside)
+        skipped.append((aside, why))
+    return None, skipped
 
 
 def prune(directory: str | Path, keep: int) -> list[Path]:

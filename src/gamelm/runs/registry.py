@@ -17,7 +17,9 @@ the registry readable.
 from __future__ import annotations
 
 import json
+import math
 import os
+import socket
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -26,7 +28,8 @@ from pathlib import Path
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     name TEXT PRIMARY KEY, path TEXT NOT NULL, algorithm TEXT NOT NULL, status TEXT NOT NULL,
-    created REAL NOT NULL, updated REAL NOT NULL, config TEXT NOT NULL, summary TEXT
+    created REAL NOT NULL, updated REAL NOT NULL, config TEXT NOT NULL, summary TEXT,
+    pid INTEGER, host TEXT
 );
 CREATE TABLE IF NOT EXISTS metrics (
     run TEXT NOT NULL, step INTEGER NOT NULL, key TEXT NOT NULL, value REAL, time REAL NOT NULL
@@ -66,6 +69,10 @@ class Registry:
         try:
             with self._connect() as db:
                 db.executescript(SCHEMA)
+                columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+                for column, kind in (("pid", "INTEGER"), ("host", "TEXT")):  # older registries
+                    if column not in columns:
+                        db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
         except sqlite3.DatabaseError as exc:
             raise ValueError(f"{self.path} is not a readable run registry ({exc})") from None
 
@@ -77,20 +84,46 @@ class Registry:
         now = time.time()
         with self._connect() as db:
             db.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, 'running', ?, ?, ?, NULL) ON CONFLICT(name) "
-                "DO UPDATE SET status='running', updated=excluded.updated, path=excluded.path, "
-                "config=excluded.config",
-                (name, str(Path(path).resolve()), algorithm, now, now, json.dumps(config)),
-            )
+                f"INSERT INTO runs ({COLUMNS}) VALUES (?, ?, ?, 'running', ?, ?, ?, NULL, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET status='running', updated=excluded.updated, "
+                "path=excluded.path, config=excluded.config, pid=excluded.pid, host=excluded.host",
+                (name, str(Path(path).resolve()), algorithm, now, now, json.dumps(config),
+                 os.getpid(), socket.gethostname()),
+            )  # fmt: skip
 
-    def claim(self, name: str, path: str | Path) -> None:
-        """Refuse ``name`` if a run of that name is registered at another path."""
+    def claim(self, name: str, path: str | Path, explicit: bool = True) -> tuple[str, str | None]:
+        """The name a run at ``path`` is registered under, and a sentence when it is not simply
+        ``name``. A name registered at the same path is the same run (a resume). A name whose
+        registered folder no longer exists is given to the new run (the old entry is dropped).
+        Otherwise a name the user chose (``explicit``) is refused with ValueError, and a name
+        derived from the folder gets the first free suffix (``run-2``, ``run-3``...)."""
+        where = Path(path).resolve()
         with self._connect() as db:
             row = db.execute("SELECT path FROM runs WHERE name=?", (name,)).fetchone()
-        if row is not None and Path(row[0]) != Path(path).resolve():
+        if row is None or Path(row[0]) == where:
+            return name, None
+        if not Path(row[0]).exists():
+            self.drop(name)
+            return name, f"the registry entry {name!r} pointed at {row[0]}, which is gone; replaced"
+        if explicit:
             raise ValueError(
                 f"a run named {name!r} is already registered at {row[0]}; pass another --name"
             )
+        taken = {r.name for r in self.runs()}
+        k = 2
+        while f"{name}-{k}" in taken:
+            k += 1
+        return f"{name}-{k}", (
+            f"a run named {name!r} is already registered at {row[0]}; this one is "
+            f"registered as {name}-{k}"
+        )
+
+    def drop(self, name: str) -> None:
+        """Forget a run: its entry, metrics and checkpoints (its files are left alone)."""
+        with self._connect() as db:
+            db.execute("DELETE FROM runs WHERE name=?", (name,))
+            db.execute("DELETE FROM metrics WHERE run=?", (name,))
+            db.execute("DELETE FROM checkpoints WHERE run=?", (name,))
 
     def forget_after(self, name: str, step: int) -> None:
         """Drop metrics and checkpoints recorded after ``step`` (a resume from that step)."""
@@ -122,13 +155,26 @@ class Registry:
             )
 
     def runs(self) -> list[RunInfo]:
+        """Every run, oldest first. A run still marked running whose process on this machine
+        has ended without saying so (killed) is marked ``stale`` first."""
+        self._mark_stale()
         with self._connect() as db:
-            rows = db.execute("SELECT * FROM runs ORDER BY created").fetchall()
+            rows = db.execute(f"SELECT {COLUMNS} FROM runs ORDER BY created").fetchall()
         return [_info(r) for r in rows]
 
-    def get(self, name: str) -> RunInfo:
+    def _mark_stale(self) -> None:
         with self._connect() as db:
-            row = db.execute("SELECT * FROM runs WHERE name=?", (name,)).fetchone()
+            rows = db.execute(
+                "SELECT name, pid FROM runs WHERE status='running' AND host=? AND pid IS NOT NULL",
+                (socket.gethostname(),),
+            ).fetchall()
+            gone = [name for name, pid in rows if not _alive(int(pid))]
+            db.executemany("UPDATE runs SET status='stale' WHERE name=?", [(n,) for n in gone])
+
+    def get(self, name: str) -> RunInfo:
+        self._mark_stale()
+        with self._connect() as db:
+            row = db.execute(f"SELECT {COLUMNS} FROM runs WHERE name=?", (name,)).fetchone()
         if row is None:
             known = ", ".join(r.name for r in self.runs()) or "none yet"
             raise KeyError(f"no run named {name!r} in {self.path} (runs: {known})")
@@ -143,7 +189,7 @@ class Registry:
             ).fetchall()
         out: dict[str, list[tuple[int, float]]] = {}
         for key, step, value in rows:
-            out.setdefault(key, []).append((int(step), float(value)))
+            out.setdefault(key, []).append((int(step), math.nan if value is None else float(value)))
         return out
 
     def checkpoints(self, name: str) -> list[tuple[int, str]]:
@@ -154,8 +200,22 @@ class Registry:
         return [(int(s), str(p)) for s, p in rows]
 
 
+COLUMNS = "name, path, algorithm, status, created, updated, config, summary, pid, host"
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # another user's process; not a pid
+        return True
+    return True
+
+
 def _info(row: tuple) -> RunInfo:
-    name, path, algorithm, status, created, updated, config, summary = row
+    name, path, algorithm, status, created, updated, config, summary, *_ = row
     return RunInfo(
         name, path, algorithm, status, created, updated, json.loads(config),
         json.loads(summary) if summary else {},

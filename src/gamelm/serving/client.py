@@ -16,10 +16,14 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from gamelm import load_agent
+from gamelm.web.guard import check_exposure
+
 
 class PokerAPI:
     """Serve one agent (``model_path``: an exported file or model directory; or ``agent``: any
-    agent spec) over HTTP, and call the API from Python."""
+    agent spec) over HTTP, and call the API from Python. A ``host`` other than loopback needs a
+    ``token`` unless ``allow_no_token`` (`gamelm.web.guard.check_exposure`)."""
 
     def __init__(
         self,
@@ -29,28 +33,34 @@ class PokerAPI:
         host: str = "127.0.0.1",
         token: str | None = None,
         url: str | None = None,
+        allow_no_token: bool = False,
     ) -> None:
         if url is None and (model_path is None) == (agent is None):
             raise ValueError("give model_path or agent (or url= for a running server)")
         self.source = str(model_path) if model_path is not None else agent
-        self.host, self.token = host, token
+        self.host, self.token, self.allow_no_token = host, token, allow_no_token
         self.url = url.rstrip("/") if url else None
         self._server = None
 
     def app(self):
         """The FastAPI app serving the agent."""
-        from gamelm import load_agent
         from gamelm.serving.app import create_app
 
+        check_exposure(self.host, self.token, self.allow_no_token)  # before loading a model
         agent = load_agent(self.source)
-        return create_app({getattr(agent, "name", self.source): agent}, token=self.token)
+        return create_app(
+            {getattr(agent, "name", self.source): agent},
+            token=self.token,
+            host=self.host,
+            allow_no_token=self.allow_no_token,
+        )
 
     def start(self, port: int = 8000, background: bool = False) -> PokerAPI:
         """Run the server on ``port`` (0: any free port). In the foreground it blocks until
         interrupted; with ``background`` it returns once the server answers."""
         import uvicorn
 
-        from gamelm.serving.background import BackgroundServer
+        from gamelm.web.server import BackgroundServer
 
         if not background:
             self.url = f"http://{self.host}:{port}"

@@ -3,10 +3,10 @@
 A `Table` seats the human at seat ``human`` and a bot everywhere else; the button moves one seat
 each hand and every hand starts from the same stacks (a cash game with a fixed buy-in, so the
 session's result is the sum of the hands'). Bots act as soon as it is their turn; the human acts
-with the records of `gamelm.serving.spot` (``{"action": "raise", "to": 600}``). Finished hands
-are kept as PHH text.
+with the records of `gamelm.serving.state_parsing` (``{"action": "raise", "to": 600}``).
+Finished hands are kept as PHH text.
 
->>> from gamelm.agents.baselines import make_agent
+>>> from gamelm.agents.registry import make_agent
 >>> t = Table("t1", make_agent("calling-station"), seats=2, human=0, seed=1)
 >>> v = t.view()
 >>> v["to_act"] == 0 or v["hand_over"], len(v["hero"]["cards"])
@@ -26,7 +26,7 @@ from gamelm.poker import history, rules
 from gamelm.poker.abstraction import ActionAbstraction
 from gamelm.poker.cards import CARD_NAMES
 from gamelm.poker.positions import position_names
-from gamelm.serving.spot import (
+from gamelm.serving.state_parsing import (
     Spot,
     SpotError,
     _action,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -24,8 +25,11 @@ from typing import Any
 
 import numpy as np
 
+from gamelm.files import atomic_directory
 from gamelm.games.holdem import BetAbstraction, CardAbstraction, HoldemTree, build_tree
 from gamelm.games.tree import FloatArray, TreeGame
+from gamelm.parallel import ProcessPool, RayPool
+from gamelm.settings import config_from_dict
 from gamelm.solvers.mccfr import MCCFR
 
 FORMAT = "gamelm-blueprint"
@@ -77,13 +81,9 @@ class BlueprintConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> BlueprintConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(
-                f"unknown blueprint setting {unknown[0]!r}; known: {', '.join(sorted(names))}"
-            )
-        return cls(**d)
+        """The settings of ``d``, each checked against its field's type (one sentence for an
+        unknown name or a value of the wrong kind)."""
+        return config_from_dict(cls, d, "blueprint")
 
 
 @lru_cache(maxsize=4)
@@ -133,7 +133,6 @@ class Blueprint:
         return solver.average_strategy().T
 
     def save(self, path: str | Path) -> None:
-        from gamelm.files import atomic_directory
 
         meta = {
             "format": FORMAT,
@@ -159,24 +158,19 @@ class Blueprint:
             raise ValueError(f"{p} is not a blueprint (no blueprint.json and tables.npz)")
         try:
             meta = json.loads(meta_file.read_text())
-            if meta.get("format") != FORMAT:
-                raise ValueError("not a gamelm blueprint")
+            if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+                raise ValueError("blueprint.json is not a gamelm blueprint's")
             config = BlueprintConfig.from_dict(meta["config"])
             cards = CardAbstraction.from_dict(meta["cards"])
-            with np.load(tables_file) as z:
+            with np.load(tables_file, allow_pickle=False) as z:
                 regrets, strategy = z["regrets_t"], z["strategy_sum_t"]
-        except (OSError, KeyError, TypeError, json.JSONDecodeError, ValueError) as exc:
-            raise ValueError(f"cannot read the blueprint at {p}: {exc}") from None
-        bp = cls(
-            config,
-            cards,
-            regrets,
-            strategy,
-            int(meta["iterations"]),
-            int(meta["deals"]),
-            float(meta["seconds"]),
-            list(meta.get("history", [])),
-        )
+            counters = (int(meta["iterations"]), int(meta["deals"]), float(meta["seconds"]))
+            history = list(meta.get("history", []))
+        except (OSError, KeyError, TypeError, AttributeError, ValueError, EOFError,
+                zipfile.BadZipFile) as exc:  # fmt: skip
+            what = str(exc).strip() or type(exc).__name__
+            raise ValueError(f"cannot read the blueprint at {p} (damaged file?): {what}") from None
+        bp = cls(config, cards, regrets, strategy, *counters, history)
         expected = (bp.tree_game.tree.num_actions, bp.tree_game.tree.num_rows)
         if regrets.shape != expected or strategy.shape != expected:
             raise ValueError(f"the tables at {p} do not fit its configuration (damaged file?)")
@@ -220,7 +214,6 @@ class _Inline:
 
 
 def _pool(workers: int, ray_address: str | None) -> Any:
-    from gamelm.parallel import ProcessPool, RayPool
 
     if ray_address:
         return RayPool(workers, ray_address, run_job)

@@ -26,10 +26,12 @@ sweep (`gamelm.solvers.sequence_form`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import numpy as np
 
+from gamelm.games import load_game
 from gamelm.games.base import Game
 from gamelm.solvers.exploitability import exploitability
 from gamelm.solvers.sequence_form import BoolArray, FloatArray, SequenceForm
@@ -138,3 +140,39 @@ class CFRSolver:
     def game_value(self) -> float:
         """Player 0's expected winnings under the average strategy."""
         return self.sf.value(self.average())
+
+
+def solve(
+    game: str | Game,
+    algorithm: str = "cfr+",
+    iterations: int | None = None,
+    seconds: float = float("inf"),
+    progress: bool = False,
+) -> CFRSolver:
+    """Run ``algorithm`` on ``game`` (a `gamelm.games.load_game` name or a `Game`) for
+    ``iterations`` iterations, or when that is None until ``seconds`` have passed; a tqdm bar
+    with the current exploitability when ``progress``."""
+    from tqdm import tqdm
+
+    solver = CFRSolver(load_game(game) if isinstance(game, str) else game, algorithm)
+    name = game if isinstance(game, str) else type(game).__name__
+    start = time.perf_counter()
+    last_shown = 0.0
+    with tqdm(
+        total=iterations, unit="it", desc=f"{algorithm} on {name}", disable=not progress,
+        leave=False,
+    ) as bar:  # fmt: skip
+        while True:
+            done = solver.iteration
+            if iterations is not None and done >= iterations:
+                break
+            if iterations is None and time.perf_counter() - start >= seconds:
+                break
+            step = 10 if iterations is None else min(10, iterations - done)
+            solver.run(step)
+            bar.update(step)
+            now = time.perf_counter()
+            if progress and now - last_shown > 0.5:  # one exploitability costs one iteration
+                bar.set_postfix(exploitability=f"{solver.exploitability():.3g}")
+                last_shown = now
+    return solver

@@ -27,6 +27,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from gamelm.games.leduc import NUM_CARDS, LeducPoker, LeducState
 from gamelm.games.tree import BoolArray, FloatArray, IntArray, Tree, TreeGame
 
 
@@ -199,7 +200,6 @@ def leduc_tree_game() -> tuple[TreeGame, Callable[[FloatArray], dict[str, list[f
     public card in round 2), so MCCFR on it is MCCFR on Leduc itself; and a function turning a
     strategy table into ``{OpenSpiel information state: probabilities}`` for exact
     exploitability (`gamelm.solvers.exploitability.strategy_exploitability`)."""
-    from gamelm.games.leduc import NUM_CARDS, LeducPoker, LeducState
 
     game = LeducPoker()
     # betting histories, breadth first; cards do not change the betting

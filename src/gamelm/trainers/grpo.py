@@ -1,4 +1,4 @@
-"""GRPO on single-decision prompts (`gamelm rl --algorithm grpo`), with TRL's `GRPOTrainer`.
+"""GRPO on single-decision prompts (`gamelm grpo`), with TRL's `GRPOTrainer`.
 
 Group Relative Policy Optimization (Shao et al., 2024, DeepSeekMath) samples a group of
 completions per prompt and uses each one's reward relative to the group's mean and spread as its
@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from gamelm.rollouts.datasets import agreement, grouped, record_action
+from gamelm.agents.lm import example_ids
+from gamelm.rollouts.datasets import agreement, grouped, observations, record_action
 from gamelm.trainers.hf_common import (
     DEFAULT_TARGETS,
     check_settings,
@@ -118,7 +119,7 @@ def _prompts(policy: Any, records: list[dict]) -> dict[str, list]:
     actions = np.array([record_action(r) for r in records])
     equity = np.array([r.get("equity", np.nan) for r in records])
     for rows, obs in grouped(states):
-        ids, choices = view.example_ids(obs, equity[rows])
+        ids, choices = example_ids(view, obs, equity[rows])
         for j, r in enumerate(rows):
             words = tok.convert_ids_to_tokens([int(c) for c in choices[j][obs.legal[j]]])
             target = tok.convert_ids_to_tokens(int(choices[j, actions[r]]))
@@ -165,8 +166,7 @@ def train(cfg: GRPORunConfig, progress: bool = True, logs: bool = True) -> dict[
     from transformers.utils import logging as hf_logging
     from trl import GRPOConfig, GRPOTrainer
 
-    from gamelm.agents.lm import load_policy
-    from gamelm.rollouts.datasets import observations
+    from gamelm.models.lm import load_policy
 
     hf_logging.set_verbosity_error()
     device = pick_device(cfg.device)

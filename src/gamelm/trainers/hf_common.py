@@ -12,8 +12,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from gamelm.agents.lm import example_ids, model_inputs
+from gamelm.files import atomic_directory
 from gamelm.rollouts.datasets import DataError, action_index, grouped, record_action
-from gamelm.trainers.settings import config_from_dict  # noqa: F401  (re-exported)
+from gamelm.settings import config_from_dict  # noqa: F401  (re-exported)
 
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")  # attention projections
 
@@ -35,7 +37,7 @@ def lora_config(
 ):
     """A PEFT `LoraConfig` (``targets`` ``("all-linear",)`` adapts every linear layer); the
     action tokens of a ``policy`` that has them are trained too
-    (`gamelm.agents.causal_lm.CausalLMPolicy.trainable_tokens`)."""
+    (`gamelm.models.causal_lm.CausalLMPolicy.trainable_tokens`)."""
     from peft import LoraConfig
 
     modules: Any = "all-linear" if tuple(targets) == ("all-linear",) else list(targets)
@@ -100,7 +102,7 @@ def decision_examples(
             raise DataError(f"{path}:{line}: the record does not match its state: {exc}") from None
     equity = np.array([records[i].get("equity", np.nan) for i in with_state])
     for rows, obs in grouped(states):
-        ids, choices = policy.example_ids(obs, equity[rows])
+        ids, choices = example_ids(policy.view, obs, equity[rows])
         for j, r in enumerate(rows):
             prompts[with_state[r]] = ids[j]
             targets[with_state[r]] = int(choices[j, actions[r]])
@@ -113,7 +115,7 @@ def probabilities_of(policy: Any, device: str) -> Callable[..., np.ndarray]:
 
     def probs(obs, equity):
         with torch.inference_mode():
-            logp, _ = policy(*policy.inputs(obs, device, equity=equity))
+            logp, _ = policy(*model_inputs(policy, obs, device, equity=equity))
         return logp.float().exp().cpu().numpy()
 
     return probs
@@ -121,7 +123,6 @@ def probabilities_of(policy: Any, device: str) -> Callable[..., np.ndarray]:
 
 def save_final(policy: Any, out: Path, keep: tuple[str, ...] = ("checkpoints", "logs")) -> None:
     """Write ``policy`` to ``out`` atomically, keeping the run's ``keep`` folders inside it."""
-    from gamelm.files import atomic_directory
 
     with atomic_directory(out) as tmp:
         policy.write(tmp)
@@ -147,8 +148,6 @@ def merge_adapter(adapter: str | Path, out: str | Path, base: str | None = None)
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
-
-    from gamelm.files import atomic_directory
 
     hf_logging.disable_progress_bar()
     root = Path(adapter)

@@ -3,7 +3,7 @@ Algorithms"), with GAE (Schulman et al., 2016) and a league of opponents.
 
 One update:
 
-1. **Rollout** (`gamelm.rollouts.selfplay.collect`): ``games_per_update`` hands on
+1. **Rollout** (`gamelm.rollouts.selfplay.collect`): ``hands_per_update`` hands on
    ``parallel_games`` tables in lockstep. The learner's main seat rotates; every other seat gets
    an opponent drawn from the league (``opponents``): baselines by name, ``self`` (the learner
    itself, whose decisions are trained on too) and ``snapshot`` (one of the learner's past
@@ -16,7 +16,7 @@ One update:
    ``-min(r A, clip(r, 1 - eps, 1 + eps) A)`` with normalised advantages, plus ``value_coef``
    times the squared value error, minus ``entropy_coef`` times the policy's entropy over the
    legal actions; gradients are clipped to ``max_grad_norm``; the learning rate decays linearly
-   to zero over ``num_games`` when ``anneal_lr``.
+   to zero over ``num_hands`` when ``anneal_lr``.
 4. **Logging, evaluation, checkpoints**: TensorBoard scalars and the run registry every update;
    every ``eval_interval`` updates a duplicate, seat-rotated match against each of
    ``eval_opponents`` (`gamelm.evaluation.match`); early stopping after ``patience`` evaluations
@@ -39,22 +39,29 @@ import math
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from gamelm.agents.baselines import BASELINES, make_agent
-from gamelm.agents.lm import PRESETS, LMAgent, PokerLM
+from gamelm.agents.baselines import BASELINES
+from gamelm.agents.lm import LMAgent
+from gamelm.agents.registry import make_agent
+from gamelm.evaluation.match import MatchConfig, play_match
+from gamelm.evaluation.metrics import agent_win_rates, playing_stats
+from gamelm.models.lm import PRESETS, PokerLM
 from gamelm.rollouts.packing import pack
 from gamelm.rollouts.selfplay import SELF, Rollout, collect
 from gamelm.rollouts.trajectory import gae
 from gamelm.runs import checkpoints as ckpt
-from gamelm.trainers.settings import coerce
+from gamelm.runs.registry import Registry
+from gamelm.settings import config_from_dict
+from gamelm.trainers.losses import clipped_surrogate, normalized
 
 LEAGUE_WORDS = ("self", "snapshot")
+RENAMED = {"num_games": "num_hands", "games_per_update": "hands_per_update"}  # old: new
 
 
 @dataclass
@@ -78,11 +85,14 @@ class PPOConfig:
         snapshots: past snapshots kept in the league.
         snapshot_interval: updates between snapshots.
     Budget:
-        num_games: hands to train for (all seats of a hand count as one hand).
-        games_per_update: hands per rollout (one PPO update each).
+        num_hands: hands to train for (all seats of a hand count as one hand; ``num_games``
+            is read as this, the name before 0.2).
+        hands_per_update: hands per rollout (one PPO update each; also read as
+            ``games_per_update``).
         parallel_games: tables played in lockstep during a rollout.
     PPO:
-        learning_rate: Adam step size (decays linearly to 0 when ``anneal_lr``).
+        learning_rate: Adam step size.
+        anneal_lr: decay the learning rate linearly to 0 over the run.
         batch_size: learner decisions per minibatch.
         update_epochs: passes over each rollout.
         gamma, gae_lambda: discount and GAE lambda (a hand is short: 1.0 and 0.95 by default).
@@ -126,8 +136,8 @@ class PPOConfig:
     snapshots: int = 4
     snapshot_interval: int = 10
 
-    num_games: int = 200_000
-    games_per_update: int = 4096
+    num_hands: int = 200_000
+    hands_per_update: int = 4096
     parallel_games: int = 1024
 
     learning_rate: float = 1e-3
@@ -166,7 +176,7 @@ class PPOConfig:
             raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
         if not 2 <= self.seats <= 6:
             raise ValueError(f"seats must be 2..6, got {self.seats}")
-        positive = ("num_games", "games_per_update", "parallel_games", "batch_size",
+        positive = ("num_hands", "hands_per_update", "parallel_games", "batch_size",
                     "update_epochs", "eval_hands", "stack_bb", "snapshot_interval")  # fmt: skip
         for name in positive:
             if getattr(self, name) < 1:
@@ -217,14 +227,15 @@ class PPOConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> PPOConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown PPO setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
-        types = {f.name: str(f.type) for f in fields(cls)}
-        return cls(**{k: coerce(k, types[k], v) for k, v in values.items()})
+        """Settings by name (YAML, ``--set``, a checkpoint's), each checked against its field's
+        type; the names before 0.2 (`RENAMED`) are read as the new ones."""
+        values = dict(values)
+        for old, new in RENAMED.items():
+            if old in values:
+                if new in values:
+                    raise ValueError(f"give {new} or its old name {old}, not both")
+                values[new] = values.pop(old)
+        return config_from_dict(cls, values, "PPO")
 
     @classmethod
     def from_saved(cls, values: dict[str, Any]) -> PPOConfig:
@@ -345,10 +356,10 @@ class PPOTrainer:
             self._init_from(Path(cfg.init_from))
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate, eps=1e-5)
         self.opponents = {
-            spec: make_agent(spec) for spec in cfg.opponents if spec not in LEAGUE_WORDS
+            spec: make_agent(spec, runs_dir) for spec in cfg.opponents if spec not in LEAGUE_WORDS
         }
         for spec in cfg.eval_opponents:  # a bad spec fails now, not after hours of training
-            self._check_menu(spec, make_agent(spec))
+            self._check_menu(spec, make_agent(spec, runs_dir))
         for spec, agent in self.opponents.items():
             self._check_menu(spec, agent)
         if cfg.ray_address:  # connecting to the cluster fails now too
@@ -359,9 +370,10 @@ class PPOTrainer:
         self._check_out(start)
         if start is not None:
             self._restore(start)
-        from gamelm.runs.registry import Registry
 
-        Registry(runs_dir).claim(self.name, self.out)
+        self.name, note = Registry(runs_dir).claim(self.name, self.out, explicit=name is not None)
+        if note:
+            self.log(note)
 
     def _check_menu(self, spec: str, agent: Any) -> None:
         """A saved poker LM among the opponents must use this run's raise sizes; a blueprint
@@ -432,9 +444,11 @@ class PPOTrainer:
         if resume is False or resume is None:
             return None
         if resume is True:
-            path = ckpt.latest(self.out)
+            path, damaged = ckpt.latest_intact(self.out)
+            for aside, why in damaged:
+                self.log(f"skipped a damaged checkpoint ({why}); it is kept as {aside.name}")
             if path is None:
-                raise FileNotFoundError(f"nothing to resume: no checkpoint in {self.out}")
+                raise FileNotFoundError(f"nothing to resume: no intact checkpoint in {self.out}")
             return path
         if not (Path(resume) / "trainer_state.json").is_file():
             raise FileNotFoundError(f"{resume} is not a training checkpoint")
@@ -446,7 +460,7 @@ class PPOTrainer:
                 f"{path} was written before models read the strength token and cannot be "
                 f"resumed; start a new run from its weights with --set init_from={path}"
             )
-        model, state, league = ckpt.load_checkpoint(path)
+        model, state, league = ckpt.load_checkpoint(path, PokerLM.load)
         saved = PPOConfig.from_saved(state["config"])
         for key in ("preset", "d_model", "n_layers", "n_heads", "fractions", "strength_trials"):
             if getattr(saved, key) != getattr(self.cfg, key):
@@ -455,7 +469,9 @@ class PPOTrainer:
                     f"{getattr(saved, key)!r}, this run asks for {getattr(self.cfg, key)!r}"
                 )
         self.model.load_state_dict(model.state_dict())
-        ckpt.load_checkpoint(path, optimizer=self.opt)  # optimizer tensors and torch rng
+        ckpt.load_checkpoint(
+            path, PokerLM.load, optimizer=self.opt
+        )  # optimizer tensors and torch rng
         self.league = [m.to(self.cfg.device) for m in league]
         self.hands, self.updates = state["hands"], state["updates"]
         self.elapsed = state["elapsed"]
@@ -497,7 +513,7 @@ class PPOTrainer:
 
     def rollout(self) -> Rollout:
         cfg = self.cfg
-        hands = min(cfg.games_per_update, cfg.num_games - self.hands)
+        hands = min(cfg.hands_per_update, cfg.num_hands - self.hands)
         self.model.eval()
         if cfg.workers:
             return self._rollout_on_workers(hands)
@@ -538,7 +554,8 @@ class PPOTrainer:
         weights = numpy(self.model)
         jobs = [
             w.Job(spec, weights, list(cfg.opponents), snapshot, share, int(seed), cfg.seats,
-                  max(1, cfg.parallel_games // cfg.workers), cfg.stack_bb, cfg.temperature)
+                  max(1, cfg.parallel_games // cfg.workers), cfg.stack_bb, cfg.temperature,
+                  runs_dir=None if self.runs_dir is None else str(self.runs_dir))
             for share, seed in zip(shares, seeds)
         ]  # fmt: skip
         return w.merge(self._workers.run(jobs), cfg.seats)
@@ -591,13 +608,9 @@ class PPOTrainer:
                     )
                 logp_all, value = logp_all.float(), value.float()
                 logp = logp_all.gather(1, t["actions"][dec, None]).squeeze(1)
-                log_ratio = logp - t["logp"][dec]
-                ratio = log_ratio.exp()
-                a = t["adv"][dec]
-                if a.numel() > 1:
-                    a = (a - a.mean()) / (a.std() + 1e-8)
-                eps = cfg.clip_epsilon
-                policy_loss = -torch.min(ratio * a, ratio.clamp(1 - eps, 1 + eps) * a).mean()
+                policy_loss, clipped, approx_kl = clipped_surrogate(
+                    logp, t["logp"][dec], normalized(t["adv"][dec]), cfg.clip_epsilon
+                )
                 value_loss = 0.5 * (value - t["ret"][dec]).pow(2).mean()
                 finite = logp_all.masked_fill(~t["legal"][dec], 0.0)  # no -inf in the gradient
                 entropy = -(logp_all.exp() * finite).sum(1).mean()
@@ -610,8 +623,8 @@ class PPOTrainer:
                     stats.policy += policy_loss.item()
                     stats.value += value_loss.item()
                     stats.entropy += entropy.item()
-                    stats.approx_kl += ((ratio - 1) - log_ratio).mean().item()
-                    stats.clip_fraction += ((ratio - 1).abs() > eps).float().mean().item()
+                    stats.approx_kl += approx_kl.item()
+                    stats.clip_fraction += clipped.item()
                 steps += 1
         for name in ("policy", "value", "entropy", "approx_kl", "clip_fraction"):
             setattr(stats, name, getattr(stats, name) / max(steps, 1))
@@ -626,7 +639,7 @@ class PPOTrainer:
             out = evaluate_model(
                 self.model, cfg.eval_opponents, cfg.eval_hands, seats=cfg.seats,
                 seed=cfg.seed + 10_007, stack_bb=cfg.stack_bb,
-                temperature=cfg.eval_temperature, device=cfg.device,
+                temperature=cfg.eval_temperature, device=cfg.device, runs_dir=self.runs_dir,
             )  # fmt: skip
         return {"hands": self.hands, **out}
 
@@ -634,7 +647,6 @@ class PPOTrainer:
 
     def train(self, progress: Callable[[dict], None] | None = None) -> TrainResult:
         cfg = self.cfg
-        from gamelm.runs.registry import Registry
 
         registry = Registry(self.runs_dir)
         writer = None
@@ -644,7 +656,7 @@ class PPOTrainer:
             registry.start(self.name, self.out, cfg.to_dict())
             registry.forget_after(self.name, self.hands)
             writer = self._writer()
-            while self.hands < cfg.num_games:
+            while self.hands < cfg.num_hands:
                 t0 = time.perf_counter()
                 ro = self.rollout()
                 t1 = time.perf_counter()
@@ -665,7 +677,7 @@ class PPOTrainer:
                 if cfg.snapshots and self.updates % cfg.snapshot_interval == 0:
                     self.league.append(copy.deepcopy(self.model).eval())
                     self.league = self.league[-cfg.snapshots :]
-                last = self.hands >= cfg.num_games
+                last = self.hands >= cfg.num_hands
                 if last:  # the trained model is safe before the final evaluation
                     self.model.save(self.out / "final_model")
                 if (cfg.eval_interval and self.updates % cfg.eval_interval == 0) or last:
@@ -724,7 +736,7 @@ class PPOTrainer:
         cfg = self.cfg
         lr = cfg.learning_rate
         if cfg.anneal_lr:
-            lr *= max(0.0, 1 - self.hands / cfg.num_games)
+            lr *= max(0.0, 1 - self.hands / cfg.num_hands)
         for group in self.opt.param_groups:
             group["lr"] = lr
         return lr
@@ -751,12 +763,11 @@ def evaluate_model(
     temperature: float = 1.0,
     device: str = "cpu",
     progress: bool = False,
+    runs_dir: str | Path | None = None,
 ) -> dict:
     """bb/100 with 95% CIs of ``model`` against each opponent (the others seats all play that
     opponent), from duplicate, seat-rotated matches of ``hands`` hands on the same deals, and
     their mean with the CI of the mean."""
-    from gamelm.evaluation.match import MatchConfig, play_match
-    from gamelm.evaluation.metrics import agent_win_rates, playing_stats
 
     model.eval()
     hero = LMAgent(model, "learner", temperature, device)
@@ -767,7 +778,8 @@ def evaluate_model(
             seats=seats, hands=hands, seed=seed, stack_bb=stack_bb, fractions=model.fractions,
             tables=min(hands, 1024),
         )  # fmt: skip
-        res = play_match([hero, *[make_agent(spec)] * (seats - 1)], match, progress=progress)
+        opponent = make_agent(spec, runs_dir)
+        res = play_match([hero, *[opponent] * (seats - 1)], match, progress=progress)
         wr = agent_win_rates(res)["learner"]
         style = playing_stats(res, 0)
         rates.append(wr)

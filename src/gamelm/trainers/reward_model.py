@@ -22,7 +22,8 @@ import numpy as np
 import torch
 
 from gamelm.agents.base import IntArray, Observation
-from gamelm.agents.lm import positions_of
+from gamelm.agents.lm import example_ids
+from gamelm.models.lm import positions_of
 from gamelm.trainers.hf_common import (
     DEFAULT_TARGETS,
     check_settings,
@@ -130,8 +131,8 @@ class RewardModel:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
-        from gamelm.agents.causal_lm import PromptView
-        from gamelm.agents.lm import TokenView
+        from gamelm.models.causal_lm import PromptView
+        from gamelm.models.lm import TokenView
 
         hf_logging.disable_progress_bar()
         root = Path(path).expanduser()
@@ -174,7 +175,7 @@ class RewardModel:
 
     def score(self, obs: Observation, actions: IntArray, equity=None) -> np.ndarray:
         """``(m,)`` rewards of playing menu entries ``actions`` at the decisions of ``obs``."""
-        ids, choices = self.view.example_ids(obs, equity)
+        ids, choices = example_ids(self.view, obs, equity)
         rows = np.arange(obs.size)
         return self.scores_of_ids([[*x, int(c)] for x, c in zip(ids, choices[rows, actions])])
 
@@ -198,7 +199,7 @@ def train(cfg: RewardModelConfig, progress: bool = True, logs: bool = True) -> d
     from transformers.utils import logging as hf_logging
     from trl import RewardConfig, RewardTrainer
 
-    from gamelm.agents.lm import load_policy
+    from gamelm.models.lm import load_policy
 
     hf_logging.set_verbosity_error()
     device = process_device(pick_device(cfg.device))

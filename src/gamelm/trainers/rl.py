@@ -1,10 +1,10 @@
 """Policy-gradient fine-tuning of a language model against opponents (`gamelm rl`).
 
-The model (any transformers causal LM through `gamelm.agents.causal_lm.CausalLMPolicy`, or the
+The model (any transformers causal LM through `gamelm.models.causal_lm.CausalLMPolicy`, or the
 small poker LM) plays real hands on the batched engine against fixed opponents (a baseline, the
 CFR blueprint ``blueprint:PATH``, a checkpoint...), seat-rotated on duplicate deals, and learns from
 the chips it wins. Every decision is one forward pass: the policy is the softmax over the legal
-action tokens (`gamelm.agents.lm.PokerLM.forward` / `CausalLMPolicy.forward`), so log-probabilities,
+action tokens (`gamelm.models.lm.PokerLM.forward` / `CausalLMPolicy.forward`), so log-probabilities,
 entropies and the KL divergence to the reference model are exact sums over a handful of actions.
 
 Per epoch (phases marked in `RLTrainer.epoch`):
@@ -48,7 +48,14 @@ import torch
 import torch.nn.functional as F
 
 from gamelm.agents.base import Observation
+from gamelm.agents.lm import example_ids
+from gamelm.agents.opponent_model import OpponentModel, feature_index
+from gamelm.agents.registry import make_agent
 from gamelm.agents.tabular import check_table
+from gamelm.evaluation.match import MatchConfig, play_match
+from gamelm.evaluation.metrics import agent_win_rates
+from gamelm.files import atomic_directory
+from gamelm.poker.rules import check_seats
 from gamelm.rollouts.trajectory import gae
 from gamelm.trainers.hf_common import (
     DEFAULT_TARGETS,
@@ -57,6 +64,7 @@ from gamelm.trainers.hf_common import (
     lora_config,
     pick_device,
 )
+from gamelm.trainers.losses import clipped_surrogate
 from gamelm.trainers.shaping import RAISE, SHAPING, Decisions
 
 ALGORITHMS = ("reinforce", "ppo")
@@ -161,8 +169,7 @@ class RLConfig:
             raise ValueError(
                 f"algorithm must be one of {', '.join(ALGORITHMS)}, got {self.algorithm!r}"
             )
-        if not 2 <= self.seats <= 10:
-            raise ValueError(f"seats must be 2..10, got {self.seats}")
+        check_seats(self.seats)
         if not 0 <= self.gae_lambda <= 1:
             raise ValueError(f"gae_lambda must be in [0, 1], got {self.gae_lambda}")
         if self.temperature <= 0:
@@ -216,7 +223,7 @@ class _Learner:
     def act(self, obs: Observation, rng: np.random.Generator) -> np.ndarray:
         t = self.t
         view = t.policy.view
-        ids, choices = view.example_ids(obs, rng=rng)
+        ids, choices = example_ids(view, obs, rng=rng)
         step = getattr(t.policy, "max_batch", 4096)  # an LLM's prompts: a few at a time
         parts = []
         with torch.inference_mode(), t.autocast():
@@ -293,8 +300,6 @@ def decision_features(
     size = np.where(kind == RAISE, added / np.maximum(after_call, 1), 0.0)
     fold = np.full(obs.size, 0.5)
     if obs.opponent_stats is not None:
-        from gamelm.agents.opponent_model import feature_index
-
         col = obs.opponent_stats[:, :, feature_index("fold_to_cbet")]
         live = ~obs.folded.copy()
         live[rows, obs.seat] = False
@@ -324,9 +329,7 @@ class RLTrainer:
     """Plays ``cfg.num_epochs`` epochs against ``cfg.opponent`` and learns from them."""
 
     def __init__(self, cfg: RLConfig) -> None:
-        from gamelm.agents.baselines import make_agent
-        from gamelm.agents.lm import load_policy
-        from gamelm.agents.opponent_model import OpponentModel
+        from gamelm.models.lm import load_policy
 
         self.cfg = cfg
         self.device = pick_device(cfg.device)
@@ -415,7 +418,6 @@ class RLTrainer:
 
     def rollout(self, epoch: int):
         """Play the epoch's hands; return the match result and the learner's decisions."""
-        from gamelm.evaluation.match import MatchConfig, play_match
 
         cfg = self.cfg
         learner = _Learner(self)
@@ -503,10 +505,9 @@ class RLTrainer:
                 advantage = torch.as_tensor(norm[rows], dtype=torch.float32, device=self.device)
                 if cfg.algorithm == "ppo":
                     old = torch.as_tensor(batch.logp[rows], device=self.device)
-                    ratio = (logp_a - old).exp()
-                    clipped = ratio.clamp(1 - cfg.clip_epsilon, 1 + cfg.clip_epsilon)
-                    policy_loss = -torch.min(ratio * advantage, clipped * advantage).mean()
-                    clip = ((ratio - 1).abs() > cfg.clip_epsilon).float().mean()
+                    policy_loss, clip, _ = clipped_surrogate(
+                        logp_a, old, advantage, cfg.clip_epsilon
+                    )
                 else:
                     policy_loss = -(logp_a * advantage).mean()
                     clip = torch.zeros(())
@@ -541,7 +542,6 @@ class RLTrainer:
 
     def epoch(self) -> dict[str, Any]:
         """One epoch: rollout, rewards, advantages, update, logging; its record."""
-        from gamelm.evaluation.metrics import agent_win_rates
 
         start = time.perf_counter()
         e = self.epoch_done + 1
@@ -607,7 +607,6 @@ class RLTrainer:
 
     def _save_best(self, epoch: int) -> None:
         """The policy that played epoch ``epoch``'s hands (before that epoch's update)."""
-        from gamelm.files import atomic_directory
 
         self.out.mkdir(parents=True, exist_ok=True)
         with atomic_directory(self.out / "best") as tmp:
@@ -641,7 +640,7 @@ class RLTrainer:
     def _restore(self) -> None:
         from safetensors.torch import load_file
 
-        from gamelm.agents.lm import load_policy
+        from gamelm.models.lm import load_policy
         from gamelm.runs.checkpoints import latest, load_optimizer
 
         path = latest(self.out / "checkpoints")

@@ -1,7 +1,7 @@
 """Supervised fine-tuning on expert decisions (`gamelm sft`), with TRL's `SFTTrainer`.
 
-The model is any transformers causal LM (read through `gamelm.agents.causal_lm.CausalLMPolicy`)
-or the small poker LM (`gamelm.agents.lm.PokerLM`). Every SFT record of `gamelm datagen` becomes
+The model is any transformers causal LM (read through `gamelm.models.causal_lm.CausalLMPolicy`)
+or the small poker LM (`gamelm.models.lm.PokerLM`). Every SFT record of `gamelm datagen` becomes
 one example: the prompt exactly as the policy reads it when it plays (the chat-templated text for
 an LLM, the token view for the poker LM), then the action token of the expert's move (for an LLM,
 followed by the record's rationale and the end-of-sequence token when there is one). The loss is
@@ -150,7 +150,7 @@ def _reload(cfg: SFTRunConfig, directory: Path, adapter_to: Path):
 
     from transformers import AutoModelForCausalLM
 
-    from gamelm.agents.lm import load_policy
+    from gamelm.models.lm import load_policy
 
     if not cfg.lora_rank:
         return AutoModelForCausalLM.from_pretrained(directory)
@@ -169,7 +169,7 @@ def train(cfg: SFTRunConfig, progress: bool = True, logs: bool = True) -> dict[s
     from transformers.utils import logging as hf_logging
     from trl import SFTConfig, SFTTrainer
 
-    from gamelm.agents.lm import load_policy
+    from gamelm.models.lm import load_policy
 
     hf_logging.set_verbosity_error()
     device = process_device(pick_device(cfg.device))

@@ -35,7 +35,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gamelm.agents.registry import make_agent
+from gamelm.evaluation.match import MatchConfig
+from gamelm.evaluation.metrics import hero_win_rate
 from gamelm.files import atomic_file
+from gamelm.parallel import ProcessPool, RayPool
+from gamelm.trainers.compile import CompileConfig, compile_program
 
 TRAINERS = ("ppo", "rl", "sft", "compile")
 
@@ -261,9 +266,8 @@ def ppo_objective(settings: dict, out: Path, report: Reporter, config: TuneConfi
 
 
 def rl_objective(settings: dict, out: Path, report: Reporter, config: TuneConfig) -> float:
-    from gamelm.agents.baselines import make_agent
-    from gamelm.agents.lm import LMAgent, load_policy
-    from gamelm.evaluation.match import MatchConfig, hero_win_rate
+    from gamelm.agents.lm import LMAgent
+    from gamelm.models.lm import load_policy
     from gamelm.trainers.rl import RLConfig, RLTrainer
 
     cfg = RLConfig.from_dict({**settings, "out": str(out)})
@@ -291,7 +295,6 @@ def sft_objective(settings: dict, out: Path, report: Reporter, config: TuneConfi
 
 
 def compile_objective(settings: dict, out: Path, report: Reporter, config: TuneConfig) -> float:
-    from gamelm.trainers.compile import CompileConfig, compile_program
 
     cfg = CompileConfig.from_dict(settings)
     result = compile_program(cfg, out / "program.json")
@@ -347,7 +350,6 @@ def _config_class(trainer: str) -> Any:
         from gamelm.trainers.sft import SFTRunConfig
 
         return SFTRunConfig
-    from gamelm.trainers.compile import CompileConfig
 
     return CompileConfig
 
@@ -501,8 +503,6 @@ def run(config: TuneConfig, objective: Callable | None = None) -> TuneResult:
         if config.workers == 1 and not config.ray_address:
             _optimize((config, objective, left, 0))
         else:
-            from gamelm.parallel import ProcessPool, RayPool
-
             shares = [
                 left // config.workers + (k < left % config.workers) for k in range(config.workers)
             ]
