@@ -14,7 +14,7 @@ from gamelm.cli import app
 from gamelm.cli import llm as cli_llm
 from gamelm.models.lm import load_policy
 from gamelm.rollouts.datasets import observations, read_jsonl
-from gamelm.trainers.sft import SFTRunConfig, train
+from gamelm.trainers.sft import SFTConfig, train
 
 runner = CliRunner()
 
@@ -109,7 +109,7 @@ def test_ask_batch_and_interactive(tiny_hf_model, tag_data, tmp_path):
 
 def test_merge_lora_rebuilds_the_trained_model(tiny_hf_model, tag_data, tmp_path):
     out = tmp_path / "sft"
-    cfg = SFTRunConfig(
+    cfg = SFTConfig(
         model=str(tiny_hf_model), data=str(tag_data), out=str(out), max_steps=10,
         learning_rate=1e-2, lora_rank=4, target_modules=("q_proj", "v_proj"), device="cpu",
     )  # fmt: skip

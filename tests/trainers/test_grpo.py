@@ -13,7 +13,7 @@ from gamelm.agents.lm import example_ids
 from gamelm.cli import app
 from gamelm.models.lm import load_policy
 from gamelm.rollouts.datasets import observations, read_jsonl
-from gamelm.trainers.grpo import GRPORunConfig, expert_reward, train
+from gamelm.trainers.grpo import GRPOConfig, expert_reward, train
 
 runner = CliRunner()
 
@@ -45,7 +45,7 @@ def _legal_mass(path, records) -> float:
 def test_grpo_teaches_a_fresh_poker_lm_the_action_format(tiny_poker_lm, tag_data, tmp_path):
     """A fresh model's next token is rarely an action token (reward -1); GRPO must move its
     probability mass onto the legal actions."""
-    cfg = GRPORunConfig(
+    cfg = GRPOConfig(
         model=str(tiny_poker_lm),
         data=str(tag_data),
         out=str(tmp_path / "grpo"),
@@ -87,7 +87,7 @@ def test_cli_needs_data_and_checks_the_group(tiny_poker_lm, tag_data, tmp_path):
     )
     assert r.exit_code == 2 and "multiple of num_generations" in r.output
     with pytest.raises(ValueError, match="at least 2"):
-        GRPORunConfig(model="m", data="d", out="o", num_generations=1)
+        GRPOConfig(model="m", data="d", out="o", num_generations=1)
     r = runner.invoke(
         app,
         [
@@ -117,7 +117,7 @@ def test_cli_needs_data_and_checks_the_group(tiny_poker_lm, tag_data, tmp_path):
 def test_grpo_on_an_llm_with_added_tokens_and_a_reference(tiny_hf_model, tag_data, tmp_path):
     """The action tokens are added to the tiny LLM's tokenizer; TRL's reference model (beta > 0)
     must be built with them."""
-    cfg = GRPORunConfig(
+    cfg = GRPOConfig(
         model=str(tiny_hf_model),
         data=str(tag_data),
         out=str(tmp_path / "g"),

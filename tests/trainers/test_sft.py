@@ -14,7 +14,7 @@ from gamelm.cli import app
 from gamelm.models.causal_lm import CausalLMPolicy
 from gamelm.models.lm import PokerLM, load_policy
 from gamelm.rollouts.datasets import DataError
-from gamelm.trainers.sft import SFTRunConfig, train
+from gamelm.trainers.sft import SFTConfig, train
 
 runner = CliRunner()
 
@@ -25,7 +25,7 @@ def _max_change(a, b) -> float:
 
 
 def test_poker_lm_learns_the_expert_and_resumes(tiny_poker_lm, tag_data, tmp_path):
-    cfg = SFTRunConfig(
+    cfg = SFTConfig(
         model=str(tiny_poker_lm),
         data=str(tag_data),
         out=str(tmp_path / "sft"),
@@ -42,7 +42,7 @@ def test_poker_lm_learns_the_expert_and_resumes(tiny_poker_lm, tag_data, tmp_pat
     model = PokerLM.load(tmp_path / "sft")  # a gamelm poker LM again, value head kept
     assert _max_change(model.lm, PokerLM.load(tiny_poker_lm).lm) > 1e-3
     # resume: the newest checkpoint (step 60) continues to 80, with the first run's log
-    more = SFTRunConfig(**{**cfg.__dict__, "max_steps": 80, "resume": True})
+    more = SFTConfig(**{**cfg.__dict__, "max_steps": 80, "resume": True})
     assert train(more, progress=False, logs=False)["steps"] == 80
     saved = tmp_path / "sft" / "checkpoints" / "checkpoint-80" / "trainer_state.json"
     logged = [h["step"] for h in json.loads(saved.read_text())["log_history"] if "loss" in h]
@@ -50,7 +50,7 @@ def test_poker_lm_learns_the_expert_and_resumes(tiny_poker_lm, tag_data, tmp_pat
 
 
 def test_lora_on_a_transformers_llm_merges_into_a_plain_model(tiny_hf_model, tag_data, tmp_path):
-    cfg = SFTRunConfig(
+    cfg = SFTConfig(
         model=str(tiny_hf_model),
         data=str(tag_data),
         out=str(tmp_path / "lora"),
@@ -137,5 +137,5 @@ def test_cli_contract_and_bad_inputs(tiny_poker_lm, tag_data, tmp_path):
     assert r.exit_code == 2 and "sft.jsonl:4: not valid JSON" in r.output
     with pytest.raises(DataError, match="no 'state'"):
         (broken / "sft.jsonl").write_text('{"prompt": "x", "response": "A0"}\n')
-        train(SFTRunConfig(model=str(tiny_poker_lm), data=str(broken), out=str(out), device="cpu"))
+        train(SFTConfig(model=str(tiny_poker_lm), data=str(broken), out=str(out), device="cpu"))
     assert np.isfinite(got["val_agreement_after"])

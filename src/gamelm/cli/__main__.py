@@ -2,4 +2,5 @@
 
 from gamelm.cli import main
 
-main()
+if __name__ == "__main__":  # not when a tool imports every module (pytest's doctest collection)
+    main()

@@ -266,15 +266,15 @@ def sft(
     Prints the validation agreement with the expert before and after, and writes a
     transformers model directory to OUT (LoRA weights merged), playable as ckpt:OUT.
     """
-    settings = dict(locals())  # the flags, which map one to one onto SFTRunConfig
-    from gamelm.trainers.sft import SFTRunConfig, train
+    settings = dict(locals())  # the flags, which map one to one onto SFTConfig
+    from gamelm.trainers.sft import SFTConfig, train
 
     file_values = config_file_values(settings.pop("ctx"), settings.pop("config"))
     settings.update({k: file_values.pop(k) for k in ("model", "data") if k in file_values})
     for key in ("model", "data"):
         if settings[key] is None:
             fail(f"give --{key} (or {key}: in --config)")
-    _fine_tune(SFTRunConfig, train, f"SFT {settings['model']} -> {out}", settings, file_values)
+    _fine_tune(SFTConfig, train, f"SFT {settings['model']} -> {out}", settings, file_values)
 
 
 def reward_model(
@@ -673,7 +673,7 @@ def grpo(
     Prints the per-step reward, loss and KL and the validation agreement with the expert, and
     writes the model to OUT, playable as ckpt:OUT.
     """
-    settings = dict(locals())  # the flags, which map one to one onto GRPORunConfig
+    settings = dict(locals())  # the flags, which map one to one onto GRPOConfig
     file_values = config_file_values(
         settings.pop("ctx"), settings.pop("config"), {"reward_model": "reward_model_path"}
     )
@@ -687,11 +687,11 @@ def grpo(
         target_modules=_targets(target_modules),
     )  # fmt: skip
     quiet, as_json = settings.pop("quiet"), settings.pop("as_json")
-    from gamelm.trainers.grpo import GRPORunConfig, train
+    from gamelm.trainers.grpo import GRPOConfig, train
 
     _quiet_libraries(quiet or as_json)
     try:
-        cfg = GRPORunConfig.from_dict({**settings, **file_values})
+        cfg = GRPOConfig.from_dict({**settings, **file_values})
         result = train(cfg, progress=not (quiet or as_json), logs=not (quiet or as_json))
     except (DataError, ValueError, FileNotFoundError) as exc:
         fail(str(exc))

@@ -36,6 +36,7 @@ from gamelm.files import atomic_file
 from gamelm.poker.abstraction import CALL_ID, FOLD_ID, ActionAbstraction
 from gamelm.poker.batch import RAISE, BatchEngine
 from gamelm.poker.cards import deal
+from gamelm.poker.lockstep import Lockstep
 from gamelm.poker.rules import BOARD_CARDS_VISIBLE, check_seats
 
 VISIBLE_BOARD = np.array(BOARD_CARDS_VISIBLE)  # board cards seen on each street
@@ -199,112 +200,139 @@ def play_match(
     (``opponent_stats``).
     Hands decided by a run-out are also scored all-in adjusted (``allin_payoffs``).
     """
-    if len(agents) < 2:
-        raise ValueError("a match needs at least two agents")
-    if len(agents) > config.seats:
-        raise ValueError(f"{len(agents)} agents do not fit at {config.seats} seats")
-    cfg = config
-    p = cfg.seats
-    hands = cfg.hands
-    lineups = _lineups(len(agents), p)
-    if cfg.duplicate:
-        deals = math.ceil(hands / p)
-        deal = np.arange(hands) // p
-        rotation = np.arange(hands) % p
-    else:
-        deals = hands
-        deal = np.arange(hands)
-        rotation = np.arange(hands) % p
-    cards = _deal_cards(cfg.seed, deals, p)[deal]  # (H, 2P + 5)
-    lineup = lineups[rotation]
-    menu = ActionAbstraction(cfg.fractions)
-    if model is None:
-        model = any(isinstance(a, CounterStrategy) for a in [*agents, reference])
-    if model is True:
-        model = OpponentModel([a.name for a in agents])
-    opp = model if isinstance(model, OpponentModel) else None
-    if opp is not None and len(opp.players) != len(agents):
-        raise ValueError(f"the opponent model knows {len(opp.players)} players, not {len(agents)}")
-    runout_seen = np.full(hands, 5)  # board cards seen when a run-out decided the hand
-    paid = np.zeros((hands, p), np.int64)
-    n = min(cfg.tables, hands)
-    eng = BatchEngine(n, p, cfg.small_blind, cfg.big_blind, cfg.stack_bb * cfg.big_blind)
-    rng = np.random.default_rng([cfg.seed, 11])
-    payoffs = np.zeros((hands, p), np.int64)
-    showdown = np.zeros(hands, bool)
-    counters = {name: np.zeros((hands, p), np.int64) for name in COUNTERS}
-    agreement = [[0, 0] for _ in agents]
-    ref_rng = np.random.default_rng([cfg.seed, 19])  # the reference never moves the match's draws
-    hand_of = np.full(n, -1)
-    raises = np.zeros(n, np.int64)  # bets and raises on the current street
-    preflop_raises = np.zeros(n, np.int64)
-    aggressor = np.full(n, -1)  # last preflop raiser
-    cbet_live = np.zeros(n, bool)  # the flop's only bet so far is a continuation bet
-    bets: list[tuple[IntArray, IntArray, IntArray, npt.NDArray[np.bool_]]] = []
+    match = _Match(agents, config, reference, model)
+    bar = _progress(config.hands, progress)
+    match.loop.run(match.deal, match.finish, match.act, bar.update)
+    bar.close()
+    return match.result()
 
-    history = ActionHistory(n, p)  # the public action history the token view reads
 
-    def start(tables: IntArray, first: int) -> None:
-        ids = np.arange(first, first + tables.size)
-        hand_of[tables] = ids
-        c = cards[ids]
+class _Match:
+    """The state of a match being played and its steps: `deal` a hand at some tables, `act`
+    (every table in play moves by one decision), `finish` the hands that ended, and the
+    `result` once every hand is played (bluffs judged, run-outs scored all-in adjusted)."""
+
+    def __init__(
+        self,
+        agents: list[Agent],
+        config: MatchConfig,
+        reference: Agent | None,
+        model: OpponentModel | bool | None,
+    ) -> None:
+        if len(agents) < 2:
+            raise ValueError("a match needs at least two agents")
+        if len(agents) > config.seats:
+            raise ValueError(f"{len(agents)} agents do not fit at {config.seats} seats")
+        self.agents, self.cfg, self.reference = agents, config, reference
+        p, hands = config.seats, config.hands
+        # who sits where and which cards each hand gets (duplicate: each deal once per rotation)
+        lineups = _lineups(len(agents), p)
+        deals = math.ceil(hands / p) if config.duplicate else hands
+        self.deal_of = np.arange(hands) // p if config.duplicate else np.arange(hands)
+        self.cards = _deal_cards(config.seed, deals, p)[self.deal_of]  # (H, 2P + 5)
+        self.lineup = lineups[np.arange(hands) % p]
+        self.menu = ActionAbstraction(config.fractions)
+        if model is None:
+            model = any(isinstance(a, CounterStrategy) for a in [*agents, reference])
+        if model is True:
+            model = OpponentModel([a.name for a in agents])
+        self.opp = model if isinstance(model, OpponentModel) else None
+        if self.opp is not None and len(self.opp.players) != len(agents):
+            raise ValueError(
+                f"the opponent model knows {len(self.opp.players)} players, not {len(agents)}"
+            )
+        # per hand: what the result needs
+        self.runout_seen = np.full(hands, 5)  # board cards seen when a run-out decided the hand
+        self.paid = np.zeros((hands, p), np.int64)
+        self.payoffs = np.zeros((hands, p), np.int64)
+        self.showdown = np.zeros(hands, bool)
+        self.counters = {name: np.zeros((hands, p), np.int64) for name in COUNTERS}
+        self.agreement = [[0, 0] for _ in agents]
+        self.bets: list[tuple[IntArray, IntArray, IntArray, npt.NDArray[np.bool_]]] = []
+        # per table: the engine and the state of the hand in play
+        n = min(config.tables, hands)
+        self.eng = BatchEngine(
+            n, p, config.small_blind, config.big_blind, config.stack_bb * config.big_blind
+        )
+        self.loop = Lockstep(self.eng, hands)
+        self.rng = np.random.default_rng([config.seed, 11])
+        self.ref_rng = np.random.default_rng([config.seed, 19])  # never moves the match's draws
+        self.raises = np.zeros(n, np.int64)  # bets and raises on the current street
+        self.preflop_raises = np.zeros(n, np.int64)
+        self.aggressor = np.full(n, -1)  # last preflop raiser
+        self.cbet_live = np.zeros(n, bool)  # the flop's only bet so far is a continuation bet
+        self.history = ActionHistory(n, p)  # the public action history the token view reads
+
+    def deal(self, tables: IntArray, ids: IntArray) -> None:
+        """Start hands ``ids`` at ``tables`` with their recorded cards."""
+        n, p = self.eng.num_tables, self.cfg.seats
+        c = self.cards[ids]
         hole = np.zeros((n, p, 2), np.int64)
         board = np.zeros((n, 5), np.int64)
         hole[tables] = c[:, : 2 * p].reshape(-1, p, 2)
         board[tables] = c[:, 2 * p :]
         mask = np.zeros(n, bool)
         mask[tables] = True
-        eng.reset(mask, hole=hole, board=board)
-        history.reset(tables)
-        at_deal = tables[eng.showdown[tables]]  # all-in for the blinds: the run-out decides
-        runout_seen[hand_of[at_deal]] = 0
-        raises[tables] = 0
-        preflop_raises[tables] = 0
-        aggressor[tables] = -1
-        cbet_live[tables] = False
+        self.eng.reset(mask, hole=hole, board=board)
+        self.history.reset(tables)
+        at_deal = tables[self.eng.showdown[tables]]  # all-in for the blinds: the run-out decides
+        self.runout_seen[self.loop.hand_of[at_deal]] = 0
+        self.raises[tables] = 0
+        self.preflop_raises[tables] = 0
+        self.aggressor[tables] = -1
+        self.cbet_live[tables] = False
 
-    started = n
-    start(np.arange(n), 0)
-    in_play = np.ones(n, bool)  # the table holds a hand not yet recorded
-    finished = 0
-    bar = _progress(hands, progress)
-    rows_all = np.arange(n)
-    while finished < hands:
-        ended = rows_all[in_play & eng.done]  # also hands over at the deal (all-in blinds)
-        if ended.size:
-            h = hand_of[ended]
-            folded = eng.folded[ended]
-            payoffs[h] = eng.payoffs()[ended]
-            showdown[h] = eng.showdown[ended]
-            paid[h] = eng.paid_in[ended]
-            counters["showdown"][h] = eng.showdown[ended][:, None] & ~folded
-            counters["saw_flop"][h] |= counters["showdown"][h]  # run-outs skip the flop step
-            if opp is not None:
-                opp.update(
-                    lineup[h].ravel(),
-                    {k: counters[k][h].ravel() for k in EVENTS if k in counters},
-                )
-            finished += ended.size
-            bar.update(ended.size)
-            again = ended[: hands - started]
-            in_play[ended[again.size :]] = False
-            if again.size:
-                start(again, started)
-                started += again.size
-            continue
-        tables = rows_all[~eng.done]
+    def finish(self, ended: IntArray, h: IntArray) -> None:
+        """Record the hands ``h`` that ended at tables ``ended``."""
+        eng, counters = self.eng, self.counters
+        folded = eng.folded[ended]
+        self.payoffs[h] = eng.payoffs()[ended]
+        self.showdown[h] = eng.showdown[ended]
+        self.paid[h] = eng.paid_in[ended]
+        counters["showdown"][h] = eng.showdown[ended][:, None] & ~folded
+        counters["saw_flop"][h] |= counters["showdown"][h]  # run-outs skip the flop step
+        if self.opp is not None:
+            self.opp.update(
+                self.lineup[h].ravel(),
+                {k: counters[k][h].ravel() for k in EVENTS if k in counters},
+            )
+
+    def act(self, tables: IntArray) -> None:
+        """Every table in play moves by one decision of the agent to act there."""
+        eng, menu, hand_of = self.eng, self.menu, self.loop.hand_of
         actor = eng.actor[tables].astype(np.int64)
-        who = lineup[hand_of[tables], actor]
-        ids = np.full(n, CALL_ID, np.int64)
-        for k, agent in enumerate(agents):
+        ids = self._decide(tables, actor)
+        _count(eng, menu, ids, tables, actor, hand_of, self.counters, self.raises,
+               self.preflop_raises, self.aggressor, self.cbet_live, self.bets)  # fmt: skip
+        street_before = eng.street.copy()
+        menu.step(eng, ids)
+        new_street = eng.street != street_before
+        dealt = np.flatnonzero(new_street & ~eng.done)  # betting goes on: the history shows it
+        if dealt.size:
+            self.history.new_street(dealt, eng.street[dealt], eng.board[dealt])
+        over = tables[eng.showdown[tables]]  # the hands that reached a showdown just now
+        self.runout_seen[hand_of[over]] = VISIBLE_BOARD[street_before[over]]
+        self.raises[new_street] = 0
+        self.cbet_live[new_street] = False
+        flop = np.flatnonzero(new_street & (street_before == 0))  # the flop was just dealt
+        if flop.size:
+            self.counters["saw_flop"][hand_of[flop]] = ~eng.folded[flop]
+
+    def _decide(self, tables: IntArray, actor: IntArray) -> IntArray:
+        """Each agent's choices at the tables where it is to act (``(n,)`` menu ids), checked
+        legal, recorded in the history, and put to the reference when there is one."""
+        hand_of, menu = self.loop.hand_of, self.menu
+        who = self.lineup[hand_of[tables], actor]
+        ids = np.full(self.eng.num_tables, CALL_ID, np.int64)
+        for k, agent in enumerate(self.agents):
             mine = tables[who == k]
             if mine.size == 0:
                 continue
-            obs = observe(eng, menu, mine, raises, preflop_raises, history)
+            obs = observe(self.eng, menu, mine, self.raises, self.preflop_raises, self.history)
             obs.hand = hand_of[mine]
-            if opp is not None:
-                obs.opponent_stats = opp.features(lineup[hand_of[mine]])
-            choice = np.asarray(agent.act(obs, rng), np.int64)
+            if self.opp is not None:
+                obs.opponent_stats = self.opp.features(self.lineup[hand_of[mine]])
+            choice = np.asarray(agent.act(obs, self.rng), np.int64)
             if choice.shape != (mine.size,):
                 raise ValueError(
                     f"agent {agent.name!r} returned {choice.shape} ids for {mine.size}"
@@ -318,53 +346,26 @@ def play_match(
                     f"(legal: {np.flatnonzero(obs.legal[bad]).tolist()})"
                 )
             ids[mine] = choice
-            history.record(obs, choice)
-            if reference is not None:
-                ref = np.asarray(reference.act(obs, ref_rng), np.int64)
-                agreement[k][0] += int((ref == choice).sum())
-                agreement[k][1] += mine.size
-        _count(
-            eng,
-            menu,
-            ids,
-            tables,
-            actor,
-            hand_of,
-            counters,
-            raises,
-            preflop_raises,
-            aggressor,
-            cbet_live,
-            bets,
-        )
-        street_before = eng.street.copy()
-        menu.step(eng, ids)
-        new_street = eng.street != street_before
-        dealt = np.flatnonzero(new_street & ~eng.done)  # betting goes on: the history shows it
-        if dealt.size:
-            history.new_street(dealt, eng.street[dealt], eng.board[dealt])
-        over = np.flatnonzero(eng.showdown & in_play)  # hands that just reached a showdown
-        runout_seen[hand_of[over]] = VISIBLE_BOARD[street_before[over]]
-        raises[new_street] = 0
-        cbet_live[new_street] = False
-        flop = np.flatnonzero(new_street & (street_before == 0))  # the flop was just dealt
-        if flop.size:
-            counters["saw_flop"][hand_of[flop]] = ~eng.folded[flop]
-    bar.close()
-    bet_records: dict[str, npt.NDArray[np.generic]] = {
-        "hand": np.zeros(0, np.int64),
-        "seat": np.zeros(0, np.int64),
-        "street": np.zeros(0, np.int64),
-        "live": np.zeros(0, np.int64),
-        "live_seats": np.zeros(0, np.int64),
-        "equity": np.zeros(0),
-    }
-    if bets:
-        h, seat, visible, live = (np.concatenate(x) for x in zip(*bets))
-        eq = showdown_equity(cards[h], visible, seat, live, np.random.default_rng([cfg.seed, 17]))
+            self.history.record(obs, choice)
+            if self.reference is not None:
+                ref = np.asarray(self.reference.act(obs, self.ref_rng), np.int64)
+                self.agreement[k][0] += int((ref == choice).sum())
+                self.agreement[k][1] += mine.size
+        return ids
+
+    def _bet_records(self) -> dict[str, npt.NDArray[np.generic]]:
+        """The postflop bets and raises with the bettor's showdown equity at the moment of the
+        bet; those below `BLUFF_SHARE` of a fair share are counted as bluffs."""
+        if not self.bets:
+            return {"hand": np.zeros(0, np.int64), "seat": np.zeros(0, np.int64),
+                    "street": np.zeros(0, np.int64), "live": np.zeros(0, np.int64),
+                    "live_seats": np.zeros(0, np.int64), "equity": np.zeros(0)}  # fmt: skip
+        h, seat, visible, live = (np.concatenate(x) for x in zip(*self.bets))
+        rng = np.random.default_rng([self.cfg.seed, 17])
+        eq = showdown_equity(self.cards[h], visible, seat, live, rng)
         bluff = eq < BLUFF_SHARE / live.sum(axis=1)
-        np.add.at(counters["bluffs"], (h, seat), bluff.astype(np.int64))
-        bet_records = {
+        np.add.at(self.counters["bluffs"], (h, seat), bluff.astype(np.int64))
+        return {
             "hand": h,
             "seat": seat,
             "street": np.searchsorted(VISIBLE_BOARD, visible),
@@ -372,30 +373,41 @@ def play_match(
             "live_seats": (live * (1 << np.arange(live.shape[1]))).sum(axis=1),  # bit s: seat s
             "equity": eq,
         }
-    runout = np.flatnonzero(showdown & (runout_seen < 5))
-    allin = payoffs.astype(np.float64)
-    if runout.size:
-        allin[runout] = expected_payoffs(
-            cards[runout],
-            runout_seen[runout],
-            paid[runout],
-            counters["showdown"][runout] > 0,
-            np.random.default_rng([cfg.seed, 13]),
+
+    def _allin_payoffs(self) -> npt.NDArray[np.float64]:
+        """Payoffs with every hand a run-out decided replaced by its expectation."""
+        runout = np.flatnonzero(self.showdown & (self.runout_seen < 5))
+        allin = self.payoffs.astype(np.float64)
+        if runout.size:
+            allin[runout] = expected_payoffs(
+                self.cards[runout],
+                self.runout_seen[runout],
+                self.paid[runout],
+                self.counters["showdown"][runout] > 0,
+                np.random.default_rng([self.cfg.seed, 13]),
+            )
+        return allin
+
+    def result(self) -> MatchResult:
+        bets = self._bet_records()
+        return MatchResult(
+            agents=[a.name for a in self.agents],
+            config=self.cfg,
+            lineup=self.lineup,
+            deal=self.deal_of,
+            cards=self.cards,
+            payoffs=self.payoffs,
+            showdown=self.showdown,
+            counters=self.counters,
+            agreement=(
+                {k: (v[0], v[1]) for k, v in enumerate(self.agreement)}
+                if self.reference is not None
+                else {}
+            ),
+            allin_payoffs=self._allin_payoffs(),
+            model=self.opp,
+            bets=bets,
         )
-    return MatchResult(
-        agents=[a.name for a in agents],
-        config=cfg,
-        lineup=lineup,
-        deal=deal,
-        cards=cards,
-        payoffs=payoffs,
-        showdown=showdown,
-        counters=counters,
-        agreement={k: (v[0], v[1]) for k, v in enumerate(agreement) if reference is not None},
-        allin_payoffs=allin,
-        model=opp,
-        bets=bet_records,
-    )
 
 
 def _count(

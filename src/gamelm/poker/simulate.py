@@ -19,6 +19,7 @@ from tqdm import tqdm
 from gamelm.poker.abstraction import ActionAbstraction, sample_uniform
 from gamelm.poker.batch import BatchEngine
 from gamelm.poker.history import BatchRecorder, dumps, write_atomic
+from gamelm.poker.lockstep import Lockstep
 
 
 @dataclass
@@ -69,45 +70,31 @@ def simulate(
     if phh_out is not None:
         phh_out.mkdir(parents=True, exist_ok=True)
     results = np.zeros((hands, seats), np.int64)
-    started = tables
-    mask = np.ones(tables, bool)
-    eng.reset(mask, rng=rng)
-    hand_id = np.arange(tables)
-    if recorder is not None:
-        recorder.start(eng, np.flatnonzero(mask))
-    finished = decisions = 0
-    bar = tqdm(total=hands, unit="hand", disable=not progress, leave=False)
-    t0 = time.perf_counter()
-    in_play = mask.copy()  # the table holds a hand not yet recorded
-    while finished < hands:
-        # hands can end at the deal (everyone all-in for the blinds or antes): record them first
-        just = np.flatnonzero(in_play & eng.done)
-        if just.size == 0:
-            decisions += int((~eng.done).sum())
-            kind, amount = menu.decode(eng, sample_uniform(menu.legal_mask(eng), rng))
-            if recorder is not None:
-                recorder.record(eng, kind, amount)
-            eng.step(kind, amount)
-            continue
-        results[hand_id[just]] = eng.payoffs()[just]
+    decisions = 0
+
+    def deal(rows: npt.NDArray[np.int64], ids: npt.NDArray[np.int64]) -> None:
+        eng.reset(np.isin(np.arange(tables), rows), rng=rng)
+        if recorder is not None:
+            recorder.start(eng, rows)
+
+    def finish(rows: npt.NDArray[np.int64], ids: npt.NDArray[np.int64]) -> None:
+        results[ids] = eng.payoffs()[rows]
         if recorder is not None:
             assert phh_out is not None
-            for t, rec in zip(just, recorder.finish(eng, just)):
-                rec.extra["hand"] = int(hand_id[t])
+            for hand, rec in zip(ids, recorder.finish(eng, rows)):
+                rec.extra["hand"] = int(hand)
                 rec.extra["seed"] = seed
-                write_atomic(phh_out / f"hand_{hand_id[t]:07d}.phh", dumps(rec))
-        finished += just.size
-        bar.update(just.size)
-        # deal new hands at the tables that finished, while hands remain to be started
-        restart = just[: hands - started]
-        in_play[just[restart.size :]] = False
-        if restart.size:
-            m = np.zeros(tables, bool)
-            m[restart] = True
-            eng.reset(m, rng=rng)
-            hand_id[restart] = np.arange(started, started + restart.size)
-            started += restart.size
-            if recorder is not None:
-                recorder.start(eng, restart)
-    bar.close()
+                write_atomic(phh_out / f"hand_{hand:07d}.phh", dumps(rec))
+
+    def act(rows: npt.NDArray[np.int64]) -> None:
+        nonlocal decisions
+        decisions += rows.size
+        kind, amount = menu.decode(eng, sample_uniform(menu.legal_mask(eng), rng))
+        if recorder is not None:
+            recorder.record(eng, kind, amount)
+        eng.step(kind, amount)
+
+    t0 = time.perf_counter()
+    with tqdm(total=hands, unit="hand", disable=not progress, leave=False) as bar:
+        Lockstep(eng, hands).run(deal, finish, act, bar.update)
     return Simulation(results, time.perf_counter() - t0, decisions, big_blind)

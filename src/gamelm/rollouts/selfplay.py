@@ -18,13 +18,14 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from gamelm.agents.base import Agent, observe
+from gamelm.agents.base import Agent, IntArray, observe
 from gamelm.agents.lm import _sample, model_inputs
 from gamelm.agents.observation import ActionHistory
 from gamelm.models.lm import PokerLM
 from gamelm.models.vocab import HEAD_TOKENS, PAD
 from gamelm.poker.abstraction import ActionAbstraction
 from gamelm.poker.batch import BatchEngine
+from gamelm.poker.lockstep import Lockstep
 from gamelm.poker.rules import check_seats
 
 SELF = None  # an opponent slot played by the learner itself (its decisions are kept)
@@ -83,41 +84,30 @@ def collect(
     pool = np.array([0 if o is SELF else k + 1 for k, o in enumerate(opponents)])
     agent_at = np.zeros((n, seats), np.int64)  # 0: the learner, k: opponents[k - 1]
     main_seat = np.zeros(n, np.int64)
-    hand_of = np.zeros(n, np.int64)
     last = np.full((n, seats), -1)  # the learner's latest decision of the hand, per seat
     records: list[dict[str, np.ndarray]] = []
     rewards: list[float] = []
     result = 0.0
-    started = finished = 0
+    loop = Lockstep(eng, hands)
+    hand_of = loop.hand_of
 
-    def start(rows: npt.NDArray[np.int64]) -> None:
-        nonlocal started
+    def deal(rows: IntArray, ids: IntArray) -> None:
         eng.reset(np.isin(np.arange(n), rows), rng=rng)
         history.reset(rows)
-        hand_of[rows] = np.arange(started, started + rows.size)
-        main_seat[rows] = hand_of[rows] % seats
+        main_seat[rows] = ids % seats
         agent_at[rows] = pool[rng.integers(pool.size, size=(rows.size, seats))]
         agent_at[rows, main_seat[rows]] = 0
         last[rows] = -1
-        started += rows.size
 
-    start(np.arange(n))
-    live = np.ones(n, bool)
-    while finished < hands:
-        ended = np.flatnonzero(live & eng.done)
-        if ended.size:
-            pay = eng.payoffs()[ended] / bb
-            mine = agent_at[ended] == 0
-            result += float(pay[np.arange(ended.size), main_seat[ended]].sum())
-            for i, s in zip(*np.nonzero(mine & (last[ended] >= 0))):
-                rewards[last[ended[i], s]] += float(pay[i, s])
-            finished += ended.size
-            again = ended[: max(hands - started, 0)]
-            live[ended[again.size :]] = False
-            if again.size:
-                start(again)
-            continue
-        rows = np.flatnonzero(~eng.done)
+    def finish(ended: IntArray, ids: IntArray) -> None:
+        nonlocal result
+        pay = eng.payoffs()[ended] / bb
+        mine = agent_at[ended] == 0
+        result += float(pay[np.arange(ended.size), main_seat[ended]].sum())
+        for i, s in zip(*np.nonzero(mine & (last[ended] >= 0))):
+            rewards[last[ended[i], s]] += float(pay[i, s])
+
+    def act(rows: IntArray) -> None:
         who = agent_at[rows, eng.actor[rows]]
         ids = np.full(n, 1, np.int64)
         for k in range(1 + len(opponents)):
@@ -126,29 +116,7 @@ def collect(
                 continue
             obs = observe(eng, menu, at, history=history)
             if k == 0:
-                inputs = model_inputs(model, obs, device, rng)
-                with torch.inference_mode():
-                    logp, value = model(*inputs, temperature)
-                p = logp.exp().double().cpu().numpy()
-                choice = _sample(p, rng)
-                taken = logp.double().cpu().numpy()[np.arange(at.size), choice]
-                seat = obs.seat
-                first = len(rewards)
-                records.append(
-                    {
-                        "tokens": inputs[0].cpu().numpy(),
-                        "mask": inputs[1].cpu().numpy(),
-                        "choices": inputs[2].cpu().numpy(),
-                        "legal": obs.legal.copy(),
-                        "actions": choice,
-                        "logp": taken,
-                        "values": value.double().cpu().numpy(),
-                        "episodes": hand_of[at] * seats + seat,
-                        "shared": HEAD_TOKENS + obs.history_len,
-                    }
-                )
-                rewards.extend([0.0] * at.size)
-                last[at, seat] = first + np.arange(at.size)
+                choice = learner_step(obs, at)
             else:
                 choice = np.asarray(opponents[k - 1].act(obs, rng), np.int64)
             ids[at] = choice
@@ -158,6 +126,35 @@ def collect(
         dealt = np.flatnonzero((eng.street != before) & ~eng.done)
         if dealt.size:
             history.new_street(dealt, eng.street[dealt], eng.board[dealt])
+
+    def learner_step(obs, at: IntArray) -> IntArray:
+        """The learner samples its move; the decision is recorded for the update."""
+        inputs = model_inputs(model, obs, device, rng)
+        with torch.inference_mode():
+            logp, value = model(*inputs, temperature)
+        p = logp.exp().double().cpu().numpy()
+        choice = _sample(p, rng)
+        taken = logp.double().cpu().numpy()[np.arange(at.size), choice]
+        seat = obs.seat
+        first = len(rewards)
+        records.append(
+            {
+                "tokens": inputs[0].cpu().numpy(),
+                "mask": inputs[1].cpu().numpy(),
+                "choices": inputs[2].cpu().numpy(),
+                "legal": obs.legal.copy(),
+                "actions": choice,
+                "logp": taken,
+                "values": value.double().cpu().numpy(),
+                "episodes": hand_of[at] * seats + seat,
+                "shared": HEAD_TOKENS + obs.history_len,
+            }
+        )
+        rewards.extend([0.0] * at.size)
+        last[at, seat] = first + np.arange(at.size)
+        return choice
+
+    loop.run(deal, finish, act)
     return _assemble(records, np.array(rewards), hands, result)
 
 

@@ -24,16 +24,15 @@ import time
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from gamelm.agents.lm import example_ids
 from gamelm.rollouts.datasets import agreement, grouped, observations, record_action
 from gamelm.trainers.hf_common import (
-    DEFAULT_TARGETS,
+    HFRunConfig,
     check_settings,
-    config_from_dict,
     lora_config,
     pick_device,
     probabilities_of,
@@ -45,51 +44,32 @@ _ACTION = re.compile(r"^\s*(A(?:1[0-5]|[0-9]))(?!\d)")
 
 
 @dataclass
-class GRPORunConfig:
-    """Settings of `train`.
+class GRPOConfig(HFRunConfig):
+    """Settings of `train` (the CLI flags of ``gamelm grpo`` map onto them): those of
+    `gamelm.trainers.hf_common.HFRunConfig` (``data`` holds ``sft.jsonl`` and
+    ``sft.val.jsonl``, whose prompts are sampled; ``batch_size`` counts completions per device
+    per step, a multiple of ``num_generations``), and:
 
     Args:
-        model: the starting policy (directory or hub name).
-        data: a `gamelm datagen` directory (``sft.jsonl``, ``sft.val.jsonl``).
-        out: where the trained model is written.
-        max_steps: optimizer steps.
-        batch_size: completions per device per step (a multiple of ``num_generations``).
         num_generations: completions sampled per prompt (the group).
         max_completion_length: tokens generated per completion.
-        learning_rate: AdamW step size.
         beta: weight of the KL penalty to the reference model.
         temperature: sampling temperature of the completions.
         reward_model: a `gamelm reward-model` directory whose score is added (optional).
         reward_model_weight: weight of its score.
-        lora_rank, lora_alpha, lora_dropout, target_modules: LoRA (rank 0: full fine-tuning).
-        bf16: bfloat16 mixed precision.
-        val_size: validation records scored for agreement.
-        seed, device: as in `gamelm.trainers.sft.SFTRunConfig`.
-        dtype: weights' dtype when loading a transformers LLM (``float32`` keeps full-precision
-            master weights; ``--bf16`` then trains in mixed precision).
     """
 
-    model: str
-    data: str
-    out: str
+    what: ClassVar[str] = "grpo"
+
     max_steps: int = 100
     batch_size: int = 32
+    learning_rate: float = 1e-5
     num_generations: int = 8
     max_completion_length: int = 4
-    learning_rate: float = 1e-5
     beta: float = 0.02
     temperature: float = 1.0
     reward_model: str | None = None
     reward_model_weight: float = 0.5
-    lora_rank: int = 0
-    lora_alpha: int | None = None
-    lora_dropout: float = 0.05
-    target_modules: tuple[str, ...] = DEFAULT_TARGETS
-    bf16: bool = False
-    val_size: int = 2000
-    seed: int = 0
-    device: str = "auto"
-    dtype: str = "float32"
 
     def __post_init__(self) -> None:
         check_settings(self, ("max_steps", "batch_size", "max_completion_length", "val_size"))
@@ -103,9 +83,8 @@ class GRPORunConfig:
         if self.temperature <= 0 or self.beta < 0:
             raise ValueError("temperature must be > 0 and beta >= 0")
 
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> GRPORunConfig:
-        return config_from_dict(cls, values, "grpo")
+
+GRPORunConfig = GRPOConfig  # its name before 0.2
 
 
 def _prompts(policy: Any, records: list[dict]) -> dict[str, list]:
@@ -160,11 +139,12 @@ def expert_reward(completions: list, target: list, legal_words: list, **_: Any) 
     return out
 
 
-def train(cfg: GRPORunConfig, progress: bool = True, logs: bool = True) -> dict[str, Any]:
+def train(cfg: GRPOConfig, progress: bool = True, logs: bool = True) -> dict[str, Any]:
     """Run GRPO on ``cfg.data``'s decisions; write the model to ``cfg.out``."""
     from datasets import Dataset
     from transformers.utils import logging as hf_logging
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOConfig as TRLGRPOConfig
+    from trl import GRPOTrainer
 
     from gamelm.models.lm import load_policy
 
@@ -212,7 +192,7 @@ def train(cfg: GRPORunConfig, progress: bool = True, logs: bool = True) -> dict[
         policy.lm.config._name_or_path = str(start)
     dataset = Dataset.from_dict(columns)
     warnings.filterwarnings("ignore", message=".*gradient_checkpointing", category=FutureWarning)
-    args = GRPOConfig(
+    args = TRLGRPOConfig(
         output_dir=str(out / "checkpoints"),
         max_steps=cfg.max_steps,
         per_device_train_batch_size=cfg.batch_size,

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import torch
@@ -15,9 +16,58 @@ import torch
 from gamelm.agents.lm import example_ids, model_inputs
 from gamelm.files import atomic_directory
 from gamelm.rollouts.datasets import DataError, action_index, grouped, record_action
-from gamelm.settings import config_from_dict  # noqa: F401  (re-exported)
+from gamelm.settings import config_from_dict
 
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")  # attention projections
+
+
+@dataclass
+class HFRunConfig:
+    """The settings every trainer of a transformers model on a `gamelm datagen` directory
+    shares (SFT, reward model, GRPO); each trainer's config adds its own.
+
+    Args:
+        model: the starting model: a directory (a gamelm poker LM, a fine-tuned LLM, any
+            transformers causal LM) or a hub name.
+        data: a `gamelm datagen` directory.
+        out: where the trained model is written (checkpoints in ``out/checkpoints``).
+        max_steps: optimizer steps.
+        batch_size: examples per device per step.
+        learning_rate: peak AdamW step size.
+        lora_rank: LoRA rank (0: full fine-tuning).
+        lora_alpha: LoRA scale (None: twice the rank).
+        lora_dropout: dropout on the LoRA inputs.
+        target_modules: modules LoRA adapts (``("all-linear",)``: every linear layer).
+        bf16: bfloat16 mixed precision (GPUs that support it).
+        val_size: validation records scored (the first ones).
+        seed: seed of the shuffling and initialisation.
+        device: ``auto``, ``cpu`` or ``cuda``.
+        dtype: weights' dtype when loading a transformers LLM (``float32`` keeps full-precision
+            master weights; ``bf16`` then trains in mixed precision).
+    """
+
+    what: ClassVar[str] = "trainer"  # how errors name these settings
+
+    model: str
+    data: str
+    out: str
+    max_steps: int = 200
+    batch_size: int = 16
+    learning_rate: float = 1e-4
+    lora_rank: int = 0
+    lora_alpha: int | None = None
+    lora_dropout: float = 0.05
+    target_modules: tuple[str, ...] = DEFAULT_TARGETS
+    bf16: bool = False
+    val_size: int = 2000
+    seed: int = 0
+    device: str = "auto"
+    dtype: str = "float32"
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Self:
+        """Settings by name, each checked against its field's type (one sentence if not)."""
+        return config_from_dict(cls, values, cls.what)
 
 
 def check_lora(rank: int, targets: tuple[str, ...]) -> None:

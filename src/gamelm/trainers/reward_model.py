@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -25,9 +25,8 @@ from gamelm.agents.base import IntArray, Observation
 from gamelm.agents.lm import example_ids
 from gamelm.models.lm import positions_of
 from gamelm.trainers.hf_common import (
-    DEFAULT_TARGETS,
+    HFRunConfig,
     check_settings,
-    config_from_dict,
     decision_examples,
     distributed,
     gather_trained,
@@ -45,60 +44,34 @@ KIND = "reward-model"
 
 
 @dataclass
-class RewardModelConfig:
-    """Settings of `train` (the CLI flags of ``gamelm reward-model`` map onto them).
+class RewardModelConfig(HFRunConfig):
+    """Settings of `train` (the CLI flags of ``gamelm reward-model`` map onto them): those of
+    `gamelm.trainers.hf_common.HFRunConfig` (``model`` is the policy the reward model starts
+    from, ``data`` holds ``pairs.jsonl`` and ``pairs.val.jsonl``, ``batch_size`` counts pairs,
+    ``val_size`` held-out pairs; ``max_steps`` 0 means ``num_epochs`` passes), and:
 
     Args:
-        model: the policy the reward model starts from (a gamelm poker LM, a fine-tuned LLM, any
-            transformers causal LM directory or hub name).
-        data: a `gamelm datagen` directory (``pairs.jsonl``, ``pairs.val.jsonl``).
-        out: where the reward model is written (checkpoints in ``out/checkpoints``).
-        max_steps: optimizer steps (0: ``num_epochs`` passes).
         num_epochs: passes over the pairs when ``max_steps`` is 0.
-        batch_size: pairs per device per step.
         grad_accum: steps of gradients summed per optimizer step.
-        learning_rate: peak AdamW step size.
-        lora_rank, lora_alpha, lora_dropout, target_modules: LoRA (rank 0: full fine-tuning).
         gradient_checkpointing: recompute activations in the backward pass.
-        bf16: bfloat16 mixed precision.
         center_rewards: weight of the penalty that keeps rewards centred on zero.
         save_steps: steps between checkpoints.
-        val_size: held-out pairs scored (the first ones).
-        seed, device, resume: as in `gamelm.trainers.sft.SFTRunConfig`.
-        dtype: weights' dtype when loading a transformers LLM (``float32`` keeps full-precision
-            master weights; ``--bf16`` then trains in mixed precision).
+        resume: continue from the newest checkpoint in ``out/checkpoints``.
     """
 
-    model: str
-    data: str
-    out: str
-    max_steps: int = 200
+    what: ClassVar[str] = "reward-model"
+
     num_epochs: float = 1.0
-    batch_size: int = 16
     grad_accum: int = 1
-    learning_rate: float = 1e-4
-    lora_rank: int = 0
-    lora_alpha: int | None = None
-    lora_dropout: float = 0.05
-    target_modules: tuple[str, ...] = DEFAULT_TARGETS
     gradient_checkpointing: bool = False
-    bf16: bool = False
     center_rewards: float = 0.01
     save_steps: int = 100
-    val_size: int = 2000
-    seed: int = 0
-    device: str = "auto"
     resume: bool = False
-    dtype: str = "float32"
 
     def __post_init__(self) -> None:
         check_settings(self, ("batch_size", "grad_accum", "save_steps", "val_size"))
         if self.center_rewards < 0:
             raise ValueError(f"center_rewards must be >= 0, got {self.center_rewards}")
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> RewardModelConfig:
-        return config_from_dict(cls, values, "reward-model")
 
 
 def classifier_from(lm: torch.nn.Module, pad_token_id: int) -> torch.nn.Module:

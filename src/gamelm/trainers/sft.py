@@ -22,13 +22,12 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from gamelm.rollouts.datasets import DataError, agreement, check_records, read_jsonl
 from gamelm.trainers.hf_common import (
-    DEFAULT_TARGETS,
+    HFRunConfig,
     check_settings,
-    config_from_dict,
     decision_examples,
     distributed,
     gather_trained,
@@ -45,65 +44,36 @@ from gamelm.trainers.hf_common import (
 
 
 @dataclass
-class SFTRunConfig:
-    """Settings of `train` (the CLI flags of ``gamelm sft`` map onto them).
+class SFTConfig(HFRunConfig):
+    """Settings of `train` (the CLI flags of ``gamelm sft`` map onto them): those of
+    `gamelm.trainers.hf_common.HFRunConfig` (``data`` holds ``sft.jsonl`` and
+    ``sft.val.jsonl``; ``max_steps`` 0 means ``num_epochs`` passes), and:
 
     Args:
-        model: a model directory (a gamelm poker LM, a fine-tuned LLM, any transformers causal
-            LM) or a hub name.
-        data: a `gamelm datagen` directory (``sft.jsonl``, ``sft.val.jsonl``).
-        out: where the fine-tuned model is written (checkpoints in ``out/checkpoints``).
-        max_steps: optimizer steps (0: ``num_epochs`` passes over the data).
         num_epochs: passes over the data when ``max_steps`` is 0.
-        batch_size: examples per device per step.
         grad_accum: steps of gradients summed per optimizer step.
-        learning_rate: peak AdamW step size (linear decay after a warm-up).
-        warmup_ratio: share of the steps spent warming up.
-        lora_rank: LoRA rank (0: full fine-tuning).
-        lora_alpha: LoRA scale (None: twice the rank).
-        lora_dropout: dropout on the LoRA inputs.
-        target_modules: modules LoRA adapts (``("all-linear",)``: every linear layer).
+        warmup_ratio: share of the steps spent warming up (then a linear decay).
         gradient_checkpointing: recompute activations in the backward pass (less memory).
-        bf16: bfloat16 mixed precision (GPUs that support it).
         max_length: longest example in tokens (longer ones are cut from the start).
         save_steps: steps between checkpoints (the last two are kept).
-        val_size: validation records scored for agreement (the first ones).
-        seed: seed of the shuffling and initialisation.
-        device: ``auto``, ``cpu`` or ``cuda``.
         resume: continue from the newest checkpoint in ``out/checkpoints``.
-        dtype: weights' dtype when loading a transformers LLM (``float32`` keeps full-precision
-            master weights; ``--bf16`` then trains in mixed precision).
     """
 
-    model: str
-    data: str
-    out: str
-    max_steps: int = 200
+    what: ClassVar[str] = "SFT"
+
     num_epochs: float = 1.0
-    batch_size: int = 16
     grad_accum: int = 1
-    learning_rate: float = 1e-4
     warmup_ratio: float = 0.05
-    lora_rank: int = 0
-    lora_alpha: int | None = None
-    lora_dropout: float = 0.05
-    target_modules: tuple[str, ...] = DEFAULT_TARGETS
     gradient_checkpointing: bool = False
-    bf16: bool = False
     max_length: int = 1024
     save_steps: int = 100
-    val_size: int = 2000
-    seed: int = 0
-    device: str = "auto"
     resume: bool = False
-    dtype: str = "float32"
 
     def __post_init__(self) -> None:
         check_settings(self, ("batch_size", "grad_accum", "save_steps", "max_length", "val_size"))
 
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> SFTRunConfig:
-        return config_from_dict(cls, values, "SFT")
+
+SFTRunConfig = SFTConfig  # its name before 0.2
 
 
 def load_split(data: str | Path, name: str, required: tuple[str, ...]) -> tuple[list, list]:
@@ -143,7 +113,7 @@ def _dataset(policy: Any, records: list[dict], path: str, max_length: int):
     return Dataset.from_dict({"input_ids": input_ids, "completion_mask": masks})
 
 
-def _reload(cfg: SFTRunConfig, directory: Path, adapter_to: Path):
+def _reload(cfg: SFTConfig, directory: Path, adapter_to: Path):
     """The model `gather_trained` wrote: a full model, or a LoRA adapter merged into a fresh
     copy of the starting model (the adapter is kept beside ``adapter_to``)."""
     import shutil
@@ -163,11 +133,12 @@ def _reload(cfg: SFTRunConfig, directory: Path, adapter_to: Path):
     return PeftModel.from_pretrained(base.lm, directory).merge_and_unload()
 
 
-def train(cfg: SFTRunConfig, progress: bool = True, logs: bool = True) -> dict[str, Any]:
+def train(cfg: SFTConfig, progress: bool = True, logs: bool = True) -> dict[str, Any]:
     """Fine-tune ``cfg.model`` on ``cfg.data`` and write the model to ``cfg.out``."""
     import torch
     from transformers.utils import logging as hf_logging
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig as TRLSFTConfig
+    from trl import SFTTrainer
 
     from gamelm.models.lm import load_policy
 
@@ -187,7 +158,7 @@ def train(cfg: SFTRunConfig, progress: bool = True, logs: bool = True) -> dict[s
     root = Path(cfg.data)
     train_ds = _dataset(policy, train_records, str(root / "sft.jsonl"), cfg.max_length)
     val_ds = _dataset(policy, val, str(root / "sft.val.jsonl"), cfg.max_length) if val else None
-    args = SFTConfig(
+    args = TRLSFTConfig(
         **trainer_arguments(cfg, checkpoints, device, progress),
         per_device_eval_batch_size=cfg.batch_size,
         warmup_steps=cfg.warmup_ratio,

@@ -286,11 +286,9 @@ def rl_objective(settings: dict, out: Path, report: Reporter, config: TuneConfig
 
 
 def sft_objective(settings: dict, out: Path, report: Reporter, config: TuneConfig) -> float:
-    from gamelm.trainers.sft import SFTRunConfig, train
+    from gamelm.trainers.sft import SFTConfig, train
 
-    result = train(
-        SFTRunConfig.from_dict({**settings, "out": str(out)}), progress=False, logs=False
-    )
+    result = train(SFTConfig.from_dict({**settings, "out": str(out)}), progress=False, logs=False)
     return float(result["val_agreement_after"])
 
 
@@ -347,9 +345,9 @@ def _config_class(trainer: str) -> Any:
 
         return RLConfig
     if trainer == "sft":
-        from gamelm.trainers.sft import SFTRunConfig
+        from gamelm.trainers.sft import SFTConfig
 
-        return SFTRunConfig
+        return SFTConfig
 
     return CompileConfig
 
