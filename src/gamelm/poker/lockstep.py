@@ -7,7 +7,8 @@ they hand those three steps to `Lockstep.run`.
 
 >>> from gamelm.poker.abstraction import ActionAbstraction, sample_uniform
 >>> from gamelm.poker.batch import BatchEngine
->>> eng, menu, rng = BatchEngine(8, 2, 1, 2, 200), ActionAbstraction((1.0,)), np.random.default_rng(0)
+>>> eng, menu = BatchEngine(8, 2, 1, 2, 200), ActionAbstraction((1.0,))
+>>> rng = np.random.default_rng(0)
 >>> loop = Lockstep(eng, hands=100)
 >>> won = np.zeros((100, 2), np.int64)
 >>> def deal(tables, hands):
