@@ -13,10 +13,10 @@ from tests.openai_server import LoopbackLM, demo_responder
 from gamelm.agents.dspy_agent import (
     ActionAdapter,
     DSPyAgent,
-    LMSpec,
+    LMConfig,
     PokerDecision,
     PokerProgram,
-    ProgramSettings,
+    ProgramConfig,
     load_program,
     parse_action,
     save_program,
@@ -70,13 +70,13 @@ def test_answers_are_read_leniently():
 
 def test_lm_choice_is_checked():
     with pytest.raises(ValueError, match="either an endpoint"):
-        LMSpec()
+        LMConfig()
     with pytest.raises(ValueError, match="needs --lm-model"):
-        LMSpec(url="http://127.0.0.1:1/v1")
+        LMConfig(url="http://127.0.0.1:1/v1")
     with pytest.raises(ValueError, match="http"):
-        LMSpec(url="localhost:11434", model="m")
+        LMConfig(url="localhost:11434", model="m")
     with pytest.raises(ValueError, match="either an endpoint"):
-        LMSpec(url="http://x/v1", model="m", path="/some/model")
+        LMConfig(url="http://x/v1", model="m", path="/some/model")
 
 
 def test_program_round_trip_and_agent(tmp_path):
@@ -85,10 +85,10 @@ def test_program_round_trip_and_agent(tmp_path):
         "Fold less."
     )
     with LoopbackLM(demo_responder) as server:
-        spec = LMSpec(url=server.url, model="loopback")
-        path = save_program(tmp_path / "p.json", program, spec, ProgramSettings(True, False, 50))
+        spec = LMConfig(url=server.url, model="loopback")
+        path = save_program(tmp_path / "p.json", program, spec, ProgramConfig(True, False, 50))
         loaded, lm, settings, _ = load_program(path)
-        assert settings == ProgramSettings(True, False, 50) and lm == spec
+        assert settings == ProgramConfig(True, False, 50) and lm == spec
         assert loaded.decide.predict.signature.instructions == "Fold less."
         assert "pickle" not in path.read_text() and json.loads(path.read_text())["version"] == 1
         umask = os.umask(0)
@@ -119,8 +119,8 @@ def test_a_program_takes_pokerbench(tmp_path):
         path = save_program(
             tmp_path / "p.json",
             PokerProgram(),
-            LMSpec(url=server.url, model="m"),
-            ProgramSettings(),
+            LMConfig(url=server.url, model="m"),
+            ProgramConfig(),
         )
         r = CliRunner().invoke(
             app, ["pokerbench", f"dspy:{path}", "--data", str(tmp_path), "--json"]

@@ -85,7 +85,7 @@ def test_resume_passes_over_a_damaged_checkpoint_and_names_do_not_collide(tmp_pa
         (["--set", "seats=two"], "seats must be a whole number"),
         (["--out", "afile"], "is a file"),
         (["--runs-dir", "afile"], "runs folder afile is a file"),
-        (["--eval-opponents", "ckpt:broken"], "holds no loadable model"),
+        (["--eval-opponents", "ckpt:broken"], "holds no model weights"),
         (["--workers", "1", "--ray-address", "127.0.0.1:9"], "cannot reach Ray"),
     ],
 )

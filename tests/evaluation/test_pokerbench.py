@@ -247,3 +247,24 @@ def test_a_poker_lm_plays_the_listed_moves(tmp_path: Path) -> None:
     # every spot's history reads as a hand: it starts preflop, one token per action
     obs = pb.observations(_bench().spots)
     assert (obs.history_len >= 2).all()
+
+
+def test_an_llm_is_asked_in_small_batches_so_the_bar_moves() -> None:
+    """A transformers LLM takes seconds per decision: the spots go to it (and the progress bar
+    moves) a few at a time, as many as its model reads at once."""
+    from types import SimpleNamespace
+
+    bench = _bench()
+    sizes: list[int] = []
+
+    class Slow:
+        name = "slow"
+        model = SimpleNamespace(max_batch=2, fractions=None)
+
+        def act(self, obs, rng):
+            sizes.append(obs.size)
+            return np.argmax(obs.legal, axis=1)
+
+    out = pb.evaluate(Slow(), bench)
+    assert out["converted"] == len(bench.spots) > 2
+    assert max(sizes) == 2 and sum(sizes) == len(bench.spots)

@@ -103,10 +103,10 @@ def test_a_text_llm_reads_the_prompt_itself(server, tiny_hf_model):
 
 
 def test_dspy_programs_call_a_served_agent(server, monkeypatch):
-    from gamelm.agents.dspy_agent import DSPyAgent, LMSpec, PokerProgram
+    from gamelm.agents.dspy_agent import DSPyAgent, LMConfig, PokerProgram
 
     monkeypatch.setenv("GAMELM_LM_API_KEY", TOKEN)
-    agent = DSPyAgent(PokerProgram(tools=False), LMSpec(url=server + "/v1", model="tag"))
+    agent = DSPyAgent(PokerProgram(tools=False), LMConfig(url=server + "/v1", model="tag"))
     got = agent.act(OBS, np.random.default_rng(0))
     assert agent.fallbacks == 0
     assert got.tolist() == make_agent("tag").act(OBS, np.random.default_rng(0)).tolist()

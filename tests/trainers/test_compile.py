@@ -182,12 +182,12 @@ def test_clear_errors(tag_data, tmp_path):
         compile_program(cfg, tmp_path / "down.json")
     assert not run_dir(tmp_path / "down.json").exists()  # a failed run leaves nothing behind
     # a saved program whose server is down: eval says so in one sentence
-    from gamelm.agents.dspy_agent import LMSpec, PokerProgram, ProgramSettings, save_program
+    from gamelm.agents.dspy_agent import LMConfig, PokerProgram, ProgramConfig, save_program
 
-    down = save_program(tmp_path / "p.json", PokerProgram(), cfg.lm_spec(), ProgramSettings())
+    down = save_program(tmp_path / "p.json", PokerProgram(), cfg.lm_spec(), ProgramConfig())
     r = runner.invoke(app, ["eval", f"dspy:{down}", "--vs", "tag", "--hands", "4"])
     assert r.exit_code == 2 and "did not answer" in r.output and "Traceback" not in r.output
-    assert LMSpec.from_dict({"url": "http://x/v1", "model": "m", "unknown": 1}).model == "m"
+    assert LMConfig.from_dict({"url": "http://x/v1", "model": "m", "unknown": 1}).model == "m"
 
 
 def test_settings_from_a_config_file(tag_data, tmp_path):

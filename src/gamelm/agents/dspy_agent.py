@@ -8,7 +8,7 @@ one action token (after a short reasoning with ``reasoning=True``). What a DSPy 
 program's state, saved as JSON (`save_program`, never pickle) with the description of its
 language model, and played by `DSPyAgent` (agent spec ``dspy:PATH``).
 
-Language models (`LMSpec`): any OpenAI-compatible endpoint (Ollama, vLLM, a llama.cpp server,
+Language models (`LMConfig`): any OpenAI-compatible endpoint (Ollama, vLLM, a llama.cpp server,
 ``gamelm serve``) by base URL and model name, or a local transformers model through
 `TransformersEngine`, a DSPy engine that generates in this process (no network).
 
@@ -209,7 +209,7 @@ class TransformersEngine:
 
 
 @dataclass(frozen=True)
-class LMSpec:
+class LMConfig:
     """Which language model a program calls, saved with the program.
 
     Either ``url`` (an OpenAI-compatible base URL, such as ``http://localhost:11434/v1`` for
@@ -268,7 +268,7 @@ class LMSpec:
         )
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LMSpec:
+    def from_dict(cls, data: dict[str, Any]) -> LMConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -340,7 +340,7 @@ def situations(
 
 
 @dataclass
-class ProgramSettings:
+class ProgramConfig:
     """How a program is built and fed (saved with it)."""
 
     reasoning: bool = False
@@ -351,8 +351,8 @@ class ProgramSettings:
 def save_program(
     path: str | Path,
     program: PokerProgram,
-    lm: LMSpec,
-    settings: ProgramSettings,
+    lm: LMConfig,
+    settings: ProgramConfig,
     report: dict[str, Any] | None = None,
 ) -> Path:
     """Write the program's state, its settings and its LM as JSON (atomically)."""
@@ -370,7 +370,7 @@ def save_program(
     return path
 
 
-def load_program(path: str | Path) -> tuple[PokerProgram, LMSpec, ProgramSettings, dict]:
+def load_program(path: str | Path) -> tuple[PokerProgram, LMConfig, ProgramConfig, dict]:
     """``(program, lm, settings, report)`` from a file written by `save_program`."""
     path = Path(path)
     if not path.is_file():
@@ -382,10 +382,10 @@ def load_program(path: str | Path) -> tuple[PokerProgram, LMSpec, ProgramSetting
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError(f"{path} is not a gamelm DSPy program (written by `gamelm compile`)")
     try:
-        settings = ProgramSettings(**data["settings"])
+        settings = ProgramConfig(**data["settings"])
         program = PokerProgram(settings.reasoning, settings.tools)
         program.load_state(data["state"])
-        lm = LMSpec.from_dict(data["lm"])
+        lm = LMConfig.from_dict(data["lm"])
     except (KeyError, TypeError) as exc:
         raise ValueError(f"{path} is damaged: {exc}") from None
     return program, lm, settings, data.get("report", {})
@@ -398,8 +398,8 @@ class DSPyAgent:
     (fold when a call is not legal) and counted in ``fallbacks``."""
 
     program: PokerProgram
-    lm_spec: LMSpec
-    settings: ProgramSettings = field(default_factory=ProgramSettings)
+    lm_spec: LMConfig
+    settings: ProgramConfig = field(default_factory=ProgramConfig)
     name: str = "dspy"
     threads: int = 8
     fallbacks: int = 0
@@ -430,3 +430,7 @@ class DSPyAgent:
                 want[i] = menu_ids[i][d.index]
         self.decisions += obs.size
         return pick_legal(obs, want)
+
+
+LMSpec = LMConfig  # the names before 0.2
+ProgramSettings = ProgramConfig

@@ -153,9 +153,9 @@ class CompileConfig:
         self.lm_spec()  # checks the LM choice
 
     def lm_spec(self):
-        from gamelm.agents.dspy_agent import LMSpec
+        from gamelm.agents.dspy_agent import LMConfig
 
-        return LMSpec(
+        return LMConfig(
             url=self.lm_url,
             model=self.lm_model,
             path=self.lm_path,
@@ -456,7 +456,7 @@ def compile_program(
         ActionAdapter,
         LMUnavailable,
         PokerProgram,
-        ProgramSettings,
+        ProgramConfig,
         configure_cache,
         save_program,
     )
@@ -484,7 +484,7 @@ def compile_program(
             config.equity_trials,
             config.seed,
         )
-        settings = ProgramSettings(config.reasoning, config.tools, config.equity_trials)
+        settings = ProgramConfig(config.reasoning, config.tools, config.equity_trials)
         program = PokerProgram(config.reasoning, config.tools)
         before = score(program, lm, val, config.threads, "before", progress)
         trainset = [s.example() for s in train]

@@ -14,7 +14,9 @@ class BackgroundServer:
     Port 0 takes a free port."""
 
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning")
+        # log_config=None: a server in a thread leaves the process's logging as it found it (uvicorn
+        # would otherwise bind handlers to the sys.stderr of the moment)
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", log_config=None)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.host = host
