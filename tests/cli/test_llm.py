@@ -45,6 +45,9 @@ def test_datagen_contract(tmp_path):
     assert read_jsonl(out / "sft.jsonl")[0]["state"]["players"] == 6
     r = runner.invoke(app, ["datagen", "--expert", "nobody", "--out", str(out)])
     assert r.exit_code == 2 and "unknown agent" in r.output
+    r = runner.invoke(app, ["datagen", "--hands", "5", "--out", str(out)])  # no data is lost
+    assert r.exit_code == 2 and "already holds a dataset" in r.output and "--append" in r.output
+    assert counts["sft.jsonl"] == len((out / "sft.jsonl").read_text().splitlines())
 
 
 def test_ask_batch_and_interactive(tiny_hf_model, tag_data, tmp_path):

@@ -160,9 +160,11 @@ def test_a_run_directory_holds_one_run(tmp_path):
     with pytest.raises(ValueError, match="cannot load 'ckpt:/nowhere'"):
         PPOTrainer(PPOConfig(**{**TINY, "eval_opponents": ("ckpt:/nowhere",)}), tmp_path / "x",
                    runs_dir=tmp_path)  # fmt: skip
-    # the same name elsewhere would overwrite the registry's record of the first run
+    # the same folder name elsewhere is registered under a name of its own; a --name that is
+    # taken is refused (it would overwrite the registry's record of the first run)
+    assert PPOTrainer(cfg, tmp_path / "elsewhere" / "run", runs_dir=tmp_path).name == "run-2"
     with pytest.raises(ValueError, match="already registered"):
-        PPOTrainer(cfg, tmp_path / "elsewhere" / "run", runs_dir=tmp_path)
+        PPOTrainer(cfg, tmp_path / "third" / "run", name="run", runs_dir=tmp_path)
 
 
 def test_keep_checkpoints_prunes_the_oldest(tmp_path):

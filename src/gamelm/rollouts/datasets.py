@@ -340,6 +340,9 @@ def generate(
     provided it was made with the same settings but for ``hands`` and ``seed``."""
 
     cfg = config
+    opponents = [make_agent(s) for s in cfg.opponents]
+    for spec, agent in [(cfg.expert, make_agent(cfg.expert)), *zip(cfg.opponents, opponents)]:
+        check_table(agent, spec, cfg.seats, cfg.stack_bb)
     directory = Path(out)
     if directory.exists() and not directory.is_dir():
         raise ValueError(f"--out {directory} is a file; name a folder for the dataset")
@@ -353,9 +356,6 @@ def generate(
     if existing:
         previous = _previous_meta(directory, cfg)
 
-    opponents = [make_agent(s) for s in cfg.opponents]
-    for spec, agent in [(cfg.expert, make_agent(cfg.expert)), *zip(cfg.opponents, opponents)]:
-        check_table(agent, spec, cfg.seats, cfg.stack_bb)
     directory.mkdir(parents=True, exist_ok=True)
     tmp = {name: directory / f".{name}.partial" for name in FILES}
     files = {name: tmp[name].open("w", encoding="utf-8") for name in FILES}

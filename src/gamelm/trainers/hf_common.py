@@ -152,7 +152,7 @@ def decision_examples(
             raise DataError(f"{path}:{line}: the record does not match its state: {exc}") from None
     equity = np.array([records[i].get("equity", np.nan) for i in with_state])
     for rows, obs in grouped(states):
-        ids, choices = example_ids(policy.view, obs, equity[rows])
+        ids, choices = example_ids(getattr(policy, "view", policy), obs, equity[rows])
         for j, r in enumerate(rows):
             prompts[with_state[r]] = ids[j]
             targets[with_state[r]] = int(choices[j, actions[r]])

@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -159,6 +159,8 @@ class PPOConfig:
     bf16: bool = False
     workers: int = 0
     ray_address: str | None = None
+
+    RENAMED: ClassVar[dict[str, str]] = RENAMED  # settings read under their names before 0.2
 
     eval_interval: int = 10
     eval_hands: int = 2000

@@ -356,7 +356,8 @@ def trainer_settings(trainer: str) -> set[str]:
     """The names of a trainer's settings (its config dataclass's fields)."""
     import dataclasses
 
-    return {f.name for f in dataclasses.fields(_config_class(trainer))}
+    cls = _config_class(trainer)
+    return {f.name for f in dataclasses.fields(cls)} | set(getattr(cls, "RENAMED", {}))
 
 
 def trainer_defaults(trainer: str) -> dict[str, Any]:
