@@ -6,6 +6,8 @@ STAMP_BASE := $(VENV)/.installed-base
 STAMP_DEV := $(VENV)/.installed-dev
 STAMP_DOCS := $(VENV)/.installed-docs
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Material prints a notice about MkDocs 2 on every build; it changes nothing here.
+export NO_MKDOCS_2_WARNING := 1
 
 .PHONY: demo test docs bench lint format clean
 

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 import torch
 from typer.testing import CliRunner
 
@@ -201,3 +202,23 @@ def test_a_real_accelerate_launch_on_the_cpu(tiny_poker_lm, tag_data, tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["steps"] == 3 and (tmp_path / "o" / "config.json").is_file()
+
+
+def test_outputs_under_a_file_and_unknown_devices_are_one_sentence(
+    tiny_poker_lm, tag_data, tmp_path
+):
+    from gamelm.trainers.hf_common import record_problem
+    from gamelm.trainers.sft import SFTConfig
+
+    (tmp_path / "afile").write_text("x")
+    under = str(tmp_path / "afile" / "sub")
+    for args in (
+        ["datagen", "--hands", "5", "--out", under],
+        ["sft", "--model", str(tiny_poker_lm), "--data", str(tag_data), "--out", under],
+        ["train", "--num-hands", "64", "--out", under],
+    ):
+        r = runner.invoke(app, args)
+        assert r.exit_code == 2 and "is a file, not a folder" in r.output, r.output
+    with pytest.raises(ValueError, match="device must be auto, cpu, cuda"):
+        SFTConfig(model="m", data="d", out="o", device="nosuch")
+    assert record_problem(KeyError("players")) == "the record or its state has no 'players'"

@@ -8,9 +8,9 @@ from typer.testing import CliRunner
 from gamelm.cli import app
 
 runner = CliRunner()
-SMALL = ["--num-games", "256", "--parallel-games", "64", "--batch-size", "128",
+SMALL = ["--num-hands", "256", "--parallel-games", "64", "--batch-size", "128",
          "--eval-hands", "32", "--eval-interval", "1", "--checkpoint-frequency", "1",
-         "--threads", "1", "--set", "games_per_update=128"]  # fmt: skip
+         "--threads", "1", "--set", "hands_per_update=128"]  # fmt: skip
 
 
 @pytest.mark.parametrize("args", [["train"], ["runs"], ["history"], ["bench", "train"]])
@@ -117,6 +117,10 @@ def test_history_of_an_unknown_run(tmp_path, monkeypatch):
     ]:
         result = runner.invoke(app, args)  # fmt: skip
         assert result.exit_code == 2 and message in result.stderr, result.output
+    # reading makes no registry where there is none
+    listed = runner.invoke(app, ["runs", "--runs-dir", "none/here"])
+    assert listed.exit_code == 0 and "no runs in none/here" in listed.stdout
+    assert not (tmp_path / "none").exists() and not (tmp_path / "runs").exists()
 
 
 def test_bench_train_json(tmp_path):

@@ -60,6 +60,7 @@ def _config(meta: dict, **changes) -> None:
         (lambda m: _gamelm(m, preset=None), None, "no preset"),
         (lambda m: _gamelm(m, strength_trials=-3), None, "strength_trials"),
         (lambda m: m.update(gamelm="[1, 2]"), None, "not a mapping"),
+        (lambda m: _config(m, hidden_size="64"), None, "damaged metadata"),
         # a config that claims a huge model over a tiny file: refused before any allocation
         (lambda m: _config(m, num_hidden_layers=100_000, hidden_size=65_536), None,
          "the config has 100000 layers, the weights 2"),

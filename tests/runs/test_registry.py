@@ -59,3 +59,21 @@ def test_an_older_registry_gains_the_new_columns(tmp_path):
     assert [r.name for r in reg.runs()] == ["old"]
     reg.start("new", tmp_path, {})
     assert {r.name for r in reg.runs()} == {"old", "new"}
+
+
+def test_a_checkpoint_missing_what_a_trainer_writes_is_damaged(tmp_path):
+    from gamelm.runs.checkpoints import WRITTEN, damage
+
+    ckpt = tmp_path / "checkpoint_step_1"
+    ckpt.mkdir()
+    (ckpt / "trainer_state.json").write_text("[]")
+    assert damage(ckpt) == "trainer_state.json holds no settings"
+    (ckpt / "trainer_state.json").write_text("{}")
+    assert damage(ckpt) is None
+    assert damage(ckpt, WRITTEN) == "optimizer.safetensors is missing"
+
+
+def test_reading_makes_no_registry(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no run registry"):
+        Registry(tmp_path / "none", create=False)
+    assert not (tmp_path / "none").exists()

@@ -66,6 +66,22 @@ def load_agent_or_fail(spec: str, runs_dir: Path | None = None) -> Agent:
         fail(first_line(exc))
 
 
+def check_out(path: Path | None, flag: str = "--out", file: bool = False) -> None:
+    """Fail in one sentence, before any work, unless ``path`` can be written: a folder (or,
+    with ``file``, a file) that is not under a file."""
+    if path is None:
+        return
+    path = Path(path)
+    if path.exists() and (path.is_dir() if file else not path.is_dir()):
+        what, want = ("folder", "file") if file else ("file", "folder")
+        fail(f"{flag} {path} is a {what}; name a {want}")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                fail(f"{flag} {path}: {parent} is a file, not a folder")
+            return
+
+
 def runs_dir_or_default(runs_dir: Path | None) -> Path:
     """``--runs-dir``, else ``$GAMELM_RUNS``, else ``./runs``."""
     return runs_dir if runs_dir is not None else default_runs_dir()

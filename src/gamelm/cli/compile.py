@@ -13,6 +13,7 @@ from rich.table import Table
 from gamelm.cli._common import (
     JsonOpt,
     QuietOpt,
+    check_out,
     config_file_values,
     console,
     fail,
@@ -107,6 +108,7 @@ def compile_command(
     as JSON to OUT and plays as the agent dspy:OUT (gamelm eval, gamelm pokerbench).
     """
     _need("dspy")
+    check_out(out, file=True)
     settings = {
         k: v for k, v in locals().items() if k not in ("ctx", "out", "config", "quiet", "as_json")
     }

@@ -11,6 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
+from gamelm import load_agent
 from gamelm.agents.base import AgentUnavailable
 from gamelm.agents.registry import make_agent
 from gamelm.cli._common import (
@@ -63,10 +64,11 @@ def eval_cmd(
 
     Agents: random, calling-station, maniac, tag, equity, exploit:NAME (NAME adjusted to the
     opponents' tendencies, counted by an opponent model during the match), ckpt:PATH (a saved
-    poker LM), run:NAME (the model of a registered training run) or blueprint:PATH (a hold'em
-    blueprint from `gamelm solve holdem`, heads-up). An agent named more than
-    once is reported as NAME#k, k its place in the lineup
-    (0 is AGENT)."""
+    poker LM or fine-tuned LLM; a model directory or a file of `gamelm export` may be named
+    directly), hf:NAME (any transformers causal LM), run:NAME (the model of a registered
+    training run), blueprint:PATH (a hold'em blueprint from `gamelm solve holdem`, heads-up) or
+    dspy:PATH (a compiled prompt program). An agent named more than once is reported as NAME#k,
+    k its place in the lineup (0 is AGENT)."""
 
     if seed < 0:
         fail(f"--seed must not be negative, got {seed}")
@@ -75,7 +77,7 @@ def eval_cmd(
             fail(f"cannot write {what} {path}: give a file name in an existing folder")
     try:
         menu = ActionAbstraction.parse(fractions)
-        players = [make_agent(a, runs_dir) for a in [agent, *split_list(vs)]]
+        players = [load_agent(a, runs_dir=runs_dir) for a in [agent, *split_list(vs)]]
         ref = make_agent(reference, runs_dir) if reference else None
         for p in (*players, ref):
             bp = getattr(p, "blueprint", None)
@@ -93,7 +95,7 @@ def eval_cmd(
             fractions=menu.fractions,
         )
         res = play_match(players, cfg, reference=ref, progress=not as_json)
-    except (ValueError, AgentUnavailable) as exc:
+    except (ValueError, FileNotFoundError, AgentUnavailable) as exc:
         fail(str(exc))
     except MemoryError:
         fail(f"not enough memory to record {hands:,} hands; play fewer (--hands)")
@@ -202,7 +204,7 @@ def pokerbench_cmd(
             "(or set $GAMELM_POKERBENCH to it)"
         )
     try:
-        player = make_agent(agent, runs_dir)
+        player = load_agent(agent, runs_dir=runs_dir)
         bench = pokerbench.load(data, progress=not as_json)
         out = pokerbench.evaluate(player, bench, seed=seed, progress=not as_json)
     except (ValueError, OSError, AgentUnavailable) as exc:

@@ -19,6 +19,7 @@ from gamelm.cli._common import (
     RunsDirOpt,
     fail,
     runs_dir_or_default,
+    sigterm_as_interrupt,
 )
 from gamelm.gameboy.env import EnvConfig, RomError
 from gamelm.gameboy.monitor import Monitor, create_monitor_app
@@ -129,26 +130,26 @@ def gameboy(
         signal.signal(signal.SIGINT, signal.default_int_handler)
         runner.request_stop()
 
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        summary = runner.run()
-    except KeyboardInterrupt:
-        if log is not None:
-            log(f"Interrupted at {runner.actions:,} actions; --resume goes on from there.")
-        raise typer.Exit(code=130) from None
-    except Exception as exc:
-        from gamelm.runs.checkpoints import latest
+        with sigterm_as_interrupt(stop):  # the first Ctrl-C or `kill` stops cleanly
+            try:
+                summary = runner.run()
+            except KeyboardInterrupt:
+                if log is not None:
+                    log(f"Interrupted at {runner.actions:,} actions; --resume goes on from there.")
+                raise typer.Exit(code=130) from None
+            except Exception as exc:
+                from gamelm.runs.checkpoints import latest
 
-        saved = latest(out)
-        where = (
-            f"its last checkpoint is {saved.name}, and --resume goes on from there"
-            if saved is not None
-            else f"no checkpoint could be saved; delete {out} to start again"
-        )
-        fail(f"the run stopped at action {runner.actions:,} ({type(exc).__name__}: {exc}); {where}")
+                saved = latest(out)
+                where = (
+                    f"its last checkpoint is {saved.name}, and --resume goes on from there"
+                    if saved is not None
+                    else f"no checkpoint could be saved; delete {out} to start again"
+                )
+                what = f"{type(exc).__name__}: {exc}"
+                fail(f"the run stopped at action {runner.actions:,} ({what}); {where}")
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         if server is not None:
             server.stop()
     stopped = runner.stop_requested and runner.actions < actions

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,10 +14,10 @@ from rich import box
 from rich.table import Table
 
 from gamelm.agents.base import AgentUnavailable
-from gamelm.agents.observation import legal_actions, prompt
 from gamelm.cli._common import (
     JsonOpt,
     QuietOpt,
+    check_out,
     config_file_values,
     console,
     errors,
@@ -29,7 +27,7 @@ from gamelm.cli._common import (
 from gamelm.evaluation.report import plot_rl
 from gamelm.files import atomic_file
 from gamelm.poker.abstraction import ActionAbstraction
-from gamelm.rollouts.datasets import DataError, DatagenConfig, action_index, generate, observations
+from gamelm.rollouts.datasets import DataError, DatagenConfig, generate
 
 ACCELERATE_DOC = "docs/multi_gpu.md"
 
@@ -39,27 +37,16 @@ def _targets(text: str) -> tuple[str, ...]:
 
 
 def _relaunch(config: Path) -> None:
-    """Run this same command under ``accelerate launch --config_file CONFIG`` (once: the
-    launched processes see ``GAMELM_ACCELERATE`` and train)."""
-    if os.environ.get("GAMELM_ACCELERATE"):
-        return
-    if not config.is_file():
+    """Run this same command under ``accelerate launch`` with ``config`` (the training
+    processes it starts train; this one waits and exits with their status)."""
+    from gamelm.trainers.hf_common import relaunch_under_accelerate  # torch
+
+    try:
+        code = relaunch_under_accelerate(config, sys.argv[1:])
+    except FileNotFoundError:
         fail(f"--accelerate-config: {config} does not exist (see {ACCELERATE_DOC})")
-    launcher = shutil.which("accelerate") or str(Path(sys.executable).with_name("accelerate"))
-    argv, skip = [], False
-    for arg in sys.argv[1:]:
-        if skip:
-            skip = False
-            continue
-        if arg == "--accelerate-config":
-            skip = True
-            continue
-        if arg.startswith("--accelerate-config="):
-            continue
-        argv.append(arg)
-    env = {**os.environ, "GAMELM_ACCELERATE": "1"}
-    cmd = [launcher, "launch", "--config_file", str(config), "-m", "gamelm.cli", *argv]
-    raise typer.Exit(code=subprocess.call(cmd, env=env))
+    if code is not None:
+        raise typer.Exit(code=code)
 
 
 def _is_main_process() -> bool:
@@ -116,6 +103,7 @@ def datagen(
     (use another --seed, or the same hands are played again and dropped as duplicates).
     """
 
+    check_out(out)
     try:
         menu = ActionAbstraction.parse(fractions)
         cfg = DatagenConfig(
@@ -322,6 +310,7 @@ def _fine_tune(
     asked, build the config from the flags, train, print the result (main process only)."""
 
     flags = dict(flags)
+    check_out(flags["out"])
     accelerate_config = flags.pop("accelerate_config")
     quiet, as_json = flags.pop("quiet"), flags.pop("as_json")
     if accelerate_config is not None:
@@ -421,6 +410,7 @@ def rl(
     """
     from gamelm.trainers.rl import RLConfig, RLTrainer
 
+    check_out(out)
     file_values = config_file_values(ctx, config, {"reward_model": "reward_model_path"})
     model = file_values.pop("model", model)
     if model is None:
@@ -502,39 +492,6 @@ def rl(
         console.print(f"model written to {out} (best epoch in {out / 'best'})")
 
 
-def _answer(policy: Any, item: Any, max_length: int, temperature: float) -> dict[str, Any]:
-    """One question or decision put to the model (see `ask`)."""
-    import numpy as np
-
-    from gamelm.agents.lm import LMAgent
-
-    record = item if isinstance(item, dict) else {"prompt": str(item)}
-    text = record.get("prompt", "")
-    out: dict[str, Any] = {"input": text, "answer": None, "action": None, "probabilities": None}
-    expected = record.get("response")
-    if "state" in record:
-        obs = observations([record["state"]])
-        p = LMAgent(policy).probabilities(obs, np.random.default_rng(0))[0]
-        entries = legal_actions(obs)[0]
-        probs = {f"A{k}": round(float(p[e]), 4) for k, e in enumerate(entries)}
-        out["input"] = text or prompt(obs, 0)
-    elif hasattr(policy, "prompt_probabilities") and "- A0:" in text:
-        probs = {k: round(v, 4) for k, v in policy.prompt_probabilities(text).items()}
-    elif hasattr(policy, "generate_text"):
-        out["answer"] = policy.generate_text(text, max_length, temperature)
-        return out
-    else:
-        raise ValueError("the poker LM answers game states only (records with a 'state')")
-    best = max(probs, key=probs.get)
-    lines = out["input"].splitlines()
-    described = next((x[len(f"- {best}: ") :] for x in lines if x.startswith(f"- {best}:")), "")
-    out.update(action=best, probabilities=probs, answer=f"{best} {described}".strip())
-    if expected:
-        out["expected"] = f"A{action_index(expected)}"
-        out["correct"] = out["expected"] == best
-    return out
-
-
 def ask(
     model: Annotated[str, typer.Argument(help="Model directory or hub name.")],
     mode: Annotated[str, typer.Option(help="interactive or batch.")] = "interactive",
@@ -556,7 +513,7 @@ def ask(
     the agreement with the records' responses when they have them.
     """
     from gamelm.models.lm import load_policy
-    from gamelm.trainers.hf_common import pick_device
+    from gamelm.trainers.hf_common import answer_question, pick_device, record_problem
 
     if mode not in ("interactive", "batch"):
         fail(f"--mode must be interactive or batch, got {mode!r}")
@@ -588,9 +545,9 @@ def ask(
 
         for n, item in enumerate(tqdm(items, desc="ask", unit="question"), 1):
             try:
-                results.append(_answer(policy, item, max_length, temperature))
+                results.append(answer_question(policy, item, max_length, temperature))
             except (ValueError, KeyError, TypeError) as exc:
-                fail(f"{test_file}:{n}: {exc}")
+                fail(f"{test_file}:{n}: {record_problem(exc)}")
         target = test_file.with_name(test_file.name + ".answers.jsonl")
         with atomic_file(target) as tmp:
             tmp.write_text("".join(json.dumps(r) + "\n" for r in results), encoding="utf-8")
@@ -613,9 +570,9 @@ def ask(
             continue
         try:
             item = json.loads(line) if line.lstrip().startswith("{") else line
-            result = _answer(policy, item, max_length, temperature)
+            result = answer_question(policy, item, max_length, temperature)
         except (ValueError, KeyError, TypeError) as exc:
-            errors.print(f"[red]error:[/red] {exc}", highlight=False)
+            errors.print(f"[red]error:[/red] {record_problem(exc)}", highlight=False)
             continue
         console.print(result["answer"], highlight=False)
         if result["probabilities"]:
@@ -674,6 +631,7 @@ def grpo(
     writes the model to OUT, playable as ckpt:OUT.
     """
     settings = dict(locals())  # the flags, which map one to one onto GRPOConfig
+    check_out(out)
     file_values = config_file_values(
         settings.pop("ctx"), settings.pop("config"), {"reward_model": "reward_model_path"}
     )

@@ -17,6 +17,7 @@ from gamelm.cli._common import (
     errors,
     fail,
     parse_set,
+    sigterm_as_interrupt,
 )
 from gamelm.evaluation.metrics import blueprint_win_rate
 from gamelm.files import atomic_file
@@ -150,41 +151,34 @@ def _solve_holdem(
         if eval_hands > 0:
             bp.history.append(blueprint_win_rate(bp, eval_vs, eval_hands, seed=len(bp.history)))
 
-    import signal
-
-    def terminate(signum: int, frame: object) -> None:  # `kill`: end like Ctrl-C, tables saved
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, terminate)
-    try:
-        if eval_hands > 0:
-            make_agent(eval_vs)  # a bad name fails now, not after the first checkpoint
-        with bar:
-            train(
-                blueprint,
-                iterations=iterations,
-                seconds=seconds,
-                workers=workers,
-                ray_address=ray_address,
-                out=out,
-                checkpoint_seconds=checkpoint_minutes * 60,
-                on_round=on_round,
-                on_checkpoint=on_checkpoint,
+    with sigterm_as_interrupt():  # `kill` ends like Ctrl-C: the finished rounds are saved
+        try:
+            if eval_hands > 0:
+                make_agent(eval_vs)  # a bad name fails now, not after the first checkpoint
+            with bar:
+                train(
+                    blueprint,
+                    iterations=iterations,
+                    seconds=seconds,
+                    workers=workers,
+                    ray_address=ray_address,
+                    out=out,
+                    checkpoint_seconds=checkpoint_minutes * 60,
+                    on_round=on_round,
+                    on_checkpoint=on_checkpoint,
+                )
+        except (ValueError, OSError) as exc:
+            fail(
+                f"{exc}"
+                if isinstance(exc, ValueError)
+                else f"cannot write {out}: {exc.strerror or exc}"
             )
-    except (ValueError, OSError) as exc:
-        fail(
-            f"{exc}"
-            if isinstance(exc, ValueError)
-            else f"cannot write {out}: {exc.strerror or exc}"
-        )
-    except KeyboardInterrupt:
-        errors.print(
-            f"interrupted after {blueprint.iterations:,} iterations; the blueprint at {out} keeps "
-            f"them and `gamelm solve holdem --resume --out {out}` continues it"
-        )
-        raise typer.Exit(code=130) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        except KeyboardInterrupt:
+            errors.print(
+                f"interrupted after {blueprint.iterations:,} iterations; the blueprint at {out} "
+                f"keeps them and `gamelm solve holdem --resume --out {out}` continues it"
+            )
+            raise typer.Exit(code=130) from None
     wall = time.perf_counter() - started
     summary = {
         "iterations": blueprint.iterations,

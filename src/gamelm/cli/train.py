@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import signal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich import box
@@ -17,10 +16,13 @@ from gamelm.cli._common import (
     JsonOpt,
     QuietOpt,
     RunsDirOpt,
+    check_out,
     console,
     errors,
     fail,
     parse_set,
+    runs_dir_or_default,
+    sigterm_as_interrupt,
     split_list,
     to_json,
 )
@@ -79,23 +81,18 @@ def run_training(
             bar.update(task, completed=d["hands"], rate=f"{d['charts/hands_per_s']:,.0f}/s",
                        last=last)  # fmt: skip
 
-        def terminate(signum: int, frame: Any) -> None:  # `kill`: end like Ctrl-C, status kept
-            raise KeyboardInterrupt
-
-        previous = signal.signal(signal.SIGTERM, terminate)
-        try:
-            result = trainer.train(progress)
-        except ValueError as exc:  # a setting only a running match can check
-            bar.stop()
-            fail(str(exc))
-        except KeyboardInterrupt:
-            errors.print(
-                f"interrupted at {trainer.hands:,} hands; `gamelm train --resume --out {out}` "
-                "continues from the last checkpoint"
-            )
-            raise typer.Exit(code=130) from None
-        finally:
-            signal.signal(signal.SIGTERM, previous)
+        with sigterm_as_interrupt():  # `kill` ends the run as Ctrl-C does, its checkpoints kept
+            try:
+                result = trainer.train(progress)
+            except ValueError as exc:  # a setting only a running match can check
+                bar.stop()
+                fail(str(exc))
+            except KeyboardInterrupt:
+                errors.print(
+                    f"interrupted at {trainer.hands:,} hands; `gamelm train --resume --out {out}` "
+                    "continues from the last checkpoint"
+                )
+                raise typer.Exit(code=130) from None
     return result
 
 
@@ -202,12 +199,13 @@ def train(
             cfg = PPOConfig.from_dict(values)
     except (ValueError, TypeError) as exc:
         fail(str(exc))
+    check_out(out)
     if out is None:
         if resume:
             fail("--resume needs --out, the run directory to continue")
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
 
-        out = (runs_dir or default_runs_dir()) / (name or f"ppo-{cfg.preset}-{stamp}")
+        out = runs_dir_or_default(runs_dir) / (name or f"ppo-{cfg.preset}-{stamp}")
     result = run_training(cfg, out, name=name, runs_dir=runs_dir, resume=start, quiet=quiet)
     last = result.evaluations[-1] if result.evaluations else None
     if as_json:
@@ -291,19 +289,21 @@ def demo(
 
 
 def _latest_config(out: Path) -> dict | None:
-    from gamelm.runs.checkpoints import latest_intact
+    from gamelm.runs.checkpoints import WRITTEN, latest_intact
 
-    path, _ = latest_intact(out, move_aside=False)  # the trainer moves damaged ones aside
+    path, _ = latest_intact(out, move_aside=False, required=WRITTEN)  # the trainer moves them
     if path is None:
         return None
     return _saved_config(path)
 
 
-def _registry(runs_dir: Path | None):  # -> gamelm.runs.registry.Registry
-    """The registry of ``runs_dir``, or one clear error."""
-
+def _registry(runs_dir: Path | None) -> Registry | None:
+    """The registry of ``runs_dir`` (None where there is none: reading makes no folder), or one
+    clear error."""
     try:
-        return Registry(runs_dir)
+        return Registry(runs_dir, create=False)
+    except FileNotFoundError:
+        return None
     except ValueError as exc:
         fail(str(exc))
 
@@ -323,12 +323,12 @@ def runs(
     """List the registered training runs."""
 
     reg = _registry(runs_dir)
-    infos = reg.runs()
+    infos = reg.runs() if reg is not None else []
     if as_json:
         print(to_json([info.__dict__ for info in infos]))
         return
     if not infos:
-        console.print(f"no runs in {reg.path}")
+        console.print(f"no runs in {runs_dir_or_default(runs_dir)}")
         return
     table = Table(title=f"runs in {reg.path}", box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("name", "status", "hands", "eval bb/100", "updated"):
@@ -362,6 +362,8 @@ def history(
     """Print a run's training history and write a PNG of its curves."""
 
     reg = _registry(runs_dir)
+    if reg is None:
+        fail(f"no run named {run!r}: there is no run registry in {runs_dir_or_default(runs_dir)}")
     try:
         info = reg.get(run)
     except KeyError as exc:

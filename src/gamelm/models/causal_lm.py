@@ -8,9 +8,9 @@ per decision, batched, no free-text generation. ``A0..A15`` are added to the tok
 them is not one token (Qwen and Llama split ``A3`` into ``A`` and ``3``); the new embeddings start
 at the mean of the old ones. A linear value head reads the last hidden state.
 
-`CausalLMPolicy` has the interface of `gamelm.models.lm.PokerLM` (``inputs``, ``forward`` giving
-log-probabilities over the menu and values, ``example_ids`` for supervised data, ``save``/``load``),
-so every trainer (SFT, reward model, RL) and `gamelm.models.lm.LMAgent` take either. A saved
+`CausalLMPolicy` has the interface of `gamelm.models.lm.PokerLM` (a ``view`` that turns text into
+ids, ``forward`` giving log-probabilities over the menu and values, ``save``/``load``), so every
+trainer (SFT, reward model, RL) and `gamelm.agents.lm.LMAgent` take either. A saved
 policy is a plain transformers directory (``from_pretrained`` loads it) plus
 ``value_head.safetensors`` and ``gamelm.json`` (``"kind": "causal-lm"``).
 """

@@ -9,7 +9,7 @@ without unpickling anything; `gamelm.load_agent` turns it into a playing agent.
 
 **ONNX** (`export_onnx`): the policy and value forward, ``(tokens, mask, choices, legal) ->
 (log_probs, value)`` with the batch and sequence length dynamic, for runtimes without PyTorch.
-The inputs are what `gamelm.models.lm.PokerLM.inputs` makes from observations; tests check the
+The inputs are what `gamelm.agents.lm.model_inputs` makes from observations; tests check the
 ONNX Runtime outputs against PyTorch's.
 
 >>> import tempfile, os
@@ -104,9 +104,9 @@ def load_exported(path: str | Path, device: str | torch.device = "cpu") -> Poker
         settings = json.loads(meta["gamelm"])
         config = LlamaConfig.from_dict(json.loads(meta["config"]))
         preset, fractions, trials = _settings(settings)
-    except (KeyError, ValueError, TypeError) as exc:
-        why = f": {exc}" if isinstance(exc, ValueError) and str(exc) else ""
-        raise ValueError(f"{p} has damaged metadata{why}") from None
+    except Exception as exc:  # transformers' config classes raise many kinds on bad values
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ValueError(f"{p} has damaged metadata" + (f": {text}" if text else "")) from None
     weights = {k[3:]: v for k, v in tensors.items() if k.startswith("lm.")}
     head = {k[11:]: v for k, v in tensors.items() if k.startswith("value_head.")}
     check_layers(config, list(weights), p)
@@ -172,8 +172,8 @@ class _Forward(torch.nn.Module):
 def export_onnx(model: PokerLM, out: str | Path, example: tuple[torch.Tensor, ...]) -> None:
     """Write the policy and value forward of ``model`` as ONNX to ``out`` (atomically).
 
-    ``example`` is one batch of `PokerLM.inputs`, traced to fix the graph; the batch size and
-    the sequence length stay dynamic."""
+    ``example`` is one batch of `gamelm.agents.lm.model_inputs`, traced to fix the graph; the
+    batch size and the sequence length stay dynamic."""
     model = model.eval()
     batch, seq = torch.export.Dim("batch"), torch.export.Dim("seq")
     shapes = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from gamelm.poker.cards import CARD_NAMES
 from gamelm.poker.positions import position_names
+from gamelm.poker.rules import MAX_SEATS, MIN_SEATS
 
 MAX_RAISES = 8  # raise entries a menu may have besides all-in (tokens r1..r8)
 STREETS = ("preflop", "flop", "turn", "river")
@@ -15,13 +16,14 @@ FEATURES = ("vpip", "pfr", "af")  # opponent-model features put in the tokens, i
 STRENGTH_BUCKETS = 10  # tenths of the hand's equity against the live opponents' random hands
 
 HEAD_TOKENS = 5  # <bos>, players, position, two hole cards: the start of every sequence
-POSITIONS = tuple(dict.fromkeys(name for p in range(2, 11) for name in position_names(p)))
+TABLE_SIZES = range(MIN_SEATS, MAX_SEATS + 1)
+POSITIONS = tuple(dict.fromkeys(name for p in TABLE_SIZES for name in position_names(p)))
 ACTIONS = ("fold", "check", "call", *(f"r{i}" for i in range(1, MAX_RAISES + 1)), "allin")
 
 
 def _vocabulary() -> tuple[str, ...]:
     words = ["<pad>", "<bos>", "<eos>", "<unk>"]
-    words += [f"players:{p}" for p in range(2, 11)]
+    words += [f"players:{p}" for p in TABLE_SIZES]
     words += [f"@{name}" for name in POSITIONS]
     words += list(CARD_NAMES)
     words += list(STREETS)

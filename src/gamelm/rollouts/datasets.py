@@ -356,6 +356,15 @@ def generate(
     if existing:
         previous = _previous_meta(directory, cfg)
 
+    match = MatchConfig(  # bad settings fail here, before anything is written
+        seats=cfg.seats,
+        hands=cfg.hands,
+        duplicate=False,
+        seed=cfg.seed,
+        stack_bb=cfg.stack_bb,
+        fractions=tuple(cfg.fractions),
+        tables=min(cfg.hands, 512),
+    )
     directory.mkdir(parents=True, exist_ok=True)
     tmp = {name: directory / f".{name}.partial" for name in FILES}
     files = {name: tmp[name].open("w", encoding="utf-8") for name in FILES}
@@ -423,15 +432,6 @@ def generate(
         lineup += [opponents[k % len(opponents)] for k in range(cfg.seats - 1)]
     else:
         lineup += [expert() for _ in range(cfg.seats - 1)]
-    match = MatchConfig(
-        seats=cfg.seats,
-        hands=cfg.hands,
-        duplicate=False,
-        seed=cfg.seed,
-        stack_bb=cfg.stack_bb,
-        fractions=tuple(cfg.fractions),
-        tables=min(cfg.hands, 512),
-    )
     try:
         play_match(lineup, match, progress=progress)
     except KeyboardInterrupt:

@@ -29,6 +29,7 @@ from safetensors.torch import load_file, save_file
 from gamelm.files import atomic_directory
 
 PREFIX = "checkpoint_step_"
+WRITTEN = ("optimizer.safetensors", "rng.safetensors")  # what `save_checkpoint` always writes
 _NAME = re.compile(rf"^{PREFIX}(\d+)$")
 
 
@@ -92,7 +93,7 @@ def load_checkpoint(
     root = Path(path)
     if not (root / "trainer_state.json").is_file():
         raise FileNotFoundError(f"{root} is not a training checkpoint (no trainer_state.json)")
-    why = damage(root)
+    why = damage(root, WRITTEN if optimizer is not None else ())
     if why is not None:
         raise ValueError(f"the checkpoint {root} is damaged: {why}")
     model = load_model(root)
@@ -133,13 +134,21 @@ def latest(directory: str | Path) -> Path | None:
     return found[-1][1] if found else None
 
 
-def damage(path: str | Path) -> str | None:
+def damage(path: str | Path, required: tuple[str, ...] = ()) -> str | None:
     """Why the checkpoint at ``path`` cannot be read back (a JSON file that does not parse, a
-    safetensors file cut short or missing), or None when every file is whole. Reads headers
-    only, so it is cheap."""
+    safetensors file cut short, one of ``required`` missing), or None when every file is whole.
+    Reads headers only, so it is cheap."""
     root = Path(path)
     if not (root / "trainer_state.json").is_file():
         return "trainer_state.json is missing"
+    for name in required:
+        if not (root / name).is_file():
+            return f"{name} is missing"
+    try:
+        if not isinstance(json.loads((root / "trainer_state.json").read_text()), dict):
+            return "trainer_state.json holds no settings"
+    except (ValueError, UnicodeDecodeError, OSError):
+        return "trainer_state.json is not valid JSON"
     for file in sorted(root.rglob("*.json")):
         try:
             json.loads(file.read_text())
@@ -156,14 +165,14 @@ def damage(path: str | Path) -> str | None:
 
 
 def latest_intact(
-    directory: str | Path, move_aside: bool = True
+    directory: str | Path, move_aside: bool = True, required: tuple[str, ...] = ()
 ) -> tuple[Path | None, list[tuple[Path, str]]]:
     """The newest checkpoint in ``directory`` whose files are whole, and the newer damaged
     ones passed over with the reason, each moved aside to ``NAME.damaged`` (kept, never
     deleted, and no longer found by `checkpoints`) unless ``move_aside`` is False."""
     skipped = []
     for _, path in reversed(checkpoints(directory)):
-        why = damage(path)
+        why = damage(path, required)
         if why is None:
             return path, skipped
         if not move_aside:

@@ -60,12 +60,16 @@ class RunInfo:
 class Registry:
     """The registry of the runs directory ``root`` (created if missing)."""
 
-    def __init__(self, root: str | Path | None = None) -> None:
+    def __init__(self, root: str | Path | None = None, create: bool = True) -> None:
+        """``create`` False (for commands that only read): FileNotFoundError instead of making
+        the folder and an empty registry where there is none."""
         self.root = Path(root) if root is not None else default_runs_dir()
         if self.root.exists() and not self.root.is_dir():
             raise ValueError(f"the runs folder {self.root} is a file; name a directory")
-        self.root.mkdir(parents=True, exist_ok=True)
         self.path = self.root / "registry.sqlite"
+        if not create and not self.path.is_file():
+            raise FileNotFoundError(f"no run registry in {self.root} (no run was trained there)")
+        self.root.mkdir(parents=True, exist_ok=True)
         try:
             with self._connect() as db:
                 db.executescript(SCHEMA)
@@ -225,7 +229,10 @@ def _info(row: tuple) -> RunInfo:
 def resolve_run_model(spec_name: str, runs_dir: str | Path | None = None) -> Path:
     """The model a ``run:NAME`` spec means: the run's ``final_model``, else its newest
     checkpoint."""
-    reg = Registry(runs_dir)
+    try:
+        reg = Registry(runs_dir, create=False)
+    except FileNotFoundError as exc:
+        raise KeyError(f"no run named {spec_name!r}: {exc}") from None
     info = reg.get(spec_name)
     final = Path(info.path) / "final_model"
     if (final / "gamelm.json").is_file():

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gamelm.poker.rules import MAX_SEATS, MIN_SEATS
+
 
 class ActionRecord(BaseModel):
     """One action of the hand so far; the blinds are posted by the rules, not listed."""
@@ -13,7 +15,9 @@ class ActionRecord(BaseModel):
     model_config = ConfigDict(extra="forbid")
     action: Literal["fold", "check", "call", "bet", "raise", "all-in"]
     to: int | None = Field(None, ge=0, description="street total after a bet or raise, in chips")
-    seat: int | None = Field(None, ge=0, le=9, description="who acts (checked when given)")
+    seat: int | None = Field(
+        None, ge=0, le=MAX_SEATS - 1, description="who acts (checked when given)"
+    )
 
 
 class ActRequest(BaseModel):
@@ -23,14 +27,14 @@ class ActRequest(BaseModel):
     agent: str | None = Field(None, description="a served agent's name (default: the first)")
     seed: int | None = Field(None, ge=0, description="seeds the agent's draws and unknown cards")
     phh: str | None = Field(None, max_length=20_000, description="PHH text of the hand so far")
-    seats: int | None = Field(None, ge=2, le=10)
-    button: int | None = Field(None, ge=0, le=9)
+    seats: int | None = Field(None, ge=MIN_SEATS, le=MAX_SEATS)
+    button: int | None = Field(None, ge=0, le=MAX_SEATS - 1)
     blinds: list[int] | None = Field(None, min_length=2, max_length=2, description="[sb, bb]")
     ante: int = Field(0, ge=0)
     stacks: list[Annotated[int, Field(ge=1, le=10**9)]] | None = Field(
         None, max_length=10, description="chips at the hand's start"
     )
-    hero: int | None = Field(None, ge=0, le=9, description="the seat asking (to act)")
+    hero: int | None = Field(None, ge=0, le=MAX_SEATS - 1, description="the seat asking (to act)")
     hole_cards: str | None = Field(None, max_length=8, examples=["AsKd"])
     board: str = Field("", max_length=16, examples=["Kh7d2c"])
     actions: list[ActionRecord] = Field(default_factory=list, max_length=400)
@@ -54,8 +58,8 @@ class TableRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     agent: str | None = None
-    seats: int = Field(2, ge=2, le=10)
-    human_seat: int = Field(0, ge=0, le=9)
+    seats: int = Field(2, ge=MIN_SEATS, le=MAX_SEATS)
+    human_seat: int = Field(0, ge=0, le=MAX_SEATS - 1)
     blinds: list[int] = Field([1, 2], min_length=2, max_length=2)
     stack: int = Field(200, ge=1, le=10**9, description="every seat's chips at each hand's start")
     seed: int | None = Field(None, ge=0)

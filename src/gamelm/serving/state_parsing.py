@@ -174,7 +174,7 @@ def spot_from_json(
     seed: int = 0,
 ) -> Spot:
     """The decision a JSON request describes (see the module docstring for the records)."""
-    if not 2 <= seats <= rules.MAX_SEATS:
+    if not rules.MIN_SEATS <= seats <= rules.MAX_SEATS:
         raise SpotError(f"a table has 2 to {rules.MAX_SEATS} seats, got {seats}")
     for what, seat in (("button", button), ("hero", hero)):
         if not 0 <= seat < seats:
@@ -220,7 +220,7 @@ def spot_from_phh(text: str, seed: int = 0) -> Spot:
         raise SpotError(f"bad PHH: {reason}") from None
     n = record.num_players
     check_chips(record.starting_stacks, (record.small_blind, record.big_blind), record.ante)
-    if len(record.hole) != n or not 2 <= n <= rules.MAX_SEATS:
+    if len(record.hole) != n or not rules.MIN_SEATS <= n <= rules.MAX_SEATS:
         raise SpotError(f"a table has 2 to {rules.MAX_SEATS} seats, got {n}")
     if len(record.board) not in rules.BOARD_CARDS_VISIBLE:
         raise SpotError(f"the board must hold 0, 3, 4 or 5 cards, got {len(record.board)}")

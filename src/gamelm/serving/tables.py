@@ -59,7 +59,7 @@ class Table:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
-        if not 2 <= self.seats <= rules.MAX_SEATS:
+        if not rules.MIN_SEATS <= self.seats <= rules.MAX_SEATS:
             raise SpotError(f"a table has 2 to {rules.MAX_SEATS} seats, got {self.seats}")
         if not 0 <= self.human < self.seats:
             raise SpotError(f"the human's seat must be 0..{self.seats - 1}, got {self.human}")

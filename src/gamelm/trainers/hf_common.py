@@ -13,9 +13,16 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import torch
 
-from gamelm.agents.lm import example_ids, model_inputs
+from gamelm.agents.lm import LMAgent, example_ids, model_inputs
+from gamelm.agents.observation import legal_actions, prompt
 from gamelm.files import atomic_directory
-from gamelm.rollouts.datasets import DataError, action_index, grouped, record_action
+from gamelm.rollouts.datasets import (
+    DataError,
+    action_index,
+    grouped,
+    observations,
+    record_action,
+)
 from gamelm.settings import config_from_dict
 
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")  # attention projections
@@ -103,12 +110,23 @@ def lora_config(
 
 
 def pick_device(device: str) -> str:
-    """``auto``: CUDA when there is a GPU, else the CPU."""
+    """``auto``: CUDA when there is a GPU, else the CPU; ``cpu``, ``cuda``, ``cuda:N`` or ``mps``
+    otherwise (one sentence for anything else)."""
+    check_device(device)
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"--device {device}: no CUDA device is available")
     return device
+
+
+def check_device(device: str) -> None:
+    """ValueError unless ``device`` names a device gamelm trains on."""
+    base, _, index = str(device).partition(":")
+    if base not in ("auto", "cpu", "cuda", "mps") or (
+        index and not (base == "cuda" and index.isdigit())
+    ):
+        raise ValueError(f"device must be auto, cpu, cuda, cuda:N or mps, got {device!r}")
 
 
 def latest_checkpoint(directory: Path) -> Path | None:
@@ -279,6 +297,7 @@ def check_settings(cfg: Any, at_least_one: tuple[str, ...]) -> None:
             raise ValueError(f"max_steps must be >= 0, got {cfg.max_steps}")
         if cfg.max_steps == 0 and cfg.num_epochs <= 0:
             raise ValueError("give max_steps > 0 or num_epochs > 0")
+    check_device(cfg.device)
     if cfg.dtype not in ("float32", "bfloat16", "float16"):
         raise ValueError(f"dtype must be float32, bfloat16 or float16, got {cfg.dtype!r}")
     check_lora(cfg.lora_rank, cfg.target_modules)
@@ -332,3 +351,71 @@ def run_trainer(trainer: Any, resume_from: Path | None, logs: bool) -> tuple[Any
     start = time.perf_counter()
     stats = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     return stats, time.perf_counter() - start
+
+
+def answer_question(policy: Any, item: Any, max_length: int, temperature: float) -> dict[str, Any]:
+    """One question or decision put to a model (``gamelm ask``): a record with a ``state`` gets
+    the model's action and the probability of every legal action; a prompt that lists the
+    actions as ``- A0: ...`` too (a transformers LLM); any other text, the LLM's free answer.
+    With the record's expert ``response``, whether the model agrees (``correct``)."""
+    record = item if isinstance(item, dict) else {"prompt": str(item)}
+    text = record.get("prompt", "")
+    out: dict[str, Any] = {"input": text, "answer": None, "action": None, "probabilities": None}
+    expected = record.get("response")
+    if "state" in record:
+        obs = observations([record["state"]])
+        p = LMAgent(policy).probabilities(obs, np.random.default_rng(0))[0]
+        entries = legal_actions(obs)[0]
+        probs = {f"A{k}": round(float(p[e]), 4) for k, e in enumerate(entries)}
+        out["input"] = text or prompt(obs, 0)
+    elif hasattr(policy, "prompt_probabilities") and "- A0:" in text:
+        probs = {k: round(v, 4) for k, v in policy.prompt_probabilities(text).items()}
+    elif hasattr(policy, "generate_text"):
+        out["answer"] = policy.generate_text(text, max_length, temperature)
+        return out
+    else:
+        raise ValueError("the poker LM answers game states only (records with a 'state')")
+    best = max(probs, key=probs.get)
+    lines = out["input"].splitlines()
+    described = next((x[len(f"- {best}: ") :] for x in lines if x.startswith(f"- {best}:")), "")
+    out.update(action=best, probabilities=probs, answer=f"{best} {described}".strip())
+    if expected:
+        out["expected"] = f"A{action_index(expected)}"
+        out["correct"] = out["expected"] == best
+    return out
+
+
+def record_problem(exc: BaseException) -> str:
+    """What is wrong with a record, in words (a missing key is named, not shown as a repr)."""
+    if isinstance(exc, KeyError):
+        return f"the record or its state has no {exc.args[0]!r}"
+    return str(exc)
+
+
+def relaunch_under_accelerate(config: Path, argv: list[str]) -> int | None:
+    """Run ``gamelm ARGV`` under ``accelerate launch --config_file CONFIG`` (without its
+    ``--accelerate-config``) and return its exit status; None inside the launched processes,
+    which see ``GAMELM_ACCELERATE`` and train. FileNotFoundError when ``config`` is missing."""
+    import shutil
+    import subprocess
+    import sys
+
+    if os.environ.get("GAMELM_ACCELERATE"):
+        return None
+    if not Path(config).is_file():
+        raise FileNotFoundError(config)
+    launcher = shutil.which("accelerate") or str(Path(sys.executable).with_name("accelerate"))
+    rest, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg == "--accelerate-config":
+            skip = True
+            continue
+        if arg.startswith("--accelerate-config="):
+            continue
+        rest.append(arg)
+    env = {**os.environ, "GAMELM_ACCELERATE": "1"}
+    cmd = [launcher, "launch", "--config_file", str(config), "-m", "gamelm.cli", *rest]
+    return subprocess.call(cmd, env=env)

@@ -446,7 +446,7 @@ class PPOTrainer:
         if resume is False or resume is None:
             return None
         if resume is True:
-            path, damaged = ckpt.latest_intact(self.out)
+            path, damaged = ckpt.latest_intact(self.out, required=ckpt.WRITTEN)
             for aside, why in damaged:
                 self.log(f"skipped a damaged checkpoint ({why}); it is kept as {aside.name}")
             if path is None:
