@@ -71,3 +71,14 @@ def _kind(hint: Any) -> str:
     """A type hint as the text `coerce` reads (``float``, ``int | None``, ``tuple[str, ...]``)."""
     text = hint.__name__ if isinstance(hint, type) else str(hint)
     return text.replace("typing.", "").replace("NoneType", "None").replace("Optional[", "")
+
+
+def check_finite(cfg: Any) -> None:
+    """ValueError naming the first float setting of the dataclass ``cfg`` that is NaN or
+    infinite (a NaN passes every ``<`` check, so it must be refused on its own)."""
+    import math
+
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{f.name} must be a finite number, got {value}")

@@ -56,6 +56,7 @@ def test_simulate_json_is_reproducible():
         (["simulate", "--fractions", "nan"], "pot fractions"),
         (["simulate", "--phh-out", "pyproject.toml/x"], "cannot write hand histories"),
         (["bench", "engine", "--seconds", "0"], "--seconds"),
+        (["bench", "evaluator", "--seconds", "nan"], "--seconds must be a positive number"),
         (["demo", "--hands", "0"], "--hands"),
         (["eval", "shark"], "unknown agent 'shark'"),
         (["eval", "tag", "--vs", "random", "--seats", "11"], "seats must be 2..10"),

@@ -35,6 +35,7 @@ def test_the_yaml_file_holds_the_defaults():
         ({"seats": 7}, "seats must be 2..6"),
         ({"num_hands": 0}, "num_hands must be at least 1"),
         ({"clip_epsilon": 1.5}, "clip_epsilon"),
+        ({"learning_rate": float("nan")}, "learning_rate must be a finite number"),
         ({"opponents": ("nobody",)}, "unknown opponent 'nobody'"),
         ({"preset": "huge"}, "preset must be one of"),
         ({"device": "tpu"}, "device must be cpu or cuda"),

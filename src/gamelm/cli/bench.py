@@ -50,8 +50,8 @@ def bench_evaluator_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """7-card evaluations per second: gamelm, phevaluator, eval7, treys, PokerKit."""
-    if seconds <= 0:
-        fail(f"--seconds must be positive, got {seconds}")
+    if not 0 < seconds < float("inf"):
+        fail(f"--seconds must be a positive number, got {seconds}")
 
     result = speed().bench_evaluator(seconds)
     if as_json:
@@ -66,8 +66,8 @@ def bench_equity_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Monte Carlo equity trials per second: gamelm next to eval7 (AhKh vs a random hand)."""
-    if seconds <= 0:
-        fail(f"--seconds must be positive, got {seconds}")
+    if not 0 < seconds < float("inf"):
+        fail(f"--seconds must be a positive number, got {seconds}")
 
     try:
         hand = format_cards(parse_cards(hand, 2))
@@ -94,8 +94,8 @@ def bench_engine_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Random-play hands/s at 100bb: gamelm, OpenSpiel, RLCard, PokerKit."""
-    if seconds <= 0:
-        fail(f"--seconds must be positive, got {seconds}")
+    if not 0 < seconds < float("inf"):
+        fail(f"--seconds must be a positive number, got {seconds}")
 
     try:
         result = speed().bench_engine(seats, seconds, tables=tables)

@@ -23,7 +23,7 @@ from gamelm.rollouts.datasets import (
     observations,
     record_action,
 )
-from gamelm.settings import config_from_dict
+from gamelm.settings import check_finite, config_from_dict
 
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")  # attention projections
 
@@ -283,6 +283,7 @@ def check_settings(cfg: Any, at_least_one: tuple[str, ...]) -> None:
     passes), LoRA, the dtype; ``target_modules`` made a tuple. Each failure is one sentence
     naming the setting."""
     cfg.target_modules = tuple(cfg.target_modules)
+    check_finite(cfg)
     for name in at_least_one:
         if getattr(cfg, name) < 1:
             raise ValueError(f"{name} must be at least 1, got {getattr(cfg, name)}")

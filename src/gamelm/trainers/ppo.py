@@ -57,7 +57,7 @@ from gamelm.rollouts.selfplay import SELF, Rollout, collect
 from gamelm.rollouts.trajectory import gae
 from gamelm.runs import checkpoints as ckpt
 from gamelm.runs.registry import Registry
-from gamelm.settings import config_from_dict
+from gamelm.settings import check_finite, config_from_dict
 from gamelm.trainers.losses import clipped_surrogate, normalized
 
 LEAGUE_WORDS = ("self", "snapshot")
@@ -171,6 +171,7 @@ class PPOConfig:
     keep_checkpoints: int = 3
 
     def __post_init__(self) -> None:
+        check_finite(self)
         self.fractions = tuple(sorted(float(f) for f in self.fractions))
         self.opponents = tuple(self.opponents)
         self.eval_opponents = tuple(self.eval_opponents)
