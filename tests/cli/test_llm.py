@@ -222,3 +222,23 @@ def test_outputs_under_a_file_and_unknown_devices_are_one_sentence(
     with pytest.raises(ValueError, match="device must be auto, cpu, cuda"):
         SFTConfig(model="m", data="d", out="o", device="nosuch")
     assert record_problem(KeyError("players")) == "the record or its state has no 'players'"
+
+
+def test_a_trainer_never_writes_over_another_runs_output(tiny_poker_lm, tag_data, tmp_path):
+    from gamelm.trainers.ppo import PPOConfig
+
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "final_model").mkdir()
+    for args in (
+        ["sft", "--model", str(tiny_poker_lm), "--data", str(tag_data), "--out", str(used)],
+        ["grpo", "--model", str(tiny_poker_lm), "--data", str(tag_data), "--out", str(used)],
+        ["rl", "--model", str(tiny_poker_lm), "--out", str(used)],
+    ):
+        r = runner.invoke(app, args)
+        assert r.exit_code == 2 and "already holds files of another run" in r.output, r.output
+    # a run saved before 0.2 resumes with a new budget under the new name
+    saved = PPOConfig.renamed({"num_games": 256, "games_per_update": 128})
+    assert PPOConfig.from_saved({**saved, "num_hands": 384}).num_hands == 384
+    with pytest.raises(ValueError, match="not both"):
+        PPOConfig.renamed({"num_games": 1, "num_hands": 2})

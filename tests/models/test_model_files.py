@@ -61,6 +61,7 @@ def _config(meta: dict, **changes) -> None:
         (lambda m: _gamelm(m, strength_trials=-3), None, "strength_trials"),
         (lambda m: m.update(gamelm="[1, 2]"), None, "not a mapping"),
         (lambda m: _config(m, hidden_size="64"), None, "damaged metadata"),
+        (lambda m: _config(m, rope_parameters={"rope_type": "nosuch"}), None, "config"),
         # a config that claims a huge model over a tiny file: refused before any allocation
         (lambda m: _config(m, num_hidden_layers=100_000, hidden_size=65_536), None,
          "the config has 100000 layers, the weights 2"),
@@ -92,6 +93,11 @@ def test_a_damaged_model_directory_is_refused_in_one_sentence(tiny_poker_lm, tmp
     config = json.loads((bad / "config.json").read_text())
     (bad / "config.json").write_text(json.dumps({**config, "hidden_size": "wide"}))
     with pytest.raises(ValueError, match="config"):
+        PokerLM.load(bad)
+
+    bad = _copy(tiny_poker_lm, tmp_path / "gpt2")
+    (bad / "config.json").write_text(json.dumps({**config, "model_type": "gpt2"}))
+    with pytest.raises(ValueError, match=r"config|not a poker LM"):
         PokerLM.load(bad)
 
     bad = _copy(tiny_poker_lm, tmp_path / "layers")
@@ -142,7 +148,7 @@ def test_a_damaged_blueprint_is_refused_in_one_sentence(tiny_blueprint, tmp_path
         Blueprint.load(bad)
     bad = _copy(tiny_blueprint, tmp_path / "list")
     (bad / "blueprint.json").write_text("[1, 2, 3]")
-    with pytest.raises(ValueError, match="not a gamelm blueprint"):
+    with pytest.raises(ValueError, match="not written by gamelm solve holdem"):
         Blueprint.load(bad)
     bad = _copy(tiny_blueprint, tmp_path / "counters")
     meta = json.loads((bad / "blueprint.json").read_text())

@@ -124,7 +124,16 @@ def test_cli_contract_and_bad_inputs(tiny_poker_lm, tag_data, tmp_path):
     assert {"val_agreement_before", "val_agreement_after"} <= set(got)
     assert (out / "config.json").is_file()
     r = runner.invoke(
-        app, ["sft", "--model", str(tmp_path / "none"), "--data", str(tag_data), "--out", str(out)]
+        app,
+        [
+            "sft",
+            "--model",
+            str(tmp_path / "none"),
+            "--data",
+            str(tag_data),
+            "--out",
+            str(tmp_path / "x"),
+        ],
     )
     assert r.exit_code == 2 and "does not exist" in r.output and "Traceback" not in r.output
     broken = tmp_path / "broken"
@@ -132,7 +141,8 @@ def test_cli_contract_and_bad_inputs(tiny_poker_lm, tag_data, tmp_path):
     lines = (tag_data / "sft.jsonl").read_text().splitlines()[:3]
     (broken / "sft.jsonl").write_text("\n".join([*lines, '{"prompt": "x", ']) + "\n")
     r = runner.invoke(
-        app, ["sft", "--model", str(tiny_poker_lm), "--data", str(broken), "--out", str(out)]
+        app,
+        ["sft", "--model", str(tiny_poker_lm), "--data", str(broken), "--out", str(tmp_path / "y")],
     )
     assert r.exit_code == 2 and "sft.jsonl:4: not valid JSON" in r.output
     with pytest.raises(DataError, match="no 'state'"):

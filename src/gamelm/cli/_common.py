@@ -27,8 +27,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object ins
 QuietOpt = Annotated[bool, typer.Option("--quiet", help="No progress bar.")]
 RunsDirOpt = Annotated[
     Path | None,
-    typer.Option(help="Run registry folder, where run:NAME is looked up (default $GAMELM_RUNS "
-                 "or ./runs)."),
+    typer.Option(help="The run registry's folder: where runs are registered and run:NAME is "
+                 "found (default $GAMELM_RUNS or ./runs)."),
 ]  # fmt: skip
 
 
@@ -66,12 +66,20 @@ def load_agent_or_fail(spec: str, runs_dir: Path | None = None) -> Agent:
         fail(first_line(exc))
 
 
-def check_out(path: Path | None, flag: str = "--out", file: bool = False) -> None:
+def check_out(
+    path: Path | None, flag: str = "--out", file: bool = False, fresh: bool = False
+) -> None:
     """Fail in one sentence, before any work, unless ``path`` can be written: a folder (or,
-    with ``file``, a file) that is not under a file."""
+    with ``file``, a file) that is not under a file; with ``fresh``, a folder that holds nothing
+    yet (a run's output is never written over another's)."""
     if path is None:
         return
     path = Path(path)
+    if fresh and path.is_dir() and any(path.iterdir()):
+        fail(
+            f"{flag} {path} already holds files of another run; continue it with --resume (where "
+            "the command has it) or choose another --out"
+        )
     if path.exists() and (path.is_dir() if file else not path.is_dir()):
         what, want = ("folder", "file") if file else ("file", "folder")
         fail(f"{flag} {path} is a {what}; name a {want}")

@@ -310,7 +310,7 @@ def _fine_tune(
     asked, build the config from the flags, train, print the result (main process only)."""
 
     flags = dict(flags)
-    check_out(flags["out"])
+    check_out(flags["out"], fresh=not flags["resume"])
     accelerate_config = flags.pop("accelerate_config")
     quiet, as_json = flags.pop("quiet"), flags.pop("as_json")
     if accelerate_config is not None:
@@ -410,7 +410,7 @@ def rl(
     """
     from gamelm.trainers.rl import RLConfig, RLTrainer
 
-    check_out(out)
+    check_out(out, fresh=not resume)
     file_values = config_file_values(ctx, config, {"reward_model": "reward_model_path"})
     model = file_values.pop("model", model)
     if model is None:
@@ -631,7 +631,7 @@ def grpo(
     writes the model to OUT, playable as ckpt:OUT.
     """
     settings = dict(locals())  # the flags, which map one to one onto GRPOConfig
-    check_out(out)
+    check_out(out, fresh=True)
     file_values = config_file_values(
         settings.pop("ctx"), settings.pop("config"), {"reward_model": "reward_model_path"}
     )

@@ -107,7 +107,7 @@ def serve(
     served = {}
     for item in agents:
         name, _, spec = item.partition("=") if "=" in item.split(":")[0] else ("", "", item)
-        agent = load_agent_or_fail(spec)
+        agent = load_agent_or_fail(spec, runs_dir)
         name = name or spec
         if name in served:
             fail(f"two agents are named {name!r}: give one NAME=SPEC")
@@ -321,13 +321,19 @@ def export(
     from gamelm.models.export import export_model
     from gamelm.models.lm import PokerLM
 
+    for path, suffix in ((out, ".safetensors"), (onnx, ".onnx")):
+        if path is not None and path.suffix != suffix:
+            fail(f"{path}: the file name must end in {suffix}")
     for path in (out, onnx):
         if path is not None and (path.is_dir() or not path.parent.is_dir()):
             fail(f"cannot write {path}: give a file name in an existing folder")
     agent = load_agent_or_fail(model)  # a directory loads as ckpt:DIR
     lm = getattr(agent, "model", None)
     if not isinstance(lm, PokerLM):
-        fail("only the small poker LM exports; a fine-tuned LLM is already a transformers folder")
+        fail(
+            f"{model} is not a poker LM: only the small poker LM exports to one file (a "
+            "fine-tuned LLM is already a transformers folder; baselines have no weights)"
+        )
     try:
         export_model(lm, out)
     except OSError as exc:

@@ -58,9 +58,9 @@ def simulate(
     phh_out: Annotated[
         Path | None, typer.Option(help="Write one PHH file per hand into this folder.")
     ] = None,
-    agents: Annotated[str, typer.Option(help="Players: 'random' (more come with agents).")] = (
-        "random"
-    ),
+    agents: Annotated[
+        str, typer.Option(help="Players: 'random' (matches between agents: gamelm eval).")
+    ] = "random",
     stack: Annotated[int, typer.Option(help="Starting stack in big blinds.")] = 100,
     small_blind: Annotated[int, typer.Option(help="Small blind in chips.")] = 1,
     big_blind: Annotated[int, typer.Option(help="Big blind in chips.")] = 2,

@@ -13,6 +13,7 @@ from rich.table import Table
 from gamelm.agents.registry import make_agent
 from gamelm.cli._common import (
     JsonOpt,
+    check_out,
     console,
     errors,
     fail,
@@ -50,6 +51,7 @@ def _solve_small(
     as_json: bool,
     progress: bool,
 ) -> None:
+    check_out(out, file=True)  # before the solve, not after it
 
     start = time.perf_counter()
     from gamelm.solvers.cfr import solve as run_cfr  # SciPy

@@ -192,9 +192,9 @@ def train(
                 fail(f"no config file {config}")
             cfg = PPOConfig.from_yaml(config, **values)
         elif start is not False and start is not True:
-            cfg = PPOConfig.from_saved({**_saved_config(Path(start)), **values})
+            cfg = PPOConfig.from_saved({**PPOConfig.renamed(_saved_config(Path(start))), **values})
         elif resume and out is not None and _latest_config(out) is not None:
-            cfg = PPOConfig.from_saved({**_latest_config(out), **values})
+            cfg = PPOConfig.from_saved({**PPOConfig.renamed(_latest_config(out)), **values})
         else:
             cfg = PPOConfig.from_dict(values)
     except (ValueError, TypeError) as exc:

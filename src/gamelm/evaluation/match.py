@@ -67,6 +67,9 @@ COUNTERS = (
 )
 
 
+MAX_HANDS = 10**9  # a match records every hand: more would not fit in memory
+
+
 @dataclass(frozen=True)
 class MatchConfig:
     """How a match is played.
@@ -95,8 +98,10 @@ class MatchConfig:
 
     def __post_init__(self) -> None:
         check_seats(self.seats)
-        if self.hands < 1:
-            raise ValueError(f"hands must be at least 1, got {self.hands}")
+        if not 1 <= self.hands <= MAX_HANDS:
+            raise ValueError(
+                f"hands must be 1..{MAX_HANDS:,} (every hand is recorded), got {self.hands}"
+            )
         if self.stack_bb < 1:
             raise ValueError(f"the stack must be at least 1 big blind, got {self.stack_bb}")
         if self.tables < 1:

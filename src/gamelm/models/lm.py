@@ -271,6 +271,15 @@ class PokerLM(nn.Module):
             ) from None
         check_directory(root)
         try:
+            model_type = json.loads((root / "config.json").read_text()).get("model_type")
+        except (ValueError, AttributeError):
+            model_type = None
+        if model_type != "llama":
+            raise ValueError(
+                f"{root} is not a poker LM: its config.json is of a {model_type!r} model, the "
+                "poker LM is a Llama (a transformers LLM plays as hf:PATH)"
+            )
+        try:
             lm = AutoModelForCausalLM.from_pretrained(root, use_safetensors=True)
             head = load_file(str(root / "value_head.safetensors"))
         except (OSError, ValueError, RuntimeError, TypeError, KeyError, SafetensorError) as exc:

@@ -159,7 +159,7 @@ class Blueprint:
         try:
             meta = json.loads(meta_file.read_text())
             if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-                raise ValueError("blueprint.json is not a gamelm blueprint's")
+                raise ValueError("blueprint.json was not written by gamelm solve holdem")
             config = BlueprintConfig.from_dict(meta["config"])
             cards = CardAbstraction.from_dict(meta["cards"])
             with np.load(tables_file, allow_pickle=False) as z:

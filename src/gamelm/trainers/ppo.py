@@ -232,13 +232,19 @@ class PPOConfig:
     def from_dict(cls, values: dict[str, Any]) -> PPOConfig:
         """Settings by name (YAML, ``--set``, a checkpoint's), each checked against its field's
         type; the names before 0.2 (`RENAMED`) are read as the new ones."""
+        return config_from_dict(cls, cls.renamed(values), "PPO")
+
+    @staticmethod
+    def renamed(values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` of one source (a file, a checkpoint, the flags) with the names before 0.2
+        (`RENAMED`) written as the new ones; both names in one source are refused."""
         values = dict(values)
         for old, new in RENAMED.items():
             if old in values:
                 if new in values:
                     raise ValueError(f"give {new} or its old name {old}, not both")
                 values[new] = values.pop(old)
-        return config_from_dict(cls, values, "PPO")
+        return values
 
     @classmethod
     def from_saved(cls, values: dict[str, Any]) -> PPOConfig:
