@@ -77,6 +77,26 @@ class HFRunConfig:
         return config_from_dict(cls, values, cls.what)
 
 
+@dataclass
+class TrainerRunConfig(HFRunConfig):
+    """The settings of the trainers that run transformers' `Trainer` over the data (SFT and
+    the reward model; GRPO samples instead), besides those of `HFRunConfig`.
+
+    Args:
+        num_epochs: passes over the data when ``max_steps`` is 0.
+        grad_accum: steps of gradients summed per optimizer step.
+        gradient_checkpointing: recompute activations in the backward pass (less memory).
+        save_steps: steps between checkpoints (the last two are kept).
+        resume: continue from the newest checkpoint in ``out/checkpoints``.
+    """
+
+    num_epochs: float = 1.0
+    grad_accum: int = 1
+    gradient_checkpointing: bool = False
+    save_steps: int = 100
+    resume: bool = False
+
+
 def check_lora(rank: int, targets: tuple[str, ...]) -> None:
     if rank < 0:
         raise ValueError(f"lora_rank must be >= 0 (0: full fine-tuning), got {rank}")

@@ -25,7 +25,7 @@ from gamelm.agents.base import IntArray, Observation
 from gamelm.agents.lm import example_ids
 from gamelm.models.lm import positions_of
 from gamelm.trainers.hf_common import (
-    HFRunConfig,
+    TrainerRunConfig,
     check_settings,
     decision_examples,
     distributed,
@@ -44,29 +44,20 @@ KIND = "reward-model"
 
 
 @dataclass
-class RewardModelConfig(HFRunConfig):
+class RewardModelConfig(TrainerRunConfig):
     """Settings of `train` (the CLI flags of ``gamelm reward-model`` map onto them): those of
-    `gamelm.trainers.hf_common.HFRunConfig` (``model`` is the policy the reward model starts
-    from, ``data`` holds ``pairs.jsonl`` and ``pairs.val.jsonl``, ``batch_size`` counts pairs,
-    ``val_size`` held-out pairs; ``max_steps`` 0 means ``num_epochs`` passes), and:
+    `gamelm.trainers.hf_common.TrainerRunConfig` and `gamelm.trainers.hf_common.HFRunConfig`
+    (``model`` is the policy the reward model starts from, ``data`` holds ``pairs.jsonl`` and
+    ``pairs.val.jsonl``, ``batch_size`` counts pairs, ``val_size`` held-out pairs; ``max_steps``
+    0 means ``num_epochs`` passes), and:
 
     Args:
-        num_epochs: passes over the pairs when ``max_steps`` is 0.
-        grad_accum: steps of gradients summed per optimizer step.
-        gradient_checkpointing: recompute activations in the backward pass.
         center_rewards: weight of the penalty that keeps rewards centred on zero.
-        save_steps: steps between checkpoints.
-        resume: continue from the newest checkpoint in ``out/checkpoints``.
     """
 
     what: ClassVar[str] = "reward-model"
 
-    num_epochs: float = 1.0
-    grad_accum: int = 1
-    gradient_checkpointing: bool = False
     center_rewards: float = 0.01
-    save_steps: int = 100
-    resume: bool = False
 
     def __post_init__(self) -> None:
         check_settings(self, ("batch_size", "grad_accum", "save_steps", "val_size"))

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 from gamelm.rollouts.datasets import DataError, agreement, check_records, read_jsonl
 from gamelm.trainers.hf_common import (
-    HFRunConfig,
+    TrainerRunConfig,
     check_settings,
     decision_examples,
     distributed,
@@ -44,30 +44,21 @@ from gamelm.trainers.hf_common import (
 
 
 @dataclass
-class SFTConfig(HFRunConfig):
+class SFTConfig(TrainerRunConfig):
     """Settings of `train` (the CLI flags of ``gamelm sft`` map onto them): those of
-    `gamelm.trainers.hf_common.HFRunConfig` (``data`` holds ``sft.jsonl`` and
-    ``sft.val.jsonl``; ``max_steps`` 0 means ``num_epochs`` passes), and:
+    `gamelm.trainers.hf_common.TrainerRunConfig` and `gamelm.trainers.hf_common.HFRunConfig`
+    (``data`` holds ``sft.jsonl`` and ``sft.val.jsonl``; ``max_steps`` 0 means ``num_epochs``
+    passes), and:
 
     Args:
-        num_epochs: passes over the data when ``max_steps`` is 0.
-        grad_accum: steps of gradients summed per optimizer step.
         warmup_ratio: share of the steps spent warming up (then a linear decay).
-        gradient_checkpointing: recompute activations in the backward pass (less memory).
         max_length: longest example in tokens (longer ones are cut from the start).
-        save_steps: steps between checkpoints (the last two are kept).
-        resume: continue from the newest checkpoint in ``out/checkpoints``.
     """
 
     what: ClassVar[str] = "SFT"
 
-    num_epochs: float = 1.0
-    grad_accum: int = 1
     warmup_ratio: float = 0.05
-    gradient_checkpointing: bool = False
     max_length: int = 1024
-    save_steps: int = 100
-    resume: bool = False
 
     def __post_init__(self) -> None:
         check_settings(self, ("batch_size", "grad_accum", "save_steps", "max_length", "val_size"))
