@@ -98,9 +98,12 @@ class MatchConfig:
 
     def __post_init__(self) -> None:
         check_seats(self.seats)
-        if not 1 <= self.hands <= MAX_HANDS:
+        if self.hands < 1:
+            raise ValueError(f"hands must be at least 1, got {self.hands}")
+        if self.hands > MAX_HANDS:
             raise ValueError(
-                f"hands must be 1..{MAX_HANDS:,} (every hand is recorded), got {self.hands}"
+                f"hands must be at most {MAX_HANDS:,} (a match records every hand), got "
+                f"{self.hands:,}"
             )
         if self.stack_bb < 1:
             raise ValueError(f"the stack must be at least 1 big blind, got {self.stack_bb}")
