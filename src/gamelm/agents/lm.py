@@ -63,7 +63,8 @@ def example_ids(
         tokens, mask = encode(obs, equity=strength_equity(view, obs, rng, equity))
         ids = [row[keep].tolist() for row, keep in zip(tokens, mask)]
         return ids, action_tokens(obs, view.fractions)
-    ids = [view.text_ids(view.render(prompt(obs, i))) for i in range(obs.size)]
+    style = getattr(view, "style", "full")
+    ids = [view.text_ids(view.render(prompt(obs, i, style=style))) for i in range(obs.size)]
     choices = np.full(obs.legal.shape, view.action_ids[0], np.int64)
     for i, entries in enumerate(legal_actions(obs)):
         if len(entries) > MAX_ACTIONS:
@@ -129,7 +130,16 @@ class LMAgent:
                 f"the model was trained with raise sizes {self.model.fractions}; "
                 f"this match offers {tuple(fractions)}; pass the same --fractions"
             )
-        step = getattr(self.model, "max_batch", 4096)  # an LLM reads long prompts: fewer at once
+        if hasattr(self.model, "decide"):  # an LLM: shared prefixes read once, rows by length
+            ids, choices = example_ids(self.model.view, obs)
+            logp = self.model.decide(
+                ids,
+                torch.as_tensor(choices),
+                torch.as_tensor(obs.legal),
+                max(self.temperature, 1e-6),
+            )
+            return self._checked(logp.exp().double().cpu().numpy())
+        step = getattr(self.model, "max_batch", 4096)
         out = []
         with torch.inference_mode():
             for lo in range(0, obs.size, step):
@@ -138,14 +148,16 @@ class LMAgent:
                 )
                 inputs = model_inputs(self.model, part, self.device, rng)
                 logp, _ = self.model(*inputs, max(self.temperature, 1e-6))
-                p = logp.exp().double().cpu().numpy()
-                if not np.isfinite(p).all():
-                    raise ValueError(
-                        f"{self.name}: the model's policy is not a number (NaN) for some "
-                        "decisions; its weights are damaged (NaN or infinite)"
-                    )
-                out.append(p)
+                out.append(self._checked(logp.exp().double().cpu().numpy()))
         return np.concatenate(out) if out else np.zeros((0, obs.legal.shape[1]))
+
+    def _checked(self, p: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        if not np.isfinite(p).all():
+            raise ValueError(
+                f"{self.name}: the model's policy is not a number (NaN) for some "
+                "decisions; its weights are damaged (NaN or infinite)"
+            )
+        return p
 
 
 def _sample(p: npt.NDArray[np.float64], rng: np.random.Generator) -> IntArray:

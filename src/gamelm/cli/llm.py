@@ -207,6 +207,15 @@ DtypeOpt = Annotated[
 ]
 
 
+PromptStyleOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="The prompt an LLM reads: full, or compact (about half the tokens, so faster); "
+        "default: the model's own."
+    ),
+]
+
+
 ConfigOpt = Annotated[
     Path | None, typer.Option(help="YAML file of settings, e.g. a tuned best.yaml (flags win).")
 ]
@@ -243,6 +252,23 @@ def sft(
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = "float32",
+    prompt_style: PromptStyleOpt = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="trl (TRL SFTTrainer) or fast (the action token's loss only, frozen lower "
+            "layers computed once: several times faster on a CPU; no checkpoints)."
+        ),
+    ] = "trl",
+    lora_layers: Annotated[
+        int, typer.Option(help="Train only the top N decoder layers (0: all).")
+    ] = 0,
+    threads: Annotated[
+        int, typer.Option(help="CPU threads (0: one per core; 1 when runs share a machine).")
+    ] = 0,
+    val_size: Annotated[
+        int, typer.Option(help="Validation records scored before and after (the first ones).")
+    ] = 2000,
     resume: ResumeOpt = False,
     config: ConfigOpt = None,
     accelerate_config: AccelOpt = None,
@@ -283,6 +309,7 @@ def reward_model(
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = "float32",
+    prompt_style: PromptStyleOpt = None,
     resume: ResumeOpt = False,
     accelerate_config: AccelOpt = None,
     quiet: QuietOpt = False,
@@ -393,6 +420,7 @@ def rl(
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = "float32",
+    prompt_style: PromptStyleOpt = None,
     tables: Annotated[int, typer.Option(help="Tables played in lockstep.")] = 256,
     resume: ResumeOpt = False,
     plot: Annotated[
@@ -448,6 +476,7 @@ def rl(
                 seed=seed,
                 device=device,
                 dtype=dtype,
+                prompt_style=prompt_style,
                 resume=resume,
             )
             | file_values
@@ -620,6 +649,7 @@ def grpo(
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = "float32",
+    prompt_style: PromptStyleOpt = None,
     config: ConfigOpt = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,

@@ -17,6 +17,7 @@ policy is a plain transformers directory (``from_pretrained`` loads it) plus
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
@@ -29,7 +30,10 @@ from gamelm.errors import first_line
 from gamelm.files import atomic_directory
 from gamelm.models.checks import check_directory, check_finite
 from gamelm.models.heads import menu_log_probs, pad_left, positions_of
+from gamelm.models.pretrained import resolve_model
 
+PROMPT_STYLES = ("full", "compact")  # of gamelm.agents.observation.prompt
+PREFIX_CACHES = 8  # shared prefixes whose key/value cache is kept between calls
 MAX_ACTIONS = 16  # A0..A15: more than any menu offers (fold, call, up to 8 raises, all-in)
 ACTION_WORDS = tuple(f"A{k}" for k in range(MAX_ACTIONS))
 ANSWER_CUE = "\nAnswer:"  # ends the prompt of a model without a chat template
@@ -46,7 +50,7 @@ def load_pretrained(
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    source = str(name_or_path)
+    source = resolve_model(name_or_path)
     local = Path(source).expanduser()
     if local.exists() and not (local / "config.json").is_file():
         raise ValueError(f"{local} is not a transformers model directory (no config.json)")
@@ -109,8 +113,17 @@ class PromptView:
     """How a transformers LLM reads decisions: the rendered prompt's ids, and the token of every
     menu entry (``A<k>`` for the k-th legal entry). Shared by the policy and the reward model."""
 
-    def __init__(self, tokenizer, use_chat: bool | None = None, lm: nn.Module | None = None):
+    def __init__(
+        self,
+        tokenizer,
+        use_chat: bool | None = None,
+        lm: nn.Module | None = None,
+        style: str = "full",
+    ):
+        if style not in PROMPT_STYLES:
+            raise ValueError(f"prompt style must be full or compact, got {style!r}")
         self.tokenizer = tokenizer
+        self.style = style  # which prompt of gamelm.agents.observation.prompt the model reads
         if tokenizer.pad_token is None:  # Llama has none: pad with end-of-sequence
             tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
         size = len(tokenizer)
@@ -119,7 +132,7 @@ class PromptView:
         self.use_chat = bool(tokenizer.chat_template) if use_chat is None else use_chat
 
     def meta(self) -> dict:
-        return {"view": "prompt", "use_chat": self.use_chat}
+        return {"view": "prompt", "use_chat": self.use_chat, "prompt": self.style}
 
     def render(self, text: str) -> str:
         """The text the model reads for a prompt: its chat template, else the prompt and a cue."""
@@ -145,10 +158,13 @@ class CausalLMPolicy(nn.Module):
     fractions = None  # plays any menu: the prompt lists the legal actions themselves
     max_batch = 32  # decisions per forward pass when playing (prompts of a few hundred tokens)
 
-    def __init__(self, lm: nn.Module, tokenizer, use_chat: bool | None = None) -> None:
+    def __init__(
+        self, lm: nn.Module, tokenizer, use_chat: bool | None = None, style: str = "full"
+    ) -> None:
         super().__init__()
         self.lm = lm
-        self.view = PromptView(tokenizer, use_chat, lm)
+        self.view = PromptView(tokenizer, use_chat, lm, style)
+        self._prefixes: dict[tuple[int, ...], tuple] = {}  # key/value caches of shared prefixes
         hidden = lm.config.get_text_config().hidden_size
         self.value_head = nn.Linear(hidden, 1)
         nn.init.zeros_(self.value_head.weight)
@@ -160,11 +176,15 @@ class CausalLMPolicy(nn.Module):
 
     @classmethod
     def from_pretrained(
-        cls, name_or_path: str | Path, dtype: str | None = None, use_chat: bool | None = None
+        cls,
+        name_or_path: str | Path,
+        dtype: str | None = None,
+        use_chat: bool | None = None,
+        style: str = "full",
     ) -> CausalLMPolicy:
         """A policy around a transformers causal LM (a directory or a hub name)."""
         lm, tokenizer = load_pretrained(name_or_path, dtype)
-        return cls(lm, tokenizer, use_chat)
+        return cls(lm, tokenizer, use_chat, style)
 
     # -- text and ids (the view) -----------------------------------------------------------
 
@@ -205,6 +225,102 @@ class CausalLMPolicy(nn.Module):
         logits, last = self.last_hidden(tokens, mask)
         value = self.value_head(last.to(self.value_head.weight.dtype)).squeeze(-1)
         return menu_log_probs(logits, choices, legal, temperature), value.float()
+
+    def decide(
+        self,
+        ids: list[list[int]],
+        choices: torch.Tensor,
+        legal: torch.Tensor,
+        temperature: float = 1.0,
+    ) -> torch.Tensor:
+        """Log-probabilities ``(m, A)`` of the menu entries, as `forward` gives them, for
+        unpadded prompt ids, without gradients and faster: the prefix every row shares (the chat
+        template's head and the prompt's first line) is read once and its key/value cache reused
+        by every row (and kept for later calls while the weights stay the same), and the rows
+        are read in batches of similar length, so little padding is read."""
+        device = self.lm.device
+        prefix = self._shared_prefix(ids)
+        cache = self._prefix_cache(prefix) if prefix else None
+        order = sorted(range(len(ids)), key=lambda r: len(ids[r]))
+        out = torch.empty(choices.shape, dtype=torch.float32, device=device)
+        with torch.inference_mode():
+            for lo in range(0, len(order), self.max_batch):
+                rows = order[lo : lo + self.max_batch]
+                tokens, mask = self.pad([ids[r][len(prefix) :] for r in rows], device)
+                logits = self._tail_logits(tokens, mask, cache, len(prefix))
+                index = torch.tensor(rows, device=device)
+                out[index] = menu_log_probs(
+                    logits, choices[index].to(device), legal[index].to(device), temperature
+                )
+        return out
+
+    def _shared_prefix(self, ids: list[list[int]]) -> list[int]:
+        """The longest prefix of every row (one token short of the shortest row): with one
+        row, the longest cached prefix it starts with."""
+        if not ids:
+            return []
+        if len(ids) == 1:
+            row = tuple(ids[0])
+            known = [p for p in self._prefixes if len(p) < len(row) and row[: len(p)] == p]
+            return list(max(known, key=len)) if known else []
+        first = ids[0]
+        n = min(len(r) for r in ids) - 1
+        for row in ids[1:]:
+            k = 0
+            while k < n and row[k] == first[k]:
+                k += 1
+            n = k
+        return first[:n]
+
+    def _weights_version(self) -> tuple[int, int]:
+        """Changes whenever the weights do (in-place optimizer steps bump the tensors' version
+        counters; a merged or reloaded model is a new module)."""
+        return id(self.lm), sum(p._version for p in self.lm.parameters())
+
+    def _prefix_cache(self, prefix: list[int]) -> tuple:
+        """The key/value tensors of every layer for ``prefix`` (batch 1), computed once."""
+        version = self._weights_version()
+        key = tuple(prefix)
+        hit = self._prefixes.get(key)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        if any(v[0] != version for v in self._prefixes.values()):
+            self._prefixes.clear()  # the weights changed: every cache is stale
+        tokens = torch.tensor([prefix], device=self.lm.device)
+        with torch.inference_mode():
+            out = self.lm(input_ids=tokens, use_cache=True, logits_to_keep=1)
+        cache = out.cache if "cache" in out else out.past_key_values  # its name before 5.25
+        layers = tuple((layer.keys, layer.values) for layer in cache.layers)
+        while len(self._prefixes) >= PREFIX_CACHES:
+            self._prefixes.pop(next(iter(self._prefixes)))
+        self._prefixes[key] = (version, layers)
+        return layers
+
+    def _tail_logits(
+        self, tokens: torch.Tensor, mask: torch.Tensor, cache: tuple | None, start: int
+    ) -> torch.Tensor:
+        """Logits ``(m, V)`` at the last position of left-padded ``tokens`` that continue a
+        cached prefix of ``start`` tokens (none: ``start`` is 0)."""
+        if cache is None:
+            return self.last_hidden(tokens, mask)[0]
+        from transformers import DynamicCache
+
+        m = tokens.shape[0]
+        past = DynamicCache(
+            ddp_cache_data=[(k.expand(m, -1, -1, -1), v.expand(m, -1, -1, -1)) for k, v in cache],
+            config=self.lm.config,
+        )
+        seen = torch.ones(m, start, dtype=torch.long, device=mask.device)
+        named = "cache" if "cache" in inspect.signature(self.lm.forward).parameters else None
+        out = self.lm(
+            input_ids=tokens,
+            attention_mask=torch.cat([seen, mask.long()], 1),
+            position_ids=positions_of(mask) + start,
+            use_cache=True,
+            logits_to_keep=1,
+            **{named or "past_key_values": past},  # named past_key_values before 5.25
+        )
+        return out.logits[:, -1]
 
     def trainable_tokens(self) -> dict[str, list[int]] | None:
         """The action tokens' input-embedding rows, trained as PEFT trainable tokens under LoRA
@@ -277,10 +393,14 @@ class CausalLMPolicy(nn.Module):
 
     @classmethod
     def load(
-        cls, path: str | Path, device: str | torch.device = "cpu", dtype: str | None = None
+        cls,
+        path: str | Path,
+        device: str | torch.device = "cpu",
+        dtype: str | None = None,
+        prompt_style: str | None = None,
     ) -> CausalLMPolicy:
         """A policy saved by `save`, or any transformers causal LM directory or hub name (a new
-        value head then starts at zero)."""
+        value head then starts at zero). ``prompt_style`` overrides the saved prompt style."""
         root = Path(path).expanduser()
         meta = {}
         if (root / "gamelm.json").is_file():
@@ -288,7 +408,11 @@ class CausalLMPolicy(nn.Module):
                 meta = json.loads((root / "gamelm.json").read_text())
             except ValueError:
                 raise ValueError(f"{root / 'gamelm.json'} is not valid JSON") from None
-        policy = cls.from_pretrained(path, dtype, use_chat=meta.get("use_chat"))
+        style = prompt_style or meta.get("prompt", "full")
+        if style not in PROMPT_STYLES:
+            where = "prompt_style" if prompt_style else f"{root / 'gamelm.json'}"
+            raise ValueError(f"{where}: unknown prompt style {style!r} (full or compact)")
+        policy = cls.from_pretrained(path, dtype, use_chat=meta.get("use_chat"), style=style)
         head = root / "value_head.safetensors"
         if head.is_file():
             try:

@@ -56,16 +56,29 @@ def hidden_states(
     """Final hidden states ``(m, T, d)`` of ``lm`` (a ``LlamaForCausalLM``) for ``tokens``
     ``(m, T)`` at ``positions`` ``(m, T)``, where query ``i`` may attend key ``j`` iff
     ``allowed[:, i, j]`` (``(m, T, T)`` booleans; every row must allow at least itself)."""
+    model = _llama(lm).model
+    x = run_layers(lm, model.embed_tokens(tokens), positions, allowed)
+    return _rms_norm(x, model.norm)
+
+
+def run_layers(
+    lm: nn.Module,
+    x: torch.Tensor,
+    positions: torch.Tensor,
+    allowed: torch.Tensor,
+    layers: slice = slice(None),
+) -> torch.Tensor:
+    """The residual stream ``(m, T, d)`` after the decoder ``layers`` of ``lm`` (a slice of
+    them; all by default), from the stream ``x`` entering the first of them, with the
+    positions and attention of `hidden_states`. The final norm is not applied."""
     lm = _llama(lm)
-    model = lm.model
     cfg = lm.config
-    m, t = tokens.shape
+    m, t = x.shape[:2]
     heads, kv_heads = cfg.num_attention_heads, cfg.num_key_value_heads
     head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // heads
     cos, sin = rotary(lm, positions)
     mask = allowed[:, None]  # (m, 1, T, T)
-    x = model.embed_tokens(tokens)
-    for layer in model.layers:
+    for layer in lm.model.layers[layers]:
         att = layer.self_attn
         h = _rms_norm(x, layer.input_layernorm)
         q = att.q_proj(h).view(m, t, heads, head_dim).transpose(1, 2)
@@ -81,7 +94,12 @@ def hidden_states(
         h = _rms_norm(x, layer.post_attention_layernorm)
         mlp = layer.mlp
         x = x + mlp.down_proj(F.silu(mlp.gate_proj(h)) * mlp.up_proj(h))
-    return _rms_norm(x, model.norm)
+    return x
+
+
+def final_norm(lm: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The model's final RMSNorm of a residual stream."""
+    return _rms_norm(x, _llama(lm).model.norm)
 
 
 def causal_allowed(mask: torch.Tensor) -> torch.Tensor:

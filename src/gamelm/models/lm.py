@@ -38,6 +38,7 @@ from gamelm.models.causal_lm import CausalLMPolicy, plain_model
 from gamelm.models.checks import check_directory, check_finite
 from gamelm.models.heads import menu_log_probs, pad_left, positions_of
 from gamelm.models.llama_fast import causal_allowed, hidden_states
+from gamelm.models.pretrained import resolve_model
 from gamelm.models.vocab import BOS, PAD, TOKEN, VOCAB
 
 KIND = "poker-lm"  # ``gamelm.json`` kind of the small poker LM (saved before kinds existed: none)
@@ -298,13 +299,22 @@ class PokerLM(nn.Module):
         return model.to(device).eval()
 
 
-def load_policy(path: str | Path, device: str | torch.device = "cpu", dtype: str | None = None):
+def load_policy(
+    path: str | Path,
+    device: str | torch.device = "cpu",
+    dtype: str | None = None,
+    prompt_style: str | None = None,
+):
     """The policy saved at ``path``: a `PokerLM` (``gamelm.json`` of kind ``poker-lm`` or none),
     or a `gamelm.models.causal_lm.CausalLMPolicy` (kind ``causal-lm``, or any transformers
     causal LM directory or hub name without a ``gamelm.json``). The run directory of
     ``gamelm train`` stands for its ``final_model``. ``dtype`` (``float32``, ``bfloat16``,
     ``float16``; None: the checkpoint's own) applies to transformers LLMs: train in float32
-    (``--bf16`` then autocasts), play in the checkpoint's dtype."""
+    (``--bf16`` then autocasts), play in the checkpoint's dtype. ``gguf:PATH`` and the names of
+    shipped models (``smollm2-135m-instruct``) load their converted copy
+    (`gamelm.models.pretrained`). ``prompt_style`` (``full`` or ``compact``; None: the saved
+    model's own, ``full`` for any other) sets the prompt a transformers LLM reads."""
+    path = resolve_model(path)
     root = Path(path).expanduser()
     if not (root / "config.json").is_file() and (root / "final_model" / "config.json").is_file():
         root = path = root / "final_model"  # a gamelm train run directory
@@ -315,7 +325,12 @@ def load_policy(path: str | Path, device: str | torch.device = "cpu", dtype: str
         except (ValueError, AttributeError):
             raise ValueError(f"{meta_path} is not a valid gamelm.json") from None
         if kind == KIND:
+            if prompt_style is not None:
+                raise ValueError(
+                    f"{root} is a poker LM, which reads tokens, not a prompt: prompt_style "
+                    "applies to transformers LLMs"
+                )
             return PokerLM.load(root, device)
         if kind != CAUSAL_KIND:
             raise ValueError(f"{meta_path} names an unknown model kind {kind!r}")
-    return CausalLMPolicy.load(path, device, dtype)
+    return CausalLMPolicy.load(path, device, dtype, prompt_style)

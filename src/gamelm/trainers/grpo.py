@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from gamelm.agents.lm import example_ids
+from gamelm.agents.observation import prompt
 from gamelm.rollouts.datasets import agreement, grouped, observations, record_action
 from gamelm.trainers.hf_common import (
     HFRunConfig,
@@ -104,6 +105,8 @@ def _prompts(policy: Any, records: list[dict]) -> dict[str, list]:
             target = tok.convert_ids_to_tokens(int(choices[j, actions[r]]))
             if llm:
                 text = records[r]["prompt"]
+                if view.style != "full":  # the records hold the full prompt
+                    text = prompt(obs, j, style=view.style)
                 if view.use_chat:
                     out["prompt"].append([{"role": "user", "content": text}])
                 else:
@@ -152,7 +155,7 @@ def train(cfg: GRPOConfig, progress: bool = True, logs: bool = True) -> dict[str
     device = pick_device(cfg.device)
     train_records, val_records = load_split(cfg.data, "sft", ("prompt", "response", "state"))
     out = Path(cfg.out)
-    policy = load_policy(cfg.model, dtype=cfg.dtype).to(device)
+    policy = load_policy(cfg.model, dtype=cfg.dtype, prompt_style=cfg.prompt_style).to(device)
     val = val_records[: cfg.val_size]
     score = probabilities_of(policy, device)
     before = agreement(score, val) if val else (float("nan"), float("nan"))

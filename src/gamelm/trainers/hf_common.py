@@ -16,6 +16,8 @@ import torch
 from gamelm.agents.lm import LMAgent, example_ids, model_inputs
 from gamelm.agents.observation import legal_actions, prompt
 from gamelm.files import atomic_directory
+from gamelm.models.causal_lm import PROMPT_STYLES
+from gamelm.models.pretrained import resolve_model
 from gamelm.rollouts.datasets import (
     DataError,
     action_index,
@@ -26,6 +28,8 @@ from gamelm.rollouts.datasets import (
 from gamelm.settings import check_finite, config_from_dict
 
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")  # attention projections
+# every linear layer of a Llama-style decoder layer (all-linear, when only some layers are trained)
+LAYER_LINEARS = (*DEFAULT_TARGETS, "gate_proj", "up_proj", "down_proj")
 
 
 @dataclass
@@ -51,6 +55,10 @@ class HFRunConfig:
         device: ``auto``, ``cpu`` or ``cuda``.
         dtype: weights' dtype when loading a transformers LLM (``float32`` keeps full-precision
             master weights; ``bf16`` then trains in mixed precision).
+        prompt_style: the prompt a transformers LLM reads, ``full`` or ``compact`` (about half
+            the tokens, so about twice as fast; `gamelm.agents.observation.compact_prompt`);
+            None: the starting model's own (``full`` for a model gamelm has not trained). The
+            trained model keeps it.
     """
 
     what: ClassVar[str] = "trainer"  # how errors name these settings
@@ -70,6 +78,7 @@ class HFRunConfig:
     seed: int = 0
     device: str = "auto"
     dtype: str = "float32"
+    prompt_style: str | None = None
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Self:
@@ -111,13 +120,16 @@ def lora_config(
     targets: tuple[str, ...],
     task: str,
     policy: Any = None,
+    layers: list[int] | None = None,
 ):
-    """A PEFT `LoraConfig` (``targets`` ``("all-linear",)`` adapts every linear layer); the
-    action tokens of a ``policy`` that has them are trained too
-    (`gamelm.models.causal_lm.CausalLMPolicy.trainable_tokens`)."""
+    """A PEFT `LoraConfig` (``targets`` ``("all-linear",)`` adapts every linear layer; ``layers``:
+    only the decoder layers of these indices, None: all); the action tokens of a ``policy``
+    that has them are trained too (`gamelm.models.causal_lm.CausalLMPolicy.trainable_tokens`)."""
     from peft import LoraConfig
 
     modules: Any = "all-linear" if tuple(targets) == ("all-linear",) else list(targets)
+    if modules == "all-linear" and layers is not None:  # PEFT wants the names listed then
+        modules = list(LAYER_LINEARS)
     tokens = policy.trainable_tokens() if hasattr(policy, "trainable_tokens") else None
     return LoraConfig(
         r=rank,
@@ -126,6 +138,7 @@ def lora_config(
         target_modules=modules,
         task_type=task,
         trainable_token_indices=tokens,
+        layers_to_transform=layers,
     )
 
 
@@ -202,6 +215,10 @@ def probabilities_of(policy: Any, device: str) -> Callable[..., np.ndarray]:
     `gamelm.rollouts.datasets.agreement`."""
 
     def probs(obs, equity):
+        if hasattr(policy, "decide"):  # an LLM: shared prefixes read once, rows by length
+            ids, choices = example_ids(policy.view, obs)
+            logp = policy.decide(ids, torch.as_tensor(choices), torch.as_tensor(obs.legal))
+            return logp.float().exp().cpu().numpy()
         with torch.inference_mode():
             logp, _ = policy(*model_inputs(policy, obs, device, equity=equity))
         return logp.float().exp().cpu().numpy()
@@ -245,6 +262,7 @@ def merge_adapter(adapter: str | Path, out: str | Path, base: str | None = None)
     base_name = base or json.loads(config_path.read_text()).get("base_model_name_or_path")
     if not base_name:
         raise ValueError(f"{config_path} names no base model; pass --base")
+    base_name = resolve_model(base_name)  # gguf:PATH, smollm2-135m-instruct
     try:
         model = AutoModelForCausalLM.from_pretrained(base_name)
         tokenizer = AutoTokenizer.from_pretrained(root)
@@ -322,6 +340,12 @@ def check_settings(cfg: Any, at_least_one: tuple[str, ...]) -> None:
     if cfg.dtype not in ("float32", "bfloat16", "float16"):
         raise ValueError(f"dtype must be float32, bfloat16 or float16, got {cfg.dtype!r}")
     check_lora(cfg.lora_rank, cfg.target_modules)
+    check_prompt_style(cfg.prompt_style)
+
+
+def check_prompt_style(style: str | None) -> None:
+    if style not in (None, *PROMPT_STYLES):
+        raise ValueError(f"prompt_style must be full or compact, got {style!r}")
 
 
 def resume_point(resume: bool, checkpoints: Path) -> Path | None:

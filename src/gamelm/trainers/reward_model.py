@@ -112,7 +112,8 @@ class RewardModel:
             if meta["view"] == "tokens":
                 view = TokenView(tuple(meta["fractions"]), int(meta["strength_trials"]))
             else:
-                view = PromptView(AutoTokenizer.from_pretrained(root), meta.get("use_chat"))
+                tokenizer = AutoTokenizer.from_pretrained(root)
+                view = PromptView(tokenizer, meta.get("use_chat"), style=meta.get("prompt", "full"))
         except (OSError, ValueError, KeyError) as exc:
             raise ValueError(f"cannot load the reward model {root}: {exc}") from None
         return cls(model, view, device)
@@ -172,7 +173,7 @@ def train(cfg: RewardModelConfig, progress: bool = True, logs: bool = True) -> d
     out = Path(cfg.out)
     checkpoints = out / "checkpoints"
     resume_from = resume_point(cfg.resume, checkpoints)
-    policy = load_policy(cfg.model, dtype=cfg.dtype)
+    policy = load_policy(cfg.model, dtype=cfg.dtype, prompt_style=cfg.prompt_style)
     view = policy.view
     tokenizer = view.tokenizer
     torch.manual_seed(cfg.seed)
@@ -212,7 +213,7 @@ def train(cfg: RewardModelConfig, progress: bool = True, logs: bool = True) -> d
                 return AutoModelForSequenceClassification.from_pretrained(directory)
             from peft import PeftModel
 
-            start = load_policy(cfg.model, dtype=cfg.dtype)
+            start = load_policy(cfg.model, dtype=cfg.dtype, prompt_style=cfg.prompt_style)
             base = classifier_from(start.lm, tokenizer.pad_token_id)
             return PeftModel.from_pretrained(base, directory).merge_and_unload()
 

@@ -110,6 +110,8 @@ class RLConfig:
         resume: continue from the newest checkpoint in ``out/checkpoints``.
         dtype: weights' dtype when loading a transformers LLM (``float32`` keeps full-precision
             master weights; ``--bf16`` then trains in mixed precision).
+        prompt_style: the prompt a transformers LLM reads, ``full`` or ``compact``; None: the
+            starting model's own (as in `gamelm.trainers.hf_common.HFRunConfig`).
     """
 
     model: str
@@ -149,6 +151,7 @@ class RLConfig:
     device: str = "auto"
     resume: bool = False
     dtype: str = "float32"
+    prompt_style: str | None = None
 
     def __post_init__(self) -> None:
         check_settings(
@@ -335,7 +338,9 @@ class RLTrainer:
         self.device = pick_device(cfg.device)
         self.out = Path(cfg.out)
         torch.manual_seed(cfg.seed)
-        self.policy = load_policy(cfg.model, dtype=cfg.dtype).to(self.device)
+        self.policy = load_policy(cfg.model, dtype=cfg.dtype, prompt_style=cfg.prompt_style).to(
+            self.device
+        )
         specs = [s.strip() for s in cfg.opponent.split(",") if s.strip()]
         self.opponents = [make_agent(s) for s in specs]
         if cfg.fractions is None:  # the poker LM's own raise sizes, else the usual menu

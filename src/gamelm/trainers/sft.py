@@ -53,15 +53,37 @@ class SFTConfig(TrainerRunConfig):
     Args:
         warmup_ratio: share of the steps spent warming up (then a linear decay).
         max_length: longest example in tokens (longer ones are cut from the start).
+        engine: ``trl`` (TRL's `SFTTrainer`: checkpoints, resume, several GPUs, rationales) or
+            ``fast`` (`gamelm.trainers.sft_fast`: the action token's loss at the last position
+            only, the frozen lower layers computed once; several times faster on a CPU).
+        lora_layers: train only the top N decoder layers (0: all of them); the backward pass
+            stops at the lowest trained layer, and the fast engine computes the layers below
+            once.
+        threads: CPU threads torch uses (0: its default, one per core; 1 when several runs
+            share a machine).
     """
 
     what: ClassVar[str] = "SFT"
 
     warmup_ratio: float = 0.05
     max_length: int = 1024
+    engine: str = "trl"
+    lora_layers: int = 0
+    threads: int = 0
 
     def __post_init__(self) -> None:
         check_settings(self, ("batch_size", "grad_accum", "save_steps", "max_length", "val_size"))
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be trl or fast, got {self.engine!r}")
+        if self.lora_layers < 0:
+            raise ValueError(f"lora_layers must be >= 0 (0: every layer), got {self.lora_layers}")
+        if self.threads < 0:
+            raise ValueError(f"threads must be >= 0 (0: one per core), got {self.threads}")
+        if self.engine == "fast" and self.resume:
+            raise ValueError("the fast engine does not resume; use engine trl for --resume")
+
+
+ENGINES = ("trl", "fast")
 
 
 SFTRunConfig = SFTConfig  # its name before 0.2
@@ -117,7 +139,7 @@ def _reload(cfg: SFTConfig, directory: Path, adapter_to: Path):
         return AutoModelForCausalLM.from_pretrained(directory)
     from peft import PeftModel
 
-    base = load_policy(cfg.model, dtype=cfg.dtype)
+    base = load_policy(cfg.model, dtype=cfg.dtype, prompt_style=cfg.prompt_style)
     keep = adapter_to.parent / f".{adapter_to.name}.adapter"
     shutil.copytree(directory, keep, dirs_exist_ok=True)
     base.view.tokenizer.save_pretrained(keep)
@@ -128,62 +150,45 @@ def train(cfg: SFTConfig, progress: bool = True, logs: bool = True) -> dict[str,
     """Fine-tune ``cfg.model`` on ``cfg.data`` and write the model to ``cfg.out``."""
     import torch
     from transformers.utils import logging as hf_logging
-    from trl import SFTConfig as TRLSFTConfig
-    from trl import SFTTrainer
 
     from gamelm.models.lm import load_policy
 
     hf_logging.set_verbosity_error()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     device = process_device(pick_device(cfg.device))
     world, rank, _ = distributed()  # under accelerate launch: score and save on rank 0 only
+    if cfg.engine == "fast" and world > 1:
+        raise ValueError("the fast engine runs in one process; use engine trl under accelerate")
     train_records, val_records = load_split(cfg.data, "sft", ("prompt", "response"))
     out = Path(cfg.out)
     checkpoints = out / "checkpoints"
     resume_from = resume_point(cfg.resume, checkpoints)
-    policy = load_policy(cfg.model, dtype=cfg.dtype).to(device)
+    policy = load_policy(cfg.model, dtype=cfg.dtype, prompt_style=cfg.prompt_style).to(device)
+    layers = _trained_layers(policy, cfg.lora_layers)
     val = val_records[: cfg.val_size]
     val_scored = [r for r in val if "state" in r]
     score = probabilities_of(policy, device)
     nothing = (float("nan"), float("nan"))
     before = agreement(score, val_scored) if val_scored and rank == 0 else nothing
     root = Path(cfg.data)
-    train_ds = _dataset(policy, train_records, str(root / "sft.jsonl"), cfg.max_length)
-    val_ds = _dataset(policy, val, str(root / "sft.val.jsonl"), cfg.max_length) if val else None
-    args = TRLSFTConfig(
-        **trainer_arguments(cfg, checkpoints, device, progress),
-        per_device_eval_batch_size=cfg.batch_size,
-        warmup_steps=cfg.warmup_ratio,
-        max_length=cfg.max_length,
-        completion_only_loss=True,
-        eval_strategy="no",
-    )
-    peft = lora_config(
-        cfg.lora_rank, cfg.lora_alpha, cfg.lora_dropout, cfg.target_modules, "CAUSAL_LM", policy
-    )
-    policy.train()
-    trainer = SFTTrainer(
-        model=policy.lm,
-        args=args,
-        train_dataset=train_ds,
-        processing_class=policy.tokenizer,
-        peft_config=peft if cfg.lora_rank else None,
-    )
-    stats, seconds = run_trainer(trainer, resume_from, logs)
-    eval_loss = trainer.evaluate(val_ds)["eval_loss"] if val_ds is not None else float("nan")
-    adapter = None
-    if world > 1:
-        lm = gather_trained(
-            trainer, out.parent / f".{out.name}.gathered", lambda d: _reload(cfg, d, adapter_to=out)
+    if cfg.engine == "fast":
+        data = str(root / "sft.jsonl")
+        lm, stats = _train_fast(cfg, policy, train_records, data, layers, progress)
+        eval_loss = float("nan")
+    else:
+        lm, stats, eval_loss = _train_trl(
+            cfg, policy, (train_records, val), layers, (device, resume_from, progress, logs)
         )
         if lm is None:  # not the main process
             return {}
-        adapter = out.parent / f".{out.name}.adapter" if cfg.lora_rank else None
-    else:
-        lm = trainer.model
-        if cfg.lora_rank:  # keep the adapter too (small): gamelm merge-lora rebuilds the model
-            adapter = out.parent / f".{out.name}.adapter"
-            save_adapter(lm, policy.tokenizer, adapter)
-            lm = lm.merge_and_unload()
+    adapter = None
+    if hasattr(lm, "merge_and_unload"):  # keep the adapter too (small): merge-lora rebuilds it
+        adapter = out.parent / f".{out.name}.adapter"
+        save_adapter(lm, policy.tokenizer, adapter)
+        lm = lm.merge_and_unload()
+    elif stats.get("adapter"):  # written by the processes of a multi-GPU run
+        adapter = stats["adapter"]
     policy.lm = lm.to(device)
     policy.eval()
     after = agreement(score, val_scored) if val_scored else nothing
@@ -197,13 +202,129 @@ def train(cfg: SFTConfig, progress: bool = True, logs: bool = True) -> dict[str,
         "val_chance": before[1],
         "val_records": len(val_scored),
         "train_records": len(train_records),
-        "steps": int(trainer.state.global_step),
-        "train_loss": float(stats.training_loss),
+        "steps": int(stats["steps"]),
+        "train_loss": float(stats["train_loss"]),
         "eval_loss": float(eval_loss),
-        "seconds": round(seconds, 1),
+        "seconds": round(stats["seconds"], 1),
         "out": str(out),
     }
+    if cfg.engine == "fast":
+        result["examples_per_second"] = stats["examples_per_second"]
     (out / "sft_result.json").write_text(
         json.dumps({"config": asdict(cfg), "result": result}, indent=2, default=str)
     )
     return result
+
+
+def _trained_layers(policy: Any, top: int) -> list[int] | None:
+    """The indices of the decoder layers trained (None: all of them)."""
+    if not top:
+        return None
+    if not hasattr(policy, "render"):
+        raise ValueError("lora_layers applies to transformers LLMs, not to the small poker LM")
+    count = policy.lm.config.get_text_config().num_hidden_layers
+    if top > count:
+        raise ValueError(f"lora_layers is {top}, but the model has {count} decoder layers")
+    return list(range(count - top, count))
+
+
+def _freeze_below(lm: Any, layers: list[int] | None) -> None:
+    """Full fine-tuning of the top layers only: the embeddings (and a tied output layer) and
+    every lower layer stop taking gradients."""
+    if layers is None:
+        return
+    lm.get_input_embeddings().weight.requires_grad_(False)
+    for index, layer in enumerate(lm.model.layers):
+        if index < layers[0]:
+            layer.requires_grad_(False)
+
+
+def _train_fast(
+    cfg: SFTConfig,
+    policy: Any,
+    records: list[dict],
+    path: str,
+    layers: list[int] | None,
+    progress: bool,
+) -> tuple[Any, dict[str, Any]]:
+    """The fast engine (`gamelm.trainers.sft_fast`): the model trained and its statistics."""
+    from peft import get_peft_model
+
+    from gamelm.trainers.sft_fast import check_fast_model, menu_examples, train_fast
+
+    if not hasattr(policy, "render"):
+        raise ValueError("the fast engine trains transformers LLMs; the poker LM uses engine trl")
+    check_fast_model(policy.lm)
+    prompts, menus, targets = menu_examples(policy, records, path)
+    prompts = [p[-cfg.max_length :] for p in prompts]
+    # trainable action-token embeddings would change what the cached lower layers read
+    owner = policy if layers is None else None
+    lm = policy.lm
+    if cfg.lora_rank:
+        peft = lora_config(
+            cfg.lora_rank, cfg.lora_alpha, cfg.lora_dropout, cfg.target_modules, "CAUSAL_LM",
+            owner, layers,
+        )  # fmt: skip
+        lm = get_peft_model(lm, peft)
+    else:
+        _freeze_below(lm, layers)
+    stats = train_fast(cfg, lm, (prompts, menus, targets), progress)
+    stats["seconds"] = stats["cache_seconds"] + stats["train_seconds"]
+    return lm, stats
+
+
+def _train_trl(
+    cfg: SFTConfig,
+    policy: Any,
+    records: tuple[list[dict], list[dict]],
+    layers: list[int] | None,
+    run: tuple[str, Path | None, bool, bool],
+) -> tuple[Any, dict[str, Any], float]:
+    """TRL's `SFTTrainer`: the model trained (None outside the main process of a multi-GPU
+    run), its statistics and the validation loss."""
+    from trl import SFTConfig as TRLSFTConfig
+    from trl import SFTTrainer
+
+    device, resume_from, progress, logs = run
+    train_records, val = records
+    world, _, _ = distributed()
+    out, root = Path(cfg.out), Path(cfg.data)
+    train_ds = _dataset(policy, train_records, str(root / "sft.jsonl"), cfg.max_length)
+    val_ds = _dataset(policy, val, str(root / "sft.val.jsonl"), cfg.max_length) if val else None
+    args = TRLSFTConfig(
+        **trainer_arguments(cfg, out / "checkpoints", device, progress),
+        per_device_eval_batch_size=cfg.batch_size,
+        warmup_steps=cfg.warmup_ratio,
+        max_length=cfg.max_length,
+        completion_only_loss=True,
+        eval_strategy="no",
+    )
+    peft = lora_config(
+        cfg.lora_rank, cfg.lora_alpha, cfg.lora_dropout, cfg.target_modules, "CAUSAL_LM", policy,
+        layers,
+    )  # fmt: skip
+    if not cfg.lora_rank:
+        _freeze_below(policy.lm, layers)
+    policy.train()
+    trainer = SFTTrainer(
+        model=policy.lm,
+        args=args,
+        train_dataset=train_ds,
+        processing_class=policy.tokenizer,
+        peft_config=peft if cfg.lora_rank else None,
+    )
+    result, seconds = run_trainer(trainer, resume_from, logs)
+    eval_loss = trainer.evaluate(val_ds)["eval_loss"] if val_ds is not None else float("nan")
+    stats: dict[str, Any] = {
+        "steps": trainer.state.global_step,
+        "train_loss": result.training_loss,
+        "seconds": seconds,
+    }
+    if world == 1:
+        return trainer.model, stats, eval_loss
+    lm = gather_trained(
+        trainer, out.parent / f".{out.name}.gathered", lambda d: _reload(cfg, d, adapter_to=out)
+    )
+    if cfg.lora_rank:
+        stats["adapter"] = out.parent / f".{out.name}.adapter"
+    return lm, stats, eval_loss
