@@ -53,13 +53,15 @@ def main() -> None:
     ap.add_argument("--agreement-steps", type=int, default=150)
     ap.add_argument("--val", type=int, default=300, help="validation records scored")
     ap.add_argument("--data", help="a gamelm datagen directory (default: equity, 1,000 hands)")
+    ap.add_argument("--only", help="variants to run, by number (1-5), comma-separated")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="gamelm-bench-sft-"))
     data = Path(args.data) if args.data else work / "data"
     if not args.data:
         generate(DatagenConfig(expert="equity", hands=1000, seats=2, seed=1), data)
     rows = []
-    for name, variant in VARIANTS:
+    chosen = [int(k) for k in args.only.split(",")] if args.only else range(1, len(VARIANTS) + 1)
+    for name, variant in (VARIANTS[k - 1] for k in chosen):
         steps = args.agreement_steps if args.agreement else args.steps
         cfg = SFTConfig(
             model=args.model,
@@ -83,7 +85,7 @@ def main() -> None:
         agree = result["val_agreement_after"] if args.agreement else float("nan")
         rows.append((name, rate, agree, result["val_agreement_before"]))
         print(f"{name}: {rate:.2f} examples/s", flush=True)
-    base = rows[0][1]
+    base = rows[0][1]  # the first variant run (plain TRL unless --only leaves it out)
     print(
         f"\n{args.model}, LoRA rank 16, batch {args.batch}, {torch.get_num_threads()} threads, "
         f"{os.cpu_count()} cores; top layers: {args.top}"
@@ -97,7 +99,7 @@ def main() -> None:
         line = f"| {name} | {rate:.2f} | {rate / base:.1f}x |"
         print(line + (f" {agree:.1%} |" if args.agreement else ""))
     if args.agreement:
-        print(f"(before training: {rows[0][3]:.1%} full prompt, {rows[1][3]:.1%} compact)")
+        print("(before training: " + ", ".join(f"{r[0]}: {r[3]:.1%}" for r in rows) + ")")
 
 
 if __name__ == "__main__":

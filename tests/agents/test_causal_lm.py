@@ -51,6 +51,34 @@ def test_batched_scores_equal_one_at_a_time(tiny_hf_model):
             assert torch.allclose(batch[i], one[0], atol=1e-5)
 
 
+@pytest.mark.parametrize("style", ["full", "compact"])
+def test_decide_reads_the_shared_prefix_once_and_changes_nothing(tiny_hf_model, style):
+    policy = CausalLMPolicy.from_pretrained(tiny_hf_model, style=style)
+    obs = _obs(12, seats=6)
+    ids, choices = example_ids(policy.view, obs)
+    choices, legal = torch.as_tensor(choices), torch.as_tensor(obs.legal)
+    with torch.inference_mode():
+        plain = policy(*policy.pad(ids), choices, legal)[0]
+    policy.max_batch = 5  # several batches of similar length
+    fast = policy.decide(ids, choices, legal)
+    assert torch.allclose(fast.exp(), plain.exp(), atol=1e-5)
+    prefix = policy._shared_prefix(ids)
+    assert len(prefix) > 5 and all(row[: len(prefix)] == prefix for row in ids)
+    # one decision alone reuses the cached prefix, and gets the same answer
+    assert policy._shared_prefix(ids[3:4]) == prefix
+    one = policy.decide(ids[3:4], choices[3:4], legal[3:4])
+    assert torch.allclose(one.exp(), plain[3:4].exp(), atol=1e-5)
+    # new weights make every cached prefix stale
+    with torch.no_grad():
+        for p in policy.lm.parameters():
+            p.mul_(1.5)
+    with torch.inference_mode():
+        changed = policy(*policy.pad(ids[3:4]), choices[3:4], legal[3:4])[0]
+    again = policy.decide(ids[3:4], choices[3:4], legal[3:4])
+    assert torch.allclose(again.exp(), changed.exp(), atol=1e-5)
+    assert not torch.allclose(again.exp(), one.exp(), atol=1e-3)
+
+
 def test_the_menu_maps_action_tokens_in_legal_order(tiny_hf_base_model):
     policy = CausalLMPolicy.from_pretrained(tiny_hf_base_model)
     assert not policy.use_chat and policy.render("x").endswith("\nAnswer:")

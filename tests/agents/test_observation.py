@@ -115,6 +115,31 @@ class _Recorder:
         return choice
 
 
+def test_the_compact_prompt_says_the_same_in_fewer_words():
+    obs = _flop_spot()
+    compact = prompt(obs, 0, style="compact")
+    assert compact == "\n".join(
+        [
+            "No-limit Texas Hold'em. Reply with one action token.",
+            "2max 50/100 Flop. You BB AsAh, stack 19900.",
+            "Board Kh7d2c. Pot 200, call 0.",
+            "In: SB/BTN 19900.",
+            "SB/BTN c BB x",
+            "A0 check",
+            "A1 bet 100",
+            "A2 bet 200",
+            "A3 bet 19900 allin",
+        ]
+    )
+    assert len(compact) < 0.6 * len(prompt(obs, 0))
+    try:
+        prompt(obs, 0, style="short")
+    except ValueError as exc:
+        assert "full, compact" in str(exc)
+    else:
+        raise AssertionError("an unknown style was accepted")
+
+
 def test_the_history_in_a_match_matches_what_was_played():
     rec = _Recorder(make_agent("tag"))
     play_match([rec, make_agent("random")], MatchConfig(seats=2, hands=300, seed=1, tables=64))

@@ -524,7 +524,7 @@ def _compact_history(obs: Observation, i: int) -> str:
             k = int(what[1:]) - 1 if what not in short else -1
             verb = short.get(what) or (raises[k] if 0 <= k < len(raises) else "r")
             streets[-1].append(f"{who} {verb}")
-    return " / ".join(" ".join(acts) for acts in streets)
+    return " / ".join(" ".join(acts) for acts in streets).rstrip(" /")  # a street not yet acted on
 
 
 def _compact_entry(obs: Observation, i: int, entry: int) -> str:

@@ -156,7 +156,7 @@ class CausalLMPolicy(nn.Module):
     """A causal LM read as a policy over the legal action tokens, plus a value head."""
 
     fractions = None  # plays any menu: the prompt lists the legal actions themselves
-    max_batch = 32  # decisions per forward pass when playing (prompts of a few hundred tokens)
+    max_batch = 12  # decisions per forward pass (more pads more and attends wider: slower on CPUs)
 
     def __init__(
         self, lm: nn.Module, tokenizer, use_chat: bool | None = None, style: str = "full"
@@ -311,7 +311,8 @@ class CausalLMPolicy(nn.Module):
             config=self.lm.config,
         )
         seen = torch.ones(m, start, dtype=torch.long, device=mask.device)
-        named = "cache" if "cache" in inspect.signature(self.lm.forward).parameters else None
+        base = self.lm.get_base_model() if hasattr(self.lm, "get_base_model") else self.lm
+        named = "cache" if "cache" in inspect.signature(base.forward).parameters else None
         out = self.lm(
             input_ids=tokens,
             attention_mask=torch.cat([seen, mask.long()], 1),
