@@ -7,6 +7,7 @@ A couple of minutes on two cores, most of it the one-time conversion of the GGUF
 
 from __future__ import annotations
 
+import json
 from importlib import metadata
 
 import numpy as np
@@ -141,7 +142,9 @@ def test_lora_sft_learns_merges_and_serves(smol, tag_data, tmp_path):
     after = expert_nll(trained, records)
     assert after < 0.8 * before, (before, after, result)
     # save -> merge the kept adapter into the base again -> reload: the same policy
-    merged = merge_adapter(out / "adapter", tmp_path / "merged", base=NAME)
+    saved = json.loads((out / "adapter" / "adapter_config.json").read_text())
+    assert saved["base_model_name_or_path"] == NAME  # the name, not the cache folder
+    merged = merge_adapter(out / "adapter", tmp_path / "merged")
     again = load_policy(merged)
     obs = six_max_decisions(8, seed=9)
     rng = np.random.default_rng(0)

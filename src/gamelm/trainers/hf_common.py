@@ -236,11 +236,20 @@ def save_final(policy: Any, out: Path, keep: tuple[str, ...] = ("checkpoints", "
                 os.replace(out / name, tmp / name)
 
 
-def save_adapter(peft_model: Any, tokenizer: Any, directory: Path) -> None:
+def save_adapter(peft_model: Any, tokenizer: Any, directory: Path, base: str | None = None) -> None:
     """A LoRA adapter with the tokenizer it was trained with (the base's vocabulary may have
-    grown by the action tokens), mergeable later by `merge_adapter`."""
+    grown by the action tokens), mergeable later by `merge_adapter`. ``base``: the name the
+    base model was given by (``smollm2-135m-instruct``, ``gguf:PATH``), recorded instead of the
+    cache folder it was loaded from, so the adapter still merges once the cache is cleared."""
+    import json
+
     peft_model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
+    config = Path(directory) / "adapter_config.json"
+    if base is not None and resolve_model(base) != base and config.is_file():
+        values = json.loads(config.read_text())
+        values["base_model_name_or_path"] = base
+        config.write_text(json.dumps(values, indent=2))
 
 
 def merge_adapter(adapter: str | Path, out: str | Path, base: str | None = None) -> Path:

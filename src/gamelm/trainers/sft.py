@@ -185,7 +185,7 @@ def train(cfg: SFTConfig, progress: bool = True, logs: bool = True) -> dict[str,
     adapter = None
     if hasattr(lm, "merge_and_unload"):  # keep the adapter too (small): merge-lora rebuilds it
         adapter = out.parent / f".{out.name}.adapter"
-        save_adapter(lm, policy.tokenizer, adapter)
+        save_adapter(lm, policy.tokenizer, adapter, base=cfg.model)
         lm = lm.merge_and_unload()
     elif stats.get("adapter"):  # written by the processes of a multi-GPU run
         adapter = stats["adapter"]
