@@ -62,6 +62,8 @@ def test_simulate_json_is_reproducible():
         (["eval", "tag", "--vs", "random", "--seats", "11"], "seats must be 2..10"),
         (["eval", "tag", "--hands", "0"], "hands must be at least 1"),
         (["eval", "tag", "--vs", "random,maniac", "--seats", "2"], "do not fit"),
+        (["eval", "tag", "--greedy"], "--greedy applies to language-model agents"),
+        (["eval", "tag", "--prompt-style", "compact"], "applies to transformers LLM agents"),
     ],
 )
 def test_bad_input_is_one_clear_line(args, needle):

@@ -268,3 +268,31 @@ def test_an_llm_is_asked_in_small_batches_so_the_bar_moves() -> None:
     out = pb.evaluate(Slow(), bench)
     assert out["converted"] == len(bench.spots) > 2
     assert max(sizes) == 2 and sum(sizes) == len(bench.spots)
+
+
+def test_greedy_plays_a_language_models_most_likely_move(tmp_path: Path) -> None:
+    """``--greedy`` scores the model's argmax move (PokerBench labels one move per spot). A rule
+    agent has no such setting and is refused in one line."""
+    from gamelm.agents.lm import LMAgent
+    from gamelm.models.lm import PokerLM
+
+    PokerLM.from_preset("tiny", seed=0).save(tmp_path / "m")
+    for name, cols, data in (
+        (pb.PREFLOP_FILE, PRE_COLS, PREFLOP),
+        (pb.POSTFLOP_FILE, POST_COLS, POSTFLOP),
+    ):
+        with open(tmp_path / name, "w", newline="") as f:
+            csv.writer(f).writerows([cols, *data])
+    args = ["pokerbench", f"ckpt:{tmp_path / 'm'}", "--data", str(tmp_path), "--json"]
+    res = CliRunner().invoke(app, [*args, "--greedy"])
+    assert res.exit_code == 0, res.output
+    agent = make_agent(f"ckpt:{tmp_path / 'm'}")
+    assert isinstance(agent, LMAgent)
+    spots = _bench().spots
+    obs = pb.observations(spots)
+    rng = np.random.default_rng([0, 5])  # the equity feature's draws, as `evaluate` seeds them
+    best = agent.probabilities(obs, rng).argmax(axis=1)
+    exact, _ = pb.score(spots, best, obs.menu.all_in_id)
+    assert json.loads(res.output)["overall"]["exact"] == pytest.approx(exact.mean())
+    refused = CliRunner().invoke(app, ["pokerbench", "tag", "--data", str(tmp_path), "--greedy"])
+    assert refused.exit_code == 2 and "language-model agents" in refused.output

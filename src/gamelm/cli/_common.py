@@ -25,6 +25,20 @@ errors = Console(stderr=True, soft_wrap=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", help="No progress bar.")]
+GreedyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--greedy",
+        help="A language-model AGENT plays its most likely move instead of sampling one.",
+    ),
+]
+PromptStyleOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="The prompt a transformers LLM AGENT reads: full, or compact (about half the tokens, "
+        "so faster); default: the model's own."
+    ),
+]
 RunsDirOpt = Annotated[
     Path | None,
     typer.Option(help="The run registry's folder: where runs are registered and run:NAME is "
@@ -64,6 +78,31 @@ def load_agent_or_fail(spec: str, runs_dir: Path | None = None) -> Agent:
         return load_agent(spec, runs_dir=runs_dir)
     except (ValueError, FileNotFoundError, AgentUnavailable) as exc:
         fail(first_line(exc))
+
+
+def llm_settings(agent: Agent, greedy: bool = False, prompt_style: str | None = None) -> None:
+    """Set how a language-model agent (`gamelm.agents.lm.LMAgent`) plays: its most likely move
+    (temperature 0) and, for a transformers LLM, the prompt it reads; an agent without the
+    setting is refused in one sentence."""
+    model = getattr(agent, "model", None)
+    if greedy:
+        if not hasattr(agent, "temperature"):
+            fail(
+                f"--greedy applies to language-model agents (ckpt:, hf:, run:), not {agent.name!r}"
+            )
+        agent.temperature = 0.0
+    if prompt_style is not None:
+        from gamelm.agents.observation import PROMPT_STYLES
+
+        if prompt_style not in PROMPT_STYLES:
+            fail(f"--prompt-style must be one of {', '.join(PROMPT_STYLES)}, got {prompt_style!r}")
+        view = getattr(model, "view", None)
+        if not hasattr(view, "style"):
+            fail(
+                "--prompt-style applies to transformers LLM agents (hf:, ckpt:), "
+                f"not {agent.name!r}"
+            )
+        view.style = prompt_style
 
 
 def check_out(

@@ -15,10 +15,13 @@ from gamelm import load_agent
 from gamelm.agents.base import AgentUnavailable
 from gamelm.agents.registry import make_agent
 from gamelm.cli._common import (
+    GreedyOpt,
     JsonOpt,
+    PromptStyleOpt,
     RunsDirOpt,
     console,
     fail,
+    llm_settings,
     load_agent_or_fail,
     nan_to_none,
     split_list,
@@ -58,6 +61,8 @@ def eval_cmd(
         Path | None,
         typer.Option(help="Also write every hand's records (.npz; MatchResult.load reads it)."),
     ] = None,
+    greedy: GreedyOpt = False,
+    prompt_style: PromptStyleOpt = None,
     runs_dir: RunsDirOpt = None,
 ) -> None:
     """Play AGENT against the --vs agents and report bb/100 with 95% CIs and playing stats.
@@ -78,6 +83,7 @@ def eval_cmd(
     try:
         menu = ActionAbstraction.parse(fractions)
         players = [load_agent(a, runs_dir=runs_dir) for a in [agent, *split_list(vs)]]
+        llm_settings(players[0], greedy, prompt_style)
         ref = make_agent(reference, runs_dir) if reference else None
         for p in (*players, ref):
             bp = getattr(p, "blueprint", None)
@@ -189,6 +195,8 @@ def pokerbench_cmd(
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the agent's randomness.")] = 0,
+    greedy: GreedyOpt = False,
+    prompt_style: PromptStyleOpt = None,
     as_json: JsonOpt = False,
     runs_dir: RunsDirOpt = None,
 ) -> None:
@@ -205,6 +213,7 @@ def pokerbench_cmd(
         )
     try:
         player = load_agent(agent, runs_dir=runs_dir)
+        llm_settings(player, greedy, prompt_style)
         bench = pokerbench.load(data, progress=not as_json)
         out = pokerbench.evaluate(player, bench, seed=seed, progress=not as_json)
     except (ValueError, OSError, AgentUnavailable) as exc:
@@ -212,7 +221,10 @@ def pokerbench_cmd(
     if as_json:
         print(json.dumps(nan_to_none(out)))
         return
-    table = Table(title=f"PokerBench: {agent} ({out['converted']:,} of {out['total']:,} rows)")
+    mode = " (greedy)" if greedy else ""
+    table = Table(
+        title=f"PokerBench: {agent}{mode} ({out['converted']:,} of {out['total']:,} rows)"
+    )
     for col in ("part", "spots", "exact", "action", "random exact", "random action"):
         table.add_column(col, justify="left" if col == "part" else "right")
     for part in ("preflop", "postflop", "overall"):
