@@ -139,3 +139,20 @@ def test_an_existing_dataset_is_refused_or_appended_to(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValueError, match="is a file"):
         generate(DatagenConfig(expert="tag", hands=10), tmp_path / "file")
+
+
+def test_blueprint_records_carry_its_move_frequencies(tmp_path, tiny_blueprint):
+    """``probs`` are the blueprint's own probabilities of the legal moves, in A0..Ak order."""
+    out = tmp_path / "bp"
+    generate(DatagenConfig(expert=f"blueprint:{tiny_blueprint}", hands=100, seed=2), out)
+    bp = make_agent(f"blueprint:{tiny_blueprint}")
+    records = read_jsonl(out / "sft.jsonl")[:60]
+    for r in records:
+        obs = observations([r["state"]])
+        p = bp.action_probabilities(obs, np.random.default_rng(0))[0]
+        legal = np.flatnonzero(obs.legal[0])
+        assert r["probs"] == pytest.approx(p[legal], abs=1e-4)
+        assert p[record_action(r)] > 0  # the move it sampled is one it plays
+    tag = tmp_path / "tag"
+    generate(DatagenConfig(expert="tag", hands=20, seed=0), tag)
+    assert all("probs" not in r for r in read_jsonl(tag / "sft.jsonl"))  # no policy: no probs

@@ -149,3 +149,51 @@ def test_cli_contract_and_bad_inputs(tiny_poker_lm, tag_data, tmp_path):
         (broken / "sft.jsonl").write_text('{"prompt": "x", "response": "A0"}\n')
         train(SFTConfig(model=str(tiny_poker_lm), data=str(broken), out=str(out), device="cpu"))
     assert np.isfinite(got["val_agreement_after"])
+
+
+def test_soft_targets_learn_the_experts_frequencies(tiny_hf_model, tiny_blueprint, tmp_path):
+    """The fast engine with soft targets moves the policy towards the blueprint's frequencies
+    (its KL divergence from them falls, and further than training on the sampled moves); the
+    setting is refused without the fast engine or without frequencies in the records."""
+    from gamelm.agents.lm import LMAgent
+    from gamelm.rollouts.datasets import DatagenConfig, generate, observations, read_jsonl
+
+    data = tmp_path / "bp"
+    generate(DatagenConfig(expert=f"blueprint:{tiny_blueprint}", hands=150, seed=0), data)
+    records = read_jsonl(data / "sft.jsonl")[:64]
+    obs = observations([r["state"] for r in records])
+
+    def kl(path) -> float:
+        p = LMAgent(load_policy(path)).probabilities(obs, np.random.default_rng(0))
+        out = []
+        for i, r in enumerate(records):
+            q = np.asarray(r["probs"]) / np.sum(r["probs"])
+            ratio = np.log(np.clip(q, 1e-9, 1)) - np.log(np.clip(p[i, obs.legal[i]], 1e-9, 1))
+            out.append(float(np.dot(q, ratio)))
+        return float(np.mean(out))
+
+    cfg = SFTConfig(
+        model=str(tiny_hf_model),
+        data=str(data),
+        out=str(tmp_path / "soft"),
+        engine="fast",
+        soft_targets=True,
+        max_steps=60,
+        batch_size=16,
+        learning_rate=3e-2,
+        lora_rank=8,
+        target_modules=("all-linear",),
+        val_size=32,
+        device="cpu",
+    )
+    train(cfg, progress=False, logs=False)
+    hard = SFTConfig(**{**cfg.__dict__, "soft_targets": False, "out": str(tmp_path / "hard")})
+    train(hard, progress=False, logs=False)  # the same steps on the one move it sampled
+    soft = kl(tmp_path / "soft")
+    assert soft < 0.85 * kl(tiny_hf_model) and soft < kl(tmp_path / "hard")
+    with pytest.raises(ValueError, match="fast engine"):
+        SFTConfig(model="m", data="d", out="o", soft_targets=True)
+    tag = tmp_path / "tag"
+    generate(DatagenConfig(expert="tag", hands=60, seed=0), tag)
+    with pytest.raises(DataError, match="move frequencies"):
+        train(SFTConfig(**{**cfg.__dict__, "data": str(tag), "out": str(tmp_path / "t")}))

@@ -35,8 +35,8 @@ GreedyOpt = Annotated[
 PromptStyleOpt = Annotated[
     str | None,
     typer.Option(
-        help="The prompt a transformers LLM AGENT reads: full, or compact (about half the tokens, "
-        "so faster); default: the model's own."
+        help="The prompt an LLM reads: full, or compact (about half the tokens, so faster); "
+        "default: the model's own."
     ),
 ]
 RunsDirOpt = Annotated[

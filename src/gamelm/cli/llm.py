@@ -16,6 +16,7 @@ from rich.table import Table
 from gamelm.agents.base import AgentUnavailable
 from gamelm.cli._common import (
     JsonOpt,
+    PromptStyleOpt,
     QuietOpt,
     check_out,
     config_file_values,
@@ -207,15 +208,6 @@ DtypeOpt = Annotated[
 ]
 
 
-PromptStyleOpt = Annotated[
-    str | None,
-    typer.Option(
-        help="The prompt an LLM reads: full, or compact (about half the tokens, so faster); "
-        "default: the model's own."
-    ),
-]
-
-
 ConfigOpt = Annotated[
     Path | None, typer.Option(help="YAML file of settings, e.g. a tuned best.yaml (flags win).")
 ]
@@ -269,6 +261,14 @@ def sft(
     val_size: Annotated[
         int, typer.Option(help="Validation records scored before and after (the first ones).")
     ] = 2000,
+    soft_targets: Annotated[
+        bool,
+        typer.Option(
+            "--soft-targets",
+            help="Fast engine: learn the expert's move frequencies (the records' probs) instead "
+            "of the one move it sampled.",
+        ),
+    ] = False,
     resume: ResumeOpt = False,
     config: ConfigOpt = None,
     accelerate_config: AccelOpt = None,

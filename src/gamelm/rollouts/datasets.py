@@ -6,7 +6,9 @@ becomes
 
 * an **SFT record** ``{"prompt", "response"}``: the natural-language prompt of
   `gamelm.agents.observation.prompt` and the action token ``A<k>`` of the expert's move,
-  optionally followed by a one-line rationale from the hand's equity and the pot odds;
+  optionally followed by a one-line rationale from the hand's equity and the pot odds; for an
+  expert with a policy (the blueprint, a trained checkpoint) also ``probs``, its probability of
+  each legal move in ``A0..Ak`` order (the soft targets of ``gamelm sft --soft-targets``);
 * a **preference pair** ``{"prompt", "chosen", "rejected"}``: ``chosen`` is the expert's
   preferred move, ``rejected`` a legal move it values lower (for an expert with
   ``action_probabilities``, like the blueprint, one it plays less often; for a trained LM, which
@@ -280,15 +282,18 @@ def _is_val(text: str, fraction: float) -> bool:
 
 def _preferences(
     expert: Agent, obs: Observation, played: IntArray, rng: np.random.Generator
-) -> tuple[IntArray, IntArray]:
-    """Per decision, the expert's preferred entry and one it values lower (-1: none)."""
+) -> tuple[IntArray, IntArray, np.ndarray | None]:
+    """Per decision, the expert's preferred entry, one it values lower (-1: none) and its
+    probability of every menu entry (None for an expert without a policy)."""
     m = obs.size
     probs_of = getattr(expert, "action_probabilities", None)
     model = getattr(expert, "model", None)
     if model is not None and hasattr(expert, "probabilities"):  # an LM plays greedily: rank
         probs_of = LMAgentView(model).probabilities  # the moves by its sampling policy
+    policy = None
     if probs_of is not None:
-        probs = np.where(obs.legal, np.asarray(probs_of(obs, rng), np.float64), -1.0)
+        policy = np.where(obs.legal, np.asarray(probs_of(obs, rng), np.float64), 0.0)
+        probs = np.where(obs.legal, policy, -1.0)
         chosen = probs.argmax(axis=1)
         top = probs[np.arange(m), chosen]
         lower = obs.legal & (probs < top[:, None] - 0.05)  # clearly less often played
@@ -298,7 +303,7 @@ def _preferences(
         lower[np.arange(m), chosen] = False
     pick = np.where(lower, rng.random(lower.shape), -1.0)
     rejected = np.where(lower.any(axis=1), pick.argmax(axis=1), -1)
-    return chosen, rejected
+    return chosen, rejected, policy
 
 
 class LMAgentView:
@@ -383,7 +388,7 @@ def generate(
         result.decisions += obs.size
         equity = obs.strength(cfg.equity_trials, rng)
         odds = obs.pot_odds
-        chosen, rejected = _preferences(expert, obs, played, rng)
+        chosen, rejected, policy = _preferences(expert, obs, played, rng)
         entries = legal_actions(obs)
         for i in range(obs.size):
             text = prompt(obs, i)
@@ -396,17 +401,17 @@ def generate(
             token = f"A{entries[i].index(int(played[i]))}"
             why = rationale(float(equity[i]), float(odds[i]), int(obs.live_opponents[i]))
             state = state_of(obs, i)
-            write(
-                f"sft{val}.jsonl",
-                {
-                    "prompt": text,
-                    "response": f"{token}\n{why}" if cfg.rationale else token,
-                    "action": int(played[i]),
-                    "equity": round(float(equity[i]), 4),
-                    "pot_odds": round(float(odds[i]), 4),
-                    "state": state,
-                },
-            )
+            record = {
+                "prompt": text,
+                "response": f"{token}\n{why}" if cfg.rationale else token,
+                "action": int(played[i]),
+                "equity": round(float(equity[i]), 4),
+                "pot_odds": round(float(odds[i]), 4),
+                "state": state,
+            }
+            if policy is not None:  # the expert's frequencies, in A0..Ak order (soft targets)
+                record["probs"] = [round(float(policy[i, e]), 4) for e in entries[i]]
+            write(f"sft{val}.jsonl", record)
             if rejected[i] >= 0:
                 write(
                     f"pairs{val}.jsonl",

@@ -61,6 +61,10 @@ class SFTConfig(TrainerRunConfig):
             once.
         threads: CPU threads torch uses (0: its default, one per core; 1 when several runs
             share a machine).
+        soft_targets: with the fast engine, learn the expert's frequencies of the legal moves
+            (the records' ``probs``, which `gamelm datagen` writes for an expert with a policy,
+            such as the blueprint) instead of the one move it sampled: far more signal per
+            example from an expert that mixes.
     """
 
     what: ClassVar[str] = "SFT"
@@ -70,6 +74,7 @@ class SFTConfig(TrainerRunConfig):
     engine: str = "trl"
     lora_layers: int = 0
     threads: int = 0
+    soft_targets: bool = False
 
     def __post_init__(self) -> None:
         check_settings(self, ("batch_size", "grad_accum", "save_steps", "max_length", "val_size"))
@@ -79,6 +84,8 @@ class SFTConfig(TrainerRunConfig):
             raise ValueError(f"lora_layers must be >= 0 (0: every layer), got {self.lora_layers}")
         if self.threads < 0:
             raise ValueError(f"threads must be >= 0 (0: one per core), got {self.threads}")
+        if self.soft_targets and self.engine != "fast":
+            raise ValueError("soft targets are trained by the fast engine; add --engine fast")
         if self.engine == "fast" and self.resume:
             raise ValueError("the fast engine does not resume; use engine trl for --resume")
 
@@ -255,7 +262,7 @@ def _train_fast(
     if not hasattr(policy, "render"):
         raise ValueError("the fast engine trains transformers LLMs; the poker LM uses engine trl")
     check_fast_model(policy.lm)
-    prompts, menus, targets = menu_examples(policy, records, path)
+    prompts, menus, targets = menu_examples(policy, records, path, cfg.soft_targets)
     prompts = [p[-cfg.max_length :] for p in prompts]
     # trainable action-token embeddings would change what the cached lower layers read
     owner = policy if layers is None else None

@@ -9,7 +9,8 @@ less work:
 - the loss is the policy's own: the cross-entropy of the expert's move among the legal moves
   (the softmax over the legal action tokens' logits at the last position, which is how the
   model plays and what agreement measures), where TRL's completion loss spreads over the whole
-  vocabulary; only those few logits are computed;
+  vocabulary; only those few logits are computed; with ``soft_targets`` the target is the
+  expert's frequency of every legal move instead of the one move it sampled;
 - ``lora_layers`` N > 0 trains only the top N decoder layers (LoRA, or all their weights with
   ``lora_rank`` 0); the lower layers are frozen, so their output for an example never changes:
   it is computed once, before the first step, and kept in memory (float16), and every step runs
@@ -110,10 +111,12 @@ def frozen_stream(
 
 
 def menu_examples(
-    policy: Any, records: list[dict[str, Any]], path: str = "data"
-) -> tuple[list[list[int]], list[list[int]], list[int]]:
+    policy: Any, records: list[dict[str, Any]], path: str = "data", soft: bool = False
+) -> tuple[list[list[int]], list[list[int]], list[list[float]]]:
     """Per record (each with its ``state``): the prompt ids the policy reads, the token ids of
-    the legal moves (in menu order) and the position of the expert's move among them."""
+    the legal moves (in menu order) and the target over them: one-hot on the expert's move, or
+    with ``soft`` the expert's frequencies (the record's ``probs``; a record without them keeps
+    its one-hot move)."""
     missing = next((r for r in records if "state" not in r), None)
     if missing is not None:
         raise DataError(
@@ -122,7 +125,12 @@ def menu_examples(
         )
     prompts: list[list[int]] = [[] for _ in records]
     menus: list[list[int]] = [[] for _ in records]
-    targets = [0] * len(records)
+    targets: list[list[float]] = [[] for _ in records]
+    if soft and not any("probs" in r for r in records):
+        raise DataError(
+            f"{path}: no record holds the expert's move frequencies ('probs'); gamelm datagen "
+            "writes them for an expert with a policy (blueprint:PATH, ckpt:PATH)"
+        )
     for rows, obs in grouped([r["state"] for r in records]):
         ids, choices = example_ids(policy.view, obs)
         for j, r in enumerate(rows):
@@ -135,14 +143,27 @@ def menu_examples(
             legal = np.flatnonzero(obs.legal[j])
             prompts[r] = ids[j]
             menus[r] = choices[j, legal].tolist()
-            targets[r] = int(np.searchsorted(legal, move))
+            one_hot = [0.0] * legal.size
+            one_hot[int(np.searchsorted(legal, move))] = 1.0
+            targets[r] = one_hot
+            probs = records[r].get("probs") if soft else None
+            if probs is not None:
+                q = np.asarray(probs, np.float64)
+                if q.shape != (legal.size,) or not np.isfinite(q).all() or (q < 0).any():
+                    line = records[r].get("_line", r + 1)
+                    raise DataError(
+                        f"{path}:{line}: 'probs' must hold one frequency per legal move "
+                        f"({legal.size}), got {probs!r}"
+                    )
+                if q.sum() > 0:
+                    targets[r] = (q / q.sum()).tolist()
     return prompts, menus, targets
 
 
 def train_fast(
     cfg: Any,
     lm: nn.Module,
-    examples: tuple[list[list[int]], list[list[int]], list[int]],
+    examples: tuple[list[list[int]], list[list[int]], list[list[float]]],
     progress: bool,
     log: Callable[[dict[str, float]], None] | None = None,
 ) -> dict[str, float]:
@@ -180,7 +201,7 @@ def train_fast(
     width = max(len(m) for m in menus)
     menu = torch.tensor([m + [m[0]] * (width - len(m)) for m in menus])  # (n, A) token ids
     listed = torch.tensor([[k < len(m) for k in range(width)] for m in menus])
-    target = torch.tensor(targets)
+    target = torch.tensor([t + [0.0] * (width - len(t)) for t in targets])  # (n, A)
     head = base.get_output_embeddings().weight  # (V, d): logits of the menu's rows only
     lm.train()
     losses: list[float] = []
@@ -202,7 +223,8 @@ def train_fast(
                 last = final_norm(lm, x[:, -1])  # (m, d)
                 logits = torch.einsum("md,mad->ma", last, head[menu[rows]])
                 logits = logits.float().masked_fill(~listed[rows], float("-inf"))
-                loss = F.cross_entropy(logits, target[rows])
+                logp = F.log_softmax(logits, dim=-1).masked_fill(~listed[rows], 0.0)
+                loss = -(target[rows] * logp).sum(dim=1).mean()  # cross-entropy to the target
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 nn.utils.clip_grad_norm_(params, 1.0)
