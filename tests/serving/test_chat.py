@@ -100,6 +100,11 @@ def test_a_text_llm_reads_the_prompt_itself(server, tiny_hf_model):
     parts = [{"type": "text", "text": PROMPT}]  # content as a list of parts
     status, reply = ask(server, "llm", parts, temperature=0)
     assert status == 200 and reply["choices"][0]["message"]["content"] == max(probs, key=probs.get)
+    compact = prompt(OBS, 0, style="compact")  # what a model fine-tuned on it is sent
+    probs = policy.prompt_probabilities(compact)
+    assert list(probs) == [f"A{k}" for k in range(int(OBS.legal[0].sum()))]
+    status, reply = ask(server, "llm", compact, temperature=0)
+    assert status == 200 and reply["choices"][0]["message"]["content"] == max(probs, key=probs.get)
 
 
 def test_dspy_programs_call_a_served_agent(server, monkeypatch):

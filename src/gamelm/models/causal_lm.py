@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 from pathlib import Path
 
 import torch
@@ -36,6 +37,7 @@ PROMPT_STYLES = ("full", "compact")  # of gamelm.agents.observation.prompt
 PREFIX_CACHES = 8  # shared prefixes whose key/value cache is kept between calls
 MAX_ACTIONS = 16  # A0..A15: more than any menu offers (fold, call, up to 8 raises, all-in)
 ACTION_WORDS = tuple(f"A{k}" for k in range(MAX_ACTIONS))
+LISTED = re.compile(r"^(?:- )?A(\d+)(?::| )", re.MULTILINE)  # "- A0: Fold ..." or compact "A0 fold"
 ANSWER_CUE = "\nAnswer:"  # ends the prompt of a model without a chat template
 KIND = "causal-lm"
 
@@ -337,9 +339,10 @@ class CausalLMPolicy(nn.Module):
         return None
 
     def prompt_probabilities(self, text: str) -> dict[str, float]:
-        """For a gamelm-format prompt (its legal actions listed as ``- A0: ...``), the policy's
-        probability of each listed action token."""
-        listed = [w for w in ACTION_WORDS if f"- {w}:" in text]
+        """For a gamelm-format prompt (its legal actions listed as ``- A0: ...``, or ``A0 ...`` in
+        the compact prompt), the policy's probability of each listed action token."""
+        numbers = sorted({int(k) for k in LISTED.findall(text)})
+        listed = [f"A{k}" for k in numbers if k < MAX_ACTIONS]
         if not listed:
             raise ValueError("the prompt lists no legal actions (lines like '- A0: Fold ...')")
         tokens, mask = self.pad([self.text_ids(self.render(text))], self.lm.device)
