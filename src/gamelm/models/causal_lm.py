@@ -37,7 +37,16 @@ PROMPT_STYLES = ("full", "compact")  # of gamelm.agents.observation.prompt
 PREFIX_CACHES = 8  # shared prefixes whose key/value cache is kept between calls
 MAX_ACTIONS = 16  # A0..A15: more than any menu offers (fold, call, up to 8 raises, all-in)
 ACTION_WORDS = tuple(f"A{k}" for k in range(MAX_ACTIONS))
-LISTED = re.compile(r"^(?:- )?A(\d+)(?::| )", re.MULTILINE)  # "- A0: Fold ..." or compact "A0 fold"
+LISTED = re.compile(r"- A(\d+):|^A(\d+) ", re.MULTILINE)  # "- A0: Fold ..."; compact "A0 fold"
+
+
+def listed_actions(text: str) -> list[str]:
+    """The action tokens a gamelm prompt lists (``- A0: ...`` lines, or ``A0 ...`` lines of the
+    compact prompt), in order; none for other text."""
+    numbers = {int(a or b) for a, b in LISTED.findall(text)}
+    return [f"A{k}" for k in sorted(numbers) if k < MAX_ACTIONS]
+
+
 ANSWER_CUE = "\nAnswer:"  # ends the prompt of a model without a chat template
 KIND = "causal-lm"
 
@@ -341,8 +350,7 @@ class CausalLMPolicy(nn.Module):
     def prompt_probabilities(self, text: str) -> dict[str, float]:
         """For a gamelm-format prompt (its legal actions listed as ``- A0: ...``, or ``A0 ...`` in
         the compact prompt), the policy's probability of each listed action token."""
-        numbers = sorted({int(k) for k in LISTED.findall(text)})
-        listed = [f"A{k}" for k in numbers if k < MAX_ACTIONS]
+        listed = listed_actions(text)
         if not listed:
             raise ValueError("the prompt lists no legal actions (lines like '- A0: Fold ...')")
         tokens, mask = self.pad([self.text_ids(self.render(text))], self.lm.device)

@@ -16,7 +16,7 @@ import torch
 from gamelm.agents.lm import LMAgent, example_ids, model_inputs
 from gamelm.agents.observation import legal_actions, prompt
 from gamelm.files import atomic_directory
-from gamelm.models.causal_lm import PROMPT_STYLES
+from gamelm.models.causal_lm import PROMPT_STYLES, listed_actions
 from gamelm.models.pretrained import resolve_model
 from gamelm.rollouts.datasets import (
     DataError,
@@ -410,7 +410,8 @@ def run_trainer(trainer: Any, resume_from: Path | None, logs: bool) -> tuple[Any
 def answer_question(policy: Any, item: Any, max_length: int, temperature: float) -> dict[str, Any]:
     """One question or decision put to a model (``gamelm ask``): a record with a ``state`` gets
     the model's action and the probability of every legal action; a prompt that lists the
-    actions as ``- A0: ...`` too (a transformers LLM); any other text, the LLM's free answer.
+    actions (``- A0: ...``, or ``A0 ...`` in the compact prompt) too (a transformers LLM); any
+    other text, the LLM's free answer.
     With the record's expert ``response``, whether the model agrees (``correct``)."""
     record = item if isinstance(item, dict) else {"prompt": str(item)}
     text = record.get("prompt", "")
@@ -422,7 +423,7 @@ def answer_question(policy: Any, item: Any, max_length: int, temperature: float)
         entries = legal_actions(obs)[0]
         probs = {f"A{k}": round(float(p[e]), 4) for k, e in enumerate(entries)}
         out["input"] = text or prompt(obs, 0)
-    elif hasattr(policy, "prompt_probabilities") and "- A0:" in text:
+    elif hasattr(policy, "prompt_probabilities") and listed_actions(text):
         probs = {k: round(v, 4) for k, v in policy.prompt_probabilities(text).items()}
     elif hasattr(policy, "generate_text"):
         out["answer"] = policy.generate_text(text, max_length, temperature)
