@@ -15,6 +15,7 @@ from rich.console import Console
 
 from gamelm import load_agent
 from gamelm.agents.base import Agent, AgentUnavailable
+from gamelm.agents.observation import PROMPT_STYLES
 from gamelm.errors import first_line
 from gamelm.runs.registry import default_runs_dir
 
@@ -92,8 +93,6 @@ def llm_settings(agent: Agent, greedy: bool = False, prompt_style: str | None = 
             )
         agent.temperature = 0.0
     if prompt_style is not None:
-        from gamelm.agents.observation import PROMPT_STYLES
-
         if prompt_style not in PROMPT_STYLES:
             fail(f"--prompt-style must be one of {', '.join(PROMPT_STYLES)}, got {prompt_style!r}")
         view = getattr(model, "view", None)
