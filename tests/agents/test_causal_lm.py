@@ -51,7 +51,7 @@ def test_batched_scores_equal_one_at_a_time(tiny_hf_model):
             assert torch.allclose(batch[i], one[0], atol=1e-5)
 
 
-@pytest.mark.parametrize("style", ["full", "compact"])
+@pytest.mark.parametrize("style", ["full", "compact", "equity"])
 def test_decide_reads_the_shared_prefix_once_and_changes_nothing(tiny_hf_model, style):
     policy = CausalLMPolicy.from_pretrained(tiny_hf_model, style=style)
     obs = _obs(12, seats=6)

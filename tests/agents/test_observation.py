@@ -135,9 +135,26 @@ def test_the_compact_prompt_says_the_same_in_fewer_words():
     try:
         prompt(obs, 0, style="short")
     except ValueError as exc:
-        assert "full, compact" in str(exc)
+        assert "full, compact, equity" in str(exc)
     else:
         raise AssertionError("an unknown style was accepted")
+
+
+def test_the_equity_prompt_adds_the_hands_equity_and_the_price():
+    obs = _flop_spot()
+    lines = prompt(obs, 0, style="compact").split("\n")
+    shown = prompt(obs, 0, style="equity").split("\n")
+    assert shown[:3] + shown[4:] == lines and shown[3].startswith("Equity ")
+    # AsAh on Kh7d2c against one random hand: estimated, within Monte Carlo error
+    exact = equity(["AsAh", "random"], board="Kh7d2c").equity[0]  # 0.887, enumerated
+    assert abs(int(shown[3].removeprefix("Equity ").rstrip(".%")) / 100 - exact) < 0.03
+    assert prompt(obs, 0, style="equity", equity=0.4149).split("\n")[3] == "Equity 41%."
+    # facing a bet the line names the pot odds: the share of the pot after a call it costs
+    eng = BatchEngine(1, 2, 50, 100, starting_stacks=20000)
+    eng.reset(seed=5)
+    facing = observe(eng, ActionAbstraction((0.5, 1.0)), np.arange(1))  # the button: call 50
+    line = prompt(facing, 0, style="equity", equity=0.5).split("\n")[3]
+    assert line == "Equity 50%, pot odds 25%."  # 50 / (150 + 50)
 
 
 def test_the_history_in_a_match_matches_what_was_played():

@@ -21,6 +21,7 @@ from torch import nn
 
 from gamelm.agents.base import IntArray, Observation, observe
 from gamelm.agents.observation import (
+    EQUITY_TRIALS,
     ActionHistory,
     action_tokens,
     encode,
@@ -57,14 +58,24 @@ def example_ids(
 ) -> tuple[list[list[int]], npt.NDArray[np.int64]]:
     """Per decision, the token ids the model of ``view`` reads (no padding), and ``(m, A)`` the
     token of every menu entry (the supervised target of entry ``a`` of row ``i`` is
-    ``choices[i, a]``). ``equity`` and ``rng`` concern the poker LM's strength token only (a
-    prompt holds the cards themselves); an illegal entry of a prompt gets ``A0``, never read."""
+    ``choices[i, a]``). ``equity`` and ``rng`` concern the poker LM's strength token and the
+    ``equity`` prompt's equity line (given, or estimated from `EQUITY_TRIALS` deals of ``rng``,
+    a fixed seed when not given); an illegal entry of a prompt gets ``A0``, never read."""
     if isinstance(view, TokenView):
         tokens, mask = encode(obs, equity=strength_equity(view, obs, rng, equity))
         ids = [row[keep].tolist() for row, keep in zip(tokens, mask)]
         return ids, action_tokens(obs, view.fractions)
     style = getattr(view, "style", "full")
-    ids = [view.text_ids(view.render(prompt(obs, i, style=style))) for i in range(obs.size)]
+    shown: list[float | None] = [None] * obs.size
+    if style == "equity":
+        given = None if equity is None else np.asarray(equity, np.float64)
+        if given is None or np.isnan(given).any():
+            given = strength(obs, EQUITY_TRIALS, rng or np.random.default_rng(0))
+        shown = [float(e) for e in given]
+    ids = [
+        view.text_ids(view.render(prompt(obs, i, style=style, equity=shown[i])))
+        for i in range(obs.size)
+    ]
     choices = np.full(obs.legal.shape, view.action_ids[0], np.int64)
     for i, entries in enumerate(legal_actions(obs)):
         if len(entries) > MAX_ACTIONS:

@@ -418,16 +418,28 @@ def history_text(obs: Observation, i: int) -> str:
     return ". ".join(parts)
 
 
-PROMPT_STYLES = ("full", "compact")
+PROMPT_STYLES = ("full", "compact", "equity")
+EQUITY_TRIALS = 1000  # deals behind the equity line of the ``equity`` prompt (about 1.6 points)
 
 
-def prompt(obs: Observation, i: int, small_blind: int | None = None, style: str = "full") -> str:
+def prompt(
+    obs: Observation,
+    i: int,
+    small_blind: int | None = None,
+    style: str = "full",
+    equity: float | None = None,
+) -> str:
     """The prompt of decision ``i`` of ``obs``: the table, blinds, street, cards, pot, stacks,
     the price of a call, the action so far (when the observation carries its history), and the
     legal actions as ``A0..Ak`` (in `legal_actions` order). ``style`` ``"compact"`` says the
-    same in about half the tokens (`compact_prompt`)."""
-    if style == "compact":
-        return compact_prompt(obs, i, small_blind)
+    same in about half the tokens (`compact_prompt`); ``"equity"`` is the compact prompt with
+    one more line, the hand's equity against random hands of the opponents still in and the pot
+    odds (`equity_line`): ``equity`` gives it, else `EQUITY_TRIALS` deals estimate it."""
+    if style in ("compact", "equity"):
+        if style == "equity" and equity is None:
+            one = obs.subset(np.array([i]))
+            equity = float(strength(one, EQUITY_TRIALS, np.random.default_rng(0))[0])
+        return compact_prompt(obs, i, small_blind, equity if style == "equity" else None)
     if style != "full":
         raise ValueError(f"prompt style must be one of {', '.join(PROMPT_STYLES)}, got {style!r}")
     p = obs.num_players
@@ -465,7 +477,9 @@ def prompt(obs: Observation, i: int, small_blind: int | None = None, style: str 
 COMPACT_HEADER = "No-limit Texas Hold'em. Reply with one action token."
 
 
-def compact_prompt(obs: Observation, i: int, small_blind: int | None = None) -> str:
+def compact_prompt(
+    obs: Observation, i: int, small_blind: int | None = None, equity: float | None = None
+) -> str:
     """The prompt of `prompt` in about half the tokens, for models fine-tuned on it (a forward
     pass costs in proportion to the tokens read)::
 
@@ -481,7 +495,8 @@ def compact_prompt(obs: Observation, i: int, small_blind: int | None = None) -> 
     The history has one part per street, oldest first: ``f`` fold, ``x`` check, ``c`` call,
     ``r<fraction>`` a bet or raise of that pot fraction (``r`` when the menu has no fractions),
     ``allin``. The menu names the chips a call adds and the total a bet or raise makes. The
-    first line is the same in every decision, so a key/value cache of it is shared."""
+    first line is the same in every decision, so a key/value cache of it is shared. With
+    ``equity`` (from `strength`) the `equity_line` follows the pot."""
     p = obs.num_players
     sb = small_blind if small_blind is not None else obs.big_blind // 2
     names = position_names(p)
@@ -497,14 +512,24 @@ def compact_prompt(obs: Observation, i: int, small_blind: int | None = None) -> 
         f"stack {int(obs.stacks[i, seat])}.",
         (f"Board {board}. " if board else "")
         + f"Pot {int(obs.pot[i])}, call {int(obs.to_call[i])}.",
-        f"In: {', '.join(live)}.",
     ]
+    if equity is not None:
+        lines.append(equity_line(equity, int(obs.to_call[i]), int(obs.pot[i])))
+    lines.append(f"In: {', '.join(live)}.")
     history = _compact_history(obs, i)
     if history:
         lines.append(history)
     for k, entry in enumerate(np.flatnonzero(obs.legal[i]).tolist()):
         lines.append(f"A{k} {_compact_entry(obs, i, entry)}")
     return "\n".join(lines)
+
+
+def equity_line(equity: float, to_call: int, pot: int) -> str:
+    """``Equity 41%, pot odds 25%.``: the hand's equity and the share of the pot after a call
+    that the call costs (the equity a call needs); ``Equity 41%.`` when nothing is to call."""
+    if to_call <= 0:
+        return f"Equity {equity:.0%}."
+    return f"Equity {equity:.0%}, pot odds {to_call / (pot + to_call):.0%}."
 
 
 def _compact_history(obs: Observation, i: int) -> str:

@@ -36,8 +36,8 @@ GreedyOpt = Annotated[
 PromptStyleOpt = Annotated[
     str | None,
     typer.Option(
-        help="The prompt an LLM reads: full, or compact (about half the tokens, so faster); "
-        "default: the model's own."
+        help="The prompt an LLM reads: full; compact (about half the tokens, so faster); or "
+        "equity (compact, plus the hand's equity and the pot odds); default: the model's own."
     ),
 ]
 RunsDirOpt = Annotated[

@@ -33,7 +33,7 @@ from gamelm.models.checks import check_directory, check_finite
 from gamelm.models.heads import menu_log_probs, pad_left, positions_of
 from gamelm.models.pretrained import resolve_model
 
-PROMPT_STYLES = ("full", "compact")  # of gamelm.agents.observation.prompt
+PROMPT_STYLES = ("full", "compact", "equity")  # of gamelm.agents.observation.prompt
 PREFIX_CACHES = 8  # shared prefixes whose key/value cache is kept between calls
 MAX_ACTIONS = 16  # A0..A15: more than any menu offers (fold, call, up to 8 raises, all-in)
 ACTION_WORDS = tuple(f"A{k}" for k in range(MAX_ACTIONS))
@@ -132,7 +132,7 @@ class PromptView:
         style: str = "full",
     ):
         if style not in PROMPT_STYLES:
-            raise ValueError(f"prompt style must be full or compact, got {style!r}")
+            raise ValueError(f"prompt style must be {' or '.join(PROMPT_STYLES)}, got {style!r}")
         self.tokenizer = tokenizer
         self.style = style  # which prompt of gamelm.agents.observation.prompt the model reads
         if tokenizer.pad_token is None:  # Llama has none: pad with end-of-sequence
@@ -423,7 +423,8 @@ class CausalLMPolicy(nn.Module):
         style = prompt_style or meta.get("prompt", "full")
         if style not in PROMPT_STYLES:
             where = "prompt_style" if prompt_style else f"{root / 'gamelm.json'}"
-            raise ValueError(f"{where}: unknown prompt style {style!r} (full or compact)")
+            known = ", ".join(PROMPT_STYLES)
+            raise ValueError(f"{where}: unknown prompt style {style!r} ({known})")
         policy = cls.from_pretrained(path, dtype, use_chat=meta.get("use_chat"), style=style)
         head = root / "value_head.safetensors"
         if head.is_file():

@@ -312,8 +312,8 @@ def load_policy(
     ``float16``; None: the checkpoint's own) applies to transformers LLMs: train in float32
     (``--bf16`` then autocasts), play in the checkpoint's dtype. ``gguf:PATH`` and the names of
     shipped models (``smollm2-135m-instruct``) load their converted copy
-    (`gamelm.models.pretrained`). ``prompt_style`` (``full`` or ``compact``; None: the saved
-    model's own, ``full`` for any other) sets the prompt a transformers LLM reads."""
+    (`gamelm.models.pretrained`). ``prompt_style`` (``full``, ``compact`` or ``equity``; None:
+    the saved model's own, ``full`` for any other) sets the prompt a transformers LLM reads."""
     path = resolve_model(path)
     root = Path(path).expanduser()
     if not (root / "config.json").is_file() and (root / "final_model" / "config.json").is_file():

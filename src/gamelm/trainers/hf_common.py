@@ -55,10 +55,11 @@ class HFRunConfig:
         device: ``auto``, ``cpu`` or ``cuda``.
         dtype: weights' dtype when loading a transformers LLM (``float32`` keeps full-precision
             master weights; ``bf16`` then trains in mixed precision).
-        prompt_style: the prompt a transformers LLM reads, ``full`` or ``compact`` (about half
-            the tokens, so about twice as fast; `gamelm.agents.observation.compact_prompt`);
-            None: the starting model's own (``full`` for a model gamelm has not trained). The
-            trained model keeps it.
+        prompt_style: the prompt a transformers LLM reads, ``full``, ``compact`` (about half
+            the tokens, so about twice as fast; `gamelm.agents.observation.compact_prompt`) or
+            ``equity`` (the compact prompt and a line with the hand's equity and the pot odds,
+            `gamelm.agents.observation.equity_line`); None: the starting model's own (``full``
+            for a model gamelm has not trained). The trained model keeps it.
     """
 
     what: ClassVar[str] = "trainer"  # how errors name these settings
@@ -354,7 +355,7 @@ def check_settings(cfg: Any, at_least_one: tuple[str, ...]) -> None:
 
 def check_prompt_style(style: str | None) -> None:
     if style not in (None, *PROMPT_STYLES):
-        raise ValueError(f"prompt_style must be full or compact, got {style!r}")
+        raise ValueError(f"prompt_style must be {', '.join(PROMPT_STYLES)}, got {style!r}")
 
 
 def resume_point(resume: bool, checkpoints: Path) -> Path | None:

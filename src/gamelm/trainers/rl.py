@@ -110,8 +110,9 @@ class RLConfig:
         resume: continue from the newest checkpoint in ``out/checkpoints``.
         dtype: weights' dtype when loading a transformers LLM (``float32`` keeps full-precision
             master weights; ``--bf16`` then trains in mixed precision).
-        prompt_style: the prompt a transformers LLM reads, ``full`` or ``compact``; None: the
-            starting model's own (as in `gamelm.trainers.hf_common.HFRunConfig`).
+        prompt_style: the prompt a transformers LLM reads, ``full``, ``compact`` or
+            ``equity``; None: the starting model's own (as in
+            `gamelm.trainers.hf_common.HFRunConfig`).
     """
 
     model: str

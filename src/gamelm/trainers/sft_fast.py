@@ -16,7 +16,7 @@ less work:
   it is computed once, before the first step, and kept in memory (float16), and every step runs
   the top N layers only, forward and backward;
 - the examples are read in batches of similar length, so little padding is read;
-- with ``prompt_style`` ``compact`` each example is about half as many tokens.
+- with ``prompt_style`` ``compact`` (or ``equity``) each example is about half as many tokens.
 
 ``gamelm bench sft`` measures each of these against plain TRL. The loop applies the same
 warm-up and linear decay as the TRL engine. It does not write checkpoints or resume, and a
