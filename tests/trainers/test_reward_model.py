@@ -54,12 +54,14 @@ def test_lora_reward_model_on_a_transformers_llm(tiny_hf_model, tag_data, tmp_pa
             "all-linear",
             "--device",
             "cpu",
+            "--val-size",
+            "60",
             "--json",
         ],
     )
     assert r.exit_code == 0, r.output
     got = json.loads(r.stdout.strip().splitlines()[-1])
-    assert got["val_pair_accuracy"] > 0.6
+    assert got["val_pair_accuracy"] > 0.6 and got["val_pairs"] == 60
     assert RewardModel.load(tmp_path / "rm").view.use_chat
     r = runner.invoke(app, ["rl", "--model", str(tiny_hf_model), "--reward-model", str(tmp_path)])
     assert r.exit_code == 2 and "not a gamelm reward model" in r.output

@@ -172,6 +172,10 @@ EpochsOpt = Annotated[float, typer.Option(help="Passes over the data when --max-
 BatchOpt = Annotated[int, typer.Option(help="Examples per device per step.")]
 
 
+ValSizeOpt = Annotated[
+    int,
+    typer.Option(help="Held-out records (pairs, for a reward model) scored before and after."),
+]
 AccumOpt = Annotated[int, typer.Option(help="Gradient accumulation steps.")]
 
 
@@ -258,9 +262,7 @@ def sft(
     threads: Annotated[
         int, typer.Option(help="CPU threads (0: one per core; 1 when runs share a machine).")
     ] = 0,
-    val_size: Annotated[
-        int, typer.Option(help="Validation records scored before and after (the first ones).")
-    ] = 2000,
+    val_size: ValSizeOpt = 2000,
     soft_targets: Annotated[
         bool,
         typer.Option(
@@ -310,6 +312,7 @@ def reward_model(
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = "float32",
     prompt_style: PromptStyleOpt = None,
+    val_size: ValSizeOpt = 2000,
     resume: ResumeOpt = False,
     accelerate_config: AccelOpt = None,
     quiet: QuietOpt = False,
