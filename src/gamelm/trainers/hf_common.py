@@ -368,6 +368,18 @@ def resume_point(resume: bool, checkpoints: Path) -> Path | None:
     return found
 
 
+def with_lora(lm: Any, peft_config: Any) -> Any:
+    """``lm`` wrapped by PEFT with ``peft_config``, without the deprecation notice PEFT triggers
+    in transformers (``is_gradient_checkpointing``), which tells a user nothing."""
+    import warnings
+
+    from peft import get_peft_model
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*gradient_checkpointing", FutureWarning)
+        return get_peft_model(lm, peft_config)
+
+
 def trainer_arguments(cfg: Any, checkpoints: Path, device: str, progress: bool) -> dict[str, Any]:
     """The transformers `TrainingArguments` the SFT and reward-model runs share (linear decay
     after a warm-up, the last two checkpoints kept, TensorBoard logs)."""

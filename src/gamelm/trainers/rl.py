@@ -63,6 +63,7 @@ from gamelm.trainers.hf_common import (
     config_from_dict,
     lora_config,
     pick_device,
+    with_lora,
 )
 from gamelm.trainers.losses import clipped_surrogate
 from gamelm.trainers.shaping import RAISE, SHAPING, Decisions
@@ -356,8 +357,6 @@ class RLTrainer:
                     f"{cfg.fractions}"
                 )
         if cfg.lora_rank:
-            from peft import get_peft_model
-
             peft = lora_config(
                 cfg.lora_rank,
                 cfg.lora_alpha,
@@ -366,7 +365,7 @@ class RLTrainer:
                 "CAUSAL_LM",
                 self.policy,
             )
-            self.policy.lm = get_peft_model(self.policy.lm, peft)
+            self.policy.lm = with_lora(self.policy.lm, peft)
             self.reference = None  # the model with its adapters off
         else:
             self.reference = copy.deepcopy(self.policy).eval()

@@ -40,6 +40,7 @@ from gamelm.trainers.hf_common import (
     save_adapter,
     save_final,
     trainer_arguments,
+    with_lora,
 )
 
 
@@ -255,8 +256,6 @@ def _train_fast(
     progress: bool,
 ) -> tuple[Any, dict[str, Any]]:
     """The fast engine (`gamelm.trainers.sft_fast`): the model trained and its statistics."""
-    from peft import get_peft_model
-
     from gamelm.trainers.sft_fast import check_fast_model, menu_examples, train_fast
 
     if not hasattr(policy, "render"):
@@ -272,7 +271,7 @@ def _train_fast(
             cfg.lora_rank, cfg.lora_alpha, cfg.lora_dropout, cfg.target_modules, "CAUSAL_LM",
             owner, layers,
         )  # fmt: skip
-        lm = get_peft_model(lm, peft)
+        lm = with_lora(lm, peft)
     else:
         _freeze_below(lm, layers)
     stats = train_fast(cfg, lm, (prompts, menus, targets), progress)
