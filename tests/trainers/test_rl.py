@@ -122,6 +122,27 @@ def test_lora_on_the_poker_lm(tiny_poker_lm, tmp_path):
     assert len(history) == 1 and math.isfinite(history[0]["loss"])
 
 
+def test_micro_batches_add_up_to_the_same_step(tiny_hf_model, tmp_path):
+    """Gradients accumulated over forward passes of 5 decisions give the step of one pass."""
+    weights = []
+    for micro in (0, 5):
+        cfg = RLConfig(
+            model=str(tiny_hf_model), opponent="calling-station", out=str(tmp_path / f"m{micro}"),
+            num_epochs=1, episodes_per_epoch=8, tables=8, minibatch_size=16,
+            micro_batch_size=micro, learning_rate=1e-2, device="cpu",
+        )  # fmt: skip
+        trainer = RLTrainer(cfg)
+        start = {n: p.detach().clone() for n, p in trainer.policy.named_parameters()}
+        trainer.train()
+        weights.append({n: p.detach().clone() for n, p in trainer.policy.named_parameters()})
+    moved = [n for n, p in start.items() if not torch.allclose(p, weights[0][n], atol=1e-4)]
+    assert moved  # the step changed the weights, identically both ways
+    for name, whole in weights[0].items():
+        assert torch.allclose(whole, weights[1][name], atol=1e-4), name
+    r = runner.invoke(app, ["rl", "--model", str(tiny_hf_model), "--micro-batch-size", "-1"])
+    assert r.exit_code == 2 and "micro_batch_size must be >= 0" in r.output
+
+
 def test_bad_settings_are_one_sentence(tiny_poker_lm, tmp_path):
     r = runner.invoke(app, ["rl", "--model", str(tiny_poker_lm), "--algorithm", "dqn"])
     assert r.exit_code == 2 and "algorithm must be one of" in r.output

@@ -400,6 +400,13 @@ def rl(
     learning_rate: LrOpt = 1e-4,
     ppo_epochs: Annotated[int, typer.Option(help="PPO passes over each epoch.")] = 2,
     minibatch_size: Annotated[int, typer.Option(help="Decisions per gradient step.")] = 128,
+    micro_batch_size: Annotated[
+        int,
+        typer.Option(
+            help="Decisions per forward pass (0: the whole minibatch); small for a real LLM "
+            "on a small machine."
+        ),
+    ] = 0,
     kl_coef: Annotated[float, typer.Option(help="Weight of KL to the starting model.")] = 0.02,
     entropy_coef: Annotated[float, typer.Option(help="Weight of the entropy bonus.")] = 0.0,
     temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 1.0,
@@ -461,6 +468,7 @@ def rl(
                 learning_rate=learning_rate,
                 ppo_epochs=ppo_epochs,
                 minibatch_size=minibatch_size,
+                micro_batch_size=micro_batch_size,
                 kl_coef=kl_coef,
                 entropy_coef=entropy_coef,
                 temperature=temperature,

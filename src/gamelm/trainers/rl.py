@@ -87,6 +87,9 @@ class RLConfig:
         learning_rate: AdamW step size.
         ppo_epochs: passes over each epoch's decisions (PPO; REINFORCE makes one).
         minibatch_size: decisions per gradient step.
+        micro_batch_size: decisions per forward pass (their gradients add up to the step's); 0:
+            the whole minibatch at once. A large LLM needs a small one: the activations of 128
+            prompts through a 135 M model fill about 20 GB.
         clip_epsilon: PPO's ratio clip.
         gae_lambda: GAE's lambda (PPO).
         value_coef: weight of the value head's loss.
@@ -126,6 +129,7 @@ class RLConfig:
     learning_rate: float = 1e-4
     ppo_epochs: int = 2
     minibatch_size: int = 128
+    micro_batch_size: int = 0
     clip_epsilon: float = 0.2
     gae_lambda: float = 0.95
     value_coef: float = 0.5
@@ -168,6 +172,8 @@ class RLConfig:
                 "equity_trials",
             ),
         )
+        if self.micro_batch_size < 0:
+            raise ValueError(f"micro_batch_size must be >= 0, got {self.micro_batch_size}")
         if self.fractions is not None:
             self.fractions = tuple(sorted(float(f) for f in self.fractions))
         if self.algorithm not in ALGORITHMS:
@@ -400,7 +406,7 @@ class RLTrainer:
     def _reference_logp(self, batch: Batch) -> np.ndarray:
         """``(n, A)`` log-probabilities of the reference model at every decision."""
         out = []
-        size = self.cfg.minibatch_size
+        size = self.cfg.micro_batch_size or self.cfg.minibatch_size
         ctx = self.policy.lm.disable_adapter() if self.reference is None else nullcontext()
         model = self.policy if self.reference is None else self.reference
         with torch.inference_mode(), ctx, self.autocast():
@@ -502,48 +508,57 @@ class RLTrainer:
             perm = torch.randperm(n, generator=gen).numpy()
             for s in range(0, n, cfg.minibatch_size):
                 rows = perm[s : s + cfg.minibatch_size]
-                with self.autocast():
-                    logp, value = self.policy(*self._tensors(batch, rows))
-                logp = logp.float()
-                a = torch.as_tensor(batch.action[rows], device=self.device)
-                logp_a = logp.gather(1, a[:, None]).squeeze(1)
-                advantage = torch.as_tensor(norm[rows], dtype=torch.float32, device=self.device)
-                if cfg.algorithm == "ppo":
-                    old = torch.as_tensor(batch.logp[rows], device=self.device)
-                    policy_loss, clip, _ = clipped_surrogate(
-                        logp_a, old, advantage, cfg.clip_epsilon
-                    )
-                else:
-                    policy_loss = -(logp_a * advantage).mean()
-                    clip = torch.zeros(())
-                target = torch.as_tensor(ret[rows], dtype=torch.float32, device=self.device)
-                value_loss = F.smooth_l1_loss(value.float(), target)
-                legal = torch.as_tensor(batch.legal[rows], device=self.device)
-                ref_logp = torch.as_tensor(ref[rows], device=self.device)
-                kl, entropy = _kl_entropy(logp, ref_logp, legal)
-                loss = (
-                    policy_loss
-                    + cfg.value_coef * value_loss
-                    + cfg.kl_coef * kl.mean()
-                    - cfg.entropy_coef * entropy.mean()
-                )
                 self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                micro = cfg.micro_batch_size or rows.size
+                for m in range(0, rows.size, micro):
+                    part = rows[m : m + micro]
+                    terms = self._losses(batch, part, norm, ret, ref)
+                    (terms["loss"] * (part.size / rows.size)).backward()
+                    for k, v in terms.items():
+                        sums[k] += float(v.detach()) * part.size / rows.size
                 params = [p for p in self.policy.parameters() if p.requires_grad]
                 torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
                 self.optimizer.step()
-                for k, v in (
-                    ("loss", loss),
-                    ("policy_loss", policy_loss),
-                    ("value_loss", value_loss),
-                    ("kl", kl.mean()),
-                    ("entropy", entropy.mean()),
-                    ("clip", clip),
-                ):
-                    sums[k] += float(v.detach())
                 steps += 1
         self.policy.eval()
         return {k: v / max(steps, 1) for k, v in sums.items()}
+
+    def _losses(
+        self, batch: Batch, rows: np.ndarray, norm: np.ndarray, ret: np.ndarray, ref: np.ndarray
+    ) -> dict[str, torch.Tensor]:
+        """The loss of ``rows`` (a mean over them) and its terms."""
+        cfg = self.cfg
+        with self.autocast():
+            logp, value = self.policy(*self._tensors(batch, rows))
+        logp = logp.float()
+        a = torch.as_tensor(batch.action[rows], device=self.device)
+        logp_a = logp.gather(1, a[:, None]).squeeze(1)
+        advantage = torch.as_tensor(norm[rows], dtype=torch.float32, device=self.device)
+        if cfg.algorithm == "ppo":
+            old = torch.as_tensor(batch.logp[rows], device=self.device)
+            policy_loss, clip, _ = clipped_surrogate(logp_a, old, advantage, cfg.clip_epsilon)
+        else:
+            policy_loss = -(logp_a * advantage).mean()
+            clip = torch.zeros(())
+        target = torch.as_tensor(ret[rows], dtype=torch.float32, device=self.device)
+        value_loss = F.smooth_l1_loss(value.float(), target)
+        legal = torch.as_tensor(batch.legal[rows], device=self.device)
+        ref_logp = torch.as_tensor(ref[rows], device=self.device)
+        kl, entropy = _kl_entropy(logp, ref_logp, legal)
+        loss = (
+            policy_loss
+            + cfg.value_coef * value_loss
+            + cfg.kl_coef * kl.mean()
+            - cfg.entropy_coef * entropy.mean()
+        )
+        return {
+            "loss": loss,
+            "policy_loss": policy_loss,
+            "value_loss": value_loss,
+            "kl": kl.mean(),
+            "entropy": entropy.mean(),
+            "clip": clip,
+        }
 
     def epoch(self) -> dict[str, Any]:
         """One epoch: rollout, rewards, advantages, update, logging; its record."""
