@@ -21,12 +21,12 @@ from torch import nn
 
 from gamelm.agents.base import IntArray, Observation, observe
 from gamelm.agents.observation import (
-    EQUITY_TRIALS,
     ActionHistory,
     action_tokens,
     encode,
     legal_actions,
     prompt,
+    prompt_equity,
     strength,
 )
 from gamelm.models.causal_lm import MAX_ACTIONS, PromptView
@@ -59,8 +59,8 @@ def example_ids(
     """Per decision, the token ids the model of ``view`` reads (no padding), and ``(m, A)`` the
     token of every menu entry (the supervised target of entry ``a`` of row ``i`` is
     ``choices[i, a]``). ``equity`` and ``rng`` concern the poker LM's strength token and the
-    ``equity`` prompt's equity line (given, or estimated from `EQUITY_TRIALS` deals of ``rng``,
-    a fixed seed when not given); an illegal entry of a prompt gets ``A0``, never read."""
+    ``equity`` prompt's equity line (given, else `prompt_equity` of ``rng``); an illegal entry
+    of a prompt gets ``A0``, never read."""
     if isinstance(view, TokenView):
         tokens, mask = encode(obs, equity=strength_equity(view, obs, rng, equity))
         ids = [row[keep].tolist() for row, keep in zip(tokens, mask)]
@@ -70,7 +70,7 @@ def example_ids(
     if style == "equity":
         given = None if equity is None else np.asarray(equity, np.float64)
         if given is None or np.isnan(given).any():
-            given = strength(obs, EQUITY_TRIALS, rng or np.random.default_rng(0))
+            given = prompt_equity(obs, rng)
         shown = [float(e) for e in given]
     ids = [
         view.text_ids(view.render(prompt(obs, i, style=style, equity=shown[i])))

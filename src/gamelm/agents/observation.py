@@ -437,8 +437,7 @@ def prompt(
     odds (`equity_line`): ``equity`` gives it, else `EQUITY_TRIALS` deals estimate it."""
     if style in ("compact", "equity"):
         if style == "equity" and equity is None:
-            one = obs.subset(np.array([i]))
-            equity = float(strength(one, EQUITY_TRIALS, np.random.default_rng(0))[0])
+            equity = float(prompt_equity(obs.subset(np.array([i])))[0])
         return compact_prompt(obs, i, small_blind, equity if style == "equity" else None)
     if style != "full":
         raise ValueError(f"prompt style must be one of {', '.join(PROMPT_STYLES)}, got {style!r}")
@@ -522,6 +521,14 @@ def compact_prompt(
     for k, entry in enumerate(np.flatnonzero(obs.legal[i]).tolist()):
         lines.append(f"A{k} {_compact_entry(obs, i, entry)}")
     return "\n".join(lines)
+
+
+def prompt_equity(
+    obs: Observation, rng: np.random.Generator | None = None
+) -> npt.NDArray[np.float64]:
+    """``(m,)`` the equity the ``equity`` prompt shows: `strength` from `EQUITY_TRIALS` deals of
+    ``rng`` (a fixed seed when not given)."""
+    return strength(obs, EQUITY_TRIALS, rng or np.random.default_rng(0))
 
 
 def equity_line(equity: float, to_call: int, pot: int) -> str:

@@ -132,7 +132,7 @@ class PromptView:
         style: str = "full",
     ):
         if style not in PROMPT_STYLES:
-            raise ValueError(f"prompt style must be {' or '.join(PROMPT_STYLES)}, got {style!r}")
+            raise ValueError(f"prompt style must be {', '.join(PROMPT_STYLES)}, got {style!r}")
         self.tokenizer = tokenizer
         self.style = style  # which prompt of gamelm.agents.observation.prompt the model reads
         if tokenizer.pad_token is None:  # Llama has none: pad with end-of-sequence
